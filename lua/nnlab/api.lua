@@ -1,0 +1,430 @@
+--- nnlab: small neural networks in C, driven from Lua 5.4.
+-- The Torch-style, batch-only API: layers, Sequential, losses, SGD, datasets,
+-- the training loop and its history, evaluation and gradient checks.
+local core = require("nnlab.core")
+local check = require("nnlab.check")
+
+local nn = {}
+local registry = debug.getregistry()
+local Model = registry["nnlab.Model"].__index
+local Dataset = registry["nnlab.Dataset"].__index
+
+local TENSOR, MODEL, DATASET = "nnlab.Tensor", "nnlab.Model", "nnlab.Dataset"
+local LOSS, SGD = "nnlab.Loss", "nnlab.SGD"
+
+-- The project root, two folders above this file (lua/nnlab/api.lua).
+local here = debug.getinfo(1, "S").source
+local root = here:match("^@(.*)/lua/nnlab/api%.lua$") or "."
+nn.root = root
+
+---------------------------------------------------------------- system
+
+function nn.seed(s)
+  core.seed(check.int("seed", "#1", "seed", s, 0))
+end
+
+function nn.threads(n)
+  if n ~= nil then check.int("threads", "#1", "n", n, 1, 1024) end
+  return core.threads(n)
+end
+
+nn.info = core.info
+nn.clock = core.clock
+
+---------------------------------------------------------------- tensors
+
+function nn.tensor(t)
+  if type(t) ~= "table" then check.fail("tensor", "#1", "expected a (nested) table of numbers, got " .. type(t)) end
+  return core.tensor(t)
+end
+
+function nn.zeros(shape)
+  if type(shape) ~= "table" then check.fail("zeros", "#1", "expected a shape table such as {2, 3}, got " .. type(shape)) end
+  return core.zeros(shape)
+end
+
+---------------------------------------------------------------- layers
+
+local Layer = {}
+Layer.__index = Layer
+Layer.__tostring = function(l) return l.name end
+
+local function layer(spec)
+  return setmetatable(spec, Layer)
+end
+
+-- A layer on its own behaves as a one-layer Sequential.
+local function as_model(l)
+  if not l._model then l._model = core.sequential({l}) end
+  return l._model
+end
+function Layer:forward(x) return as_model(self):forward(x) end
+function Layer:backward(x, dy) return as_model(self):backward(x, dy) end
+
+local INITS = {"default", "zeros", "normal", "uniform", "glorot", "xavier", "he"}
+
+function nn.Linear(in_features, out_features, opts)
+  local f = "Linear"
+  check.int(f, "#1", "in_features", in_features, 1, 1 << 24)
+  check.int(f, "#2", "out_features", out_features, 1, 1 << 24)
+  opts = check.options(f, "#3", opts, {init = true, std = true, a = true, b = true, bias = true})
+  local init = check.oneof(f, "#3", "init", opts.init or "default", INITS)
+  if init == "xavier" then init = "glorot" end
+  local std, a, b = opts.std or 0.01, opts.a or -0.05, opts.b or 0.05
+  check.number(f, "#3", "std", std, 0, true)
+  check.number(f, "#3", "a", a)
+  check.number(f, "#3", "b", b, a, true)
+  local bias = opts.bias
+  if bias == nil then bias = true end
+  check.boolean(f, "#3", "bias", bias)
+  return layer{kind = "Linear", in_features = math.tointeger(in_features), out_features = math.tointeger(out_features),
+               init = init, std = std, a = a, b = b, bias = bias and 1 or 0,
+               name = ("Linear(%d->%d)"):format(in_features, out_features)}
+end
+
+local function activation(kind)
+  return function(...)
+    if select("#", ...) > 0 then check.fail(kind, "#1", "takes no arguments") end
+    return layer{kind = kind, name = kind}
+  end
+end
+nn.ReLU = activation("ReLU")
+nn.Sigmoid = activation("Sigmoid")
+nn.Tanh = activation("Tanh")
+
+function nn.Dropout(p)
+  p = p == nil and 0.5 or p
+  check.number("Dropout", "#1", "p", p, 0, true)
+  if p >= 1 then check.fail("Dropout", "#1", ("p must be below 1, got %s"):format(p)) end
+  return layer{kind = "Dropout", p = p, name = ("Dropout(%g)"):format(p)}
+end
+
+function nn.BatchNorm(features, opts)
+  check.int("BatchNorm", "#1", "features", features, 1, 1 << 24)
+  opts = check.options("BatchNorm", "#2", opts, {eps = true, momentum = true})
+  local eps = check.number("BatchNorm", "#2", "eps", opts.eps or 1e-5, 0)
+  local momentum = check.number("BatchNorm", "#2", "momentum", opts.momentum or 0.1, 0, true, 1)
+  return layer{kind = "BatchNorm", features = math.tointeger(features), eps = eps, momentum = momentum,
+               name = ("BatchNorm(%d)"):format(features)}
+end
+
+function nn.Sequential(layers)
+  if type(layers) ~= "table" then
+    check.fail("Sequential", "#1", "expected a list of layers, got " .. check.describe(layers))
+  end
+  if #layers == 0 then check.fail("Sequential", "#1", "expected at least one layer") end
+  for i, l in ipairs(layers) do
+    if getmetatable(l) ~= Layer then
+      check.fail("Sequential", "#1", ("item %d is %s, expected a layer such as nn.Linear(784, 10)"):format(
+        i, check.describe(l)))
+    end
+  end
+  return core.sequential(layers)
+end
+
+Model.__name = "nnlab.Model"
+
+--- Class predictions (1-based) for a batch of inputs.
+function Model:predict(x)
+  local was = self:is_training()
+  self:evaluate()
+  local out = self:forward(x)
+  if was then self:training() end
+  return out:argmax()
+end
+
+---------------------------------------------------------------- losses
+
+function nn.CrossEntropyLoss(...)
+  if select("#", ...) > 0 and ... ~= nil then
+    check.options("CrossEntropyLoss", "#1", ..., {})
+  end
+  return core.loss("cross_entropy")
+end
+
+function nn.MSELoss(opts)
+  opts = check.options("MSELoss", "#1", opts, {reduction = true})
+  local r = check.oneof("MSELoss", "#1", "reduction", opts.reduction or "mean", {"mean", "sum_per_sample"})
+  return core.loss(r == "mean" and "mse_mean" or "mse_sum_per_sample")
+end
+
+---------------------------------------------------------------- optimizer
+
+local SCHEDULES = {step = true, exponential = true, cosine = true}
+
+local function schedule_args(s)
+  if s == nil then return "none" end
+  local f = "SGD"
+  check.options(f, "#1", s, {kind = true, step_size = true, gamma = true, t_max = true, min_lr = true})
+  local kind = check.oneof(f, "#1", "schedule.kind", s.kind, {"step", "exponential", "cosine"})
+  assert(SCHEDULES[kind])
+  if kind == "step" then
+    return kind, check.int(f, "#1", "schedule.step_size", s.step_size, 1),
+           check.number(f, "#1", "schedule.gamma", s.gamma or 0.1, 0, false, 1)
+  elseif kind == "exponential" then
+    return kind, 1, check.number(f, "#1", "schedule.gamma", s.gamma, 0, false, 1)
+  end
+  return kind, check.int(f, "#1", "schedule.t_max", s.t_max, 1), 1,
+         check.number(f, "#1", "schedule.min_lr", s.min_lr or 0, 0, true)
+end
+
+function nn.SGD(opts)
+  local f = "SGD"
+  if type(opts) ~= "table" then check.fail(f, "#1", "expected a table of options such as {lr = 0.1}") end
+  check.options(f, "#1", opts, {lr = true, momentum = true, nesterov = true, l2 = true, l2_bias = true,
+                                schedule = true})
+  local lr = check.number(f, "#1", "lr", opts.lr, 0)
+  local momentum = check.number(f, "#1", "momentum", opts.momentum or 0, 0, true)
+  if momentum >= 1 then check.fail(f, "#1", ("momentum must be below 1, got %s"):format(momentum)) end
+  local nesterov = check.boolean(f, "#1", "nesterov", opts.nesterov or false)
+  if nesterov and momentum == 0 then check.fail(f, "#1", "nesterov needs a momentum > 0") end
+  local l2 = check.number(f, "#1", "l2", opts.l2 or 0, 0, true)
+  local l2_bias = check.boolean(f, "#1", "l2_bias", opts.l2_bias or false)
+  return core.sgd(lr, momentum, nesterov, l2, l2_bias, schedule_args(opts.schedule))
+end
+
+---------------------------------------------------------------- data
+
+local mnist_cache = setmetatable({}, {__mode = "v"})
+
+local function find_file(dir, name)
+  for _, candidate in ipairs{dir .. "/" .. name .. ".gz", dir .. "/" .. name} do
+    local f = io.open(candidate, "rb")
+    if f then
+      f:close()
+      return candidate
+    end
+  end
+  error(("mnist: %s: no file %s or %s.gz"):format(dir, name, name), 3)
+end
+
+local function load_pair(dir, prefix, classes)
+  local images = find_file(dir, prefix .. "-images-idx3-ubyte")
+  local labels = find_file(dir, prefix .. "-labels-idx1-ubyte")
+  return core.load_idx(images, labels, classes, 1 / 255)
+end
+
+--- The MNIST training and test sets: {train = dataset, test = dataset}.
+-- Looks in opts.dir, else $NNLAB_DATA, else the project's data/mnist.
+function nn.mnist(opts)
+  opts = check.options("mnist", "#1", opts, {dir = true, scale = true, classes = true})
+  local dir = opts.dir or os.getenv("NNLAB_DATA") or (root .. "/data/mnist")
+  if type(dir) ~= "string" then check.fail("mnist", "#1", "dir must be a string") end
+  local scale = check.number("mnist", "#1", "scale", opts.scale or 1 / 255, 0)
+  local classes = check.int("mnist", "#1", "classes", opts.classes or 10, 1, 256)
+  local key = dir .. "\0" .. classes
+  local base = mnist_cache[key]
+  if not base then
+    base = {train = load_pair(dir, "train", classes), test = load_pair(dir, "t10k", classes)}
+    mnist_cache[key] = base
+  end
+  if scale == 1 / 255 then return {train = base.train, test = base.test, dir = dir} end
+  return {train = base.train:with_scale(scale), test = base.test:with_scale(scale), dir = dir}
+end
+
+--- A dataset from tensors: x holds pixel values 0..255 (one row per item), y labels.
+function nn.dataset(opts)
+  local f = "dataset"
+  if type(opts) ~= "table" then check.fail(f, "#1", "expected {x = tensor, y = tensor}") end
+  check.options(f, "#1", opts, {x = true, y = true, classes = true, scale = true})
+  check.is(f, "#1", "x", opts.x, TENSOR, "a tensor")
+  check.is(f, "#1", "y", opts.y, TENSOR, "a tensor")
+  local classes = check.int(f, "#1", "classes", opts.classes or 10, 1, 256)
+  local scale = check.number(f, "#1", "scale", opts.scale or 1 / 255, 0)
+  return core.dataset_from(opts.x, opts.y, classes, scale)
+end
+
+local function is_fraction(v)
+  return type(v) == "number" and v > 0 and v < 1
+end
+
+--- Shuffles (seeded) and cuts the dataset into parts: counts {50000, 10000}
+-- or fractions {0.6, 0.2, 0.2}.
+function Dataset:split(parts)
+  local f = "split"
+  if type(parts) ~= "table" or #parts == 0 then
+    check.fail(f, "#1", "expected a list of counts such as {50000, 10000} or fractions such as {0.8, 0.2}")
+  end
+  local n, counts = self:size(), {}
+  if is_fraction(parts[1]) then
+    local sum = 0
+    for i, v in ipairs(parts) do
+      if not is_fraction(v) then
+        check.fail(f, "#1", ("part %d is %s: give all parts as fractions in (0, 1) or all as counts"):format(
+          i, check.describe(v)))
+      end
+      sum = sum + v
+    end
+    if sum > 1 + 1e-9 then check.fail(f, "#1", ("the fractions add up to %g, more than 1"):format(sum)) end
+    local used = 0
+    for i, v in ipairs(parts) do
+      counts[i] = math.floor(v * n + 0.5)
+      used = used + counts[i]
+    end
+    if used > n then counts[#counts] = counts[#counts] - (used - n) end
+  else
+    local sum = 0
+    for i, v in ipairs(parts) do
+      counts[i] = check.int(f, "#1", ("part %d"):format(i), v, 1)
+      sum = sum + counts[i]
+    end
+    if sum > n then
+      check.fail(f, "#1", ("the parts add up to %d items but the dataset has %d"):format(sum, n))
+    end
+  end
+  return self:split_counts(table.unpack(counts))
+end
+
+local subset = Dataset.subset
+function Dataset:subset(first, count)
+  local n = self:size()
+  check.int("subset", "#1", "first", first, 1, n)
+  count = check.int("subset", "#2", "count", count == nil and n - first + 1 or count, 1, n - first + 1)
+  return subset(self, first, count)
+end
+
+--- for batch in ds:batches{size = 100, shuffle = true} do ... batch.x, batch.y ... end
+-- The batch tensors are reused from one step to the next.
+function Dataset:batches(opts)
+  opts = check.options("batches", "#1", opts, {size = true, shuffle = true})
+  local size = check.int("batches", "#1", "size", opts.size or 32, 1)
+  return self:batch_iter(size, opts.shuffle and true or false)
+end
+
+---------------------------------------------------------------- training
+
+local function fmt_time(s)
+  if s < 60 then return ("%.1fs"):format(s) end
+  if s < 3600 then return ("%dm%02ds"):format(s // 60, math.floor(s % 60)) end
+  return ("%dh%02dm"):format(s // 3600, math.floor(s % 3600) // 60)
+end
+nn.format_time = fmt_time
+
+local function progress(e, epochs, h, elapsed, tty)
+  local line = ("epoch %d/%d  cost %.4f  acc %.4f"):format(e, epochs, h.cost[e], h.train_accuracy[e])
+  if h.val_accuracy[e] then line = line .. ("  val_acc %.4f"):format(h.val_accuracy[e]) end
+  line = line .. ("  %s  eta %s"):format(fmt_time(elapsed), fmt_time(elapsed / e * (epochs - e)))
+  if tty then
+    io.stderr:write("\r", line, "\27[K", e == epochs and "\n" or "")
+  else
+    io.stderr:write(line, "\n")
+  end
+  io.stderr:flush()
+end
+
+local TRAIN_OPTS = {model = true, loss = true, optimizer = true, data = true, batch = true, epochs = true,
+                    shuffle = true, validation = true, verbose = true, on_epoch = true, eval_batch = true,
+                    first_epoch = true, history = true}
+
+local function check_train(o)
+  local f = "train"
+  if type(o) ~= "table" then check.fail(f, "#1", "expected a table of options") end
+  check.options(f, "#1", o, TRAIN_OPTS)
+  check.is(f, "#1", "model", o.model, MODEL, "a model (nn.Sequential)")
+  check.is(f, "#1", "loss", o.loss, LOSS, "a loss (nn.CrossEntropyLoss or nn.MSELoss)")
+  check.is(f, "#1", "optimizer", o.optimizer, SGD, "an optimizer (nn.SGD)")
+  check.is(f, "#1", "data", o.data, DATASET, "a dataset")
+  if o.validation ~= nil then check.is(f, "#1", "validation", o.validation, DATASET, "a dataset") end
+  local batch = o.batch
+  if batch == nil or batch == "full" then batch = o.data:size() end
+  batch = check.int(f, "#1", "batch", batch, 1)
+  local epochs = check.int(f, "#1", "epochs", o.epochs or 1, 0)
+  local first = check.int(f, "#1", "first_epoch", o.first_epoch or 1, 1)
+  return batch, epochs, first
+end
+
+local function new_history(validation)
+  local h = {cost = {}, loss = {}, train_accuracy = {}, seconds = {}, lr = {}}
+  if validation then h.val_loss, h.val_accuracy = {}, {} end
+  return h
+end
+
+--- Trains a model; returns the history, one entry per epoch in cost, loss,
+-- train_accuracy, lr, seconds (and val_loss, val_accuracy with validation).
+function nn.train(o)
+  local batch, epochs, first = check_train(o)
+  local shuffle = o.shuffle
+  if shuffle == nil then shuffle = true end
+  local verbose = o.verbose
+  if verbose == nil then verbose = core.isatty(2) end
+  local tty = core.isatty(2)
+  local eval_batch = o.eval_batch or 1000
+  local h = o.history or new_history(o.validation)
+  h.val_accuracy = h.val_accuracy or (o.validation and {}) or nil
+  h.val_loss = h.val_loss or (o.validation and {}) or nil
+  local start = core.clock()
+  for e = first, epochs do
+    local t0 = core.clock()
+    h.lr[e] = o.optimizer:set_epoch(e - 1)
+    h.cost[e], h.loss[e], h.train_accuracy[e] =
+      core.train_epoch(o.model, o.loss, o.optimizer, o.data, batch, shuffle)
+    if o.validation then
+      h.val_loss[e], h.val_accuracy[e] = core.evaluate(o.model, o.loss, o.validation, eval_batch)
+      o.model:training()
+    end
+    h.seconds[e] = core.clock() - t0
+    if verbose then progress(e, epochs, h, core.clock() - start, tty) end
+    if o.on_epoch and o.on_epoch(e, h) == false then break end
+  end
+  return h
+end
+
+--- Accuracy, mean loss, confusion matrix ([true][predicted], 1-based) and
+-- per-class precision and recall of a model on a dataset, in eval mode.
+function nn.evaluate(model, data, opts)
+  local f = "evaluate"
+  check.is(f, "#1", "model", model, MODEL, "a model")
+  check.is(f, "#2", "data", data, DATASET, "a dataset")
+  opts = check.options(f, "#3", opts, {loss = true, batch = true})
+  local loss = opts.loss or nn.CrossEntropyLoss()
+  check.is(f, "#3", "loss", loss, LOSS, "a loss")
+  local batch = check.int(f, "#3", "batch", opts.batch or 1000, 1)
+  local l, acc, confusion = core.evaluate(model, loss, data, batch)
+  local k = #confusion
+  local precision, recall = {}, {}
+  for c = 1, k do
+    local predicted, actual = 0, 0
+    for r = 1, k do
+      predicted = predicted + confusion[r][c]
+      actual = actual + confusion[c][r]
+    end
+    precision[c] = predicted > 0 and confusion[c][c] / predicted or 0
+    recall[c] = actual > 0 and confusion[c][c] / actual or 0
+  end
+  return {accuracy = acc, loss = l, confusion = confusion, precision = precision, recall = recall}
+end
+
+local function check_grad_args(f, o)
+  if type(o) ~= "table" then check.fail(f, "#1", "expected {model = ..., loss = ..., data = ...}") end
+  check.options(f, "#1", o, {model = true, loss = true, data = true, h = true, details = true})
+  local model = o.model or o[1]
+  check.is(f, "#1", "model", model, MODEL, "a model")
+  check.is(f, "#1", "loss", o.loss, LOSS, "a loss")
+  check.is(f, "#1", "data", o.data, DATASET, "a dataset")
+  return model, check.number(f, "#1", "h", o.h or 1e-5, 0)
+end
+
+--- The central-difference gradient of the mean loss over data, for every
+-- parameter in the model's order (a 1-D tensor), computed in double.
+function nn.numgrad(o)
+  local model, h = check_grad_args("numgrad", o)
+  return core.numgrad(model, o.loss, o.data, h)
+end
+
+--- The largest relative error |a - b| / (|a| + |b|) (2-norms over each
+-- layer's weights and over its biases) between backpropagation and numgrad.
+-- With details = true, a second result: {abs = largest element-wise
+-- difference, layer = the layer of the largest relative error}.
+function nn.gradcheck(o)
+  local model, h = check_grad_args("gradcheck", o)
+  local rel, abs, layer_index = core.gradcheck(model, o.loss, o.data, h)
+  if o.details then return rel, {abs = abs, layer = layer_index} end
+  return rel
+end
+
+function nn.load(path)
+  if type(path) ~= "string" then check.fail("load", "#1", "expected a file name, got " .. check.describe(path)) end
+  return core.load(path)
+end
+
+return nn

@@ -1,0 +1,294 @@
+#include "data.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define IDX_UBYTE 0x08
+#define READ_CHUNK (1u << 20)
+
+void nn_idx_free(nn_idx *x)
+{
+    free(x->data);
+    memset(x, 0, sizeof *x);
+}
+
+static nn_status read_exact(gzFile f, void *buf, unsigned len, const char *path, const char *what,
+                            nn_error *err)
+{
+    int got = gzread(f, buf, len);
+    if (got < 0) {
+        int code;
+        const char *msg = gzerror(f, &code);
+        return nn_fail(err, NN_EFORMAT, "%s: damaged file (%s)", path, msg);
+    }
+    if ((unsigned)got != len)
+        return nn_fail(err, NN_EFORMAT, "%s: truncated: the file ends inside the %s", path, what);
+    return NN_OK;
+}
+
+static nn_status read_header(gzFile f, nn_idx *out, const char *path, nn_error *err)
+{
+    unsigned char magic[4];
+    nn_status st = read_exact(f, magic, 4, path, "header", err);
+    if (st != NN_OK)
+        return st;
+    if (magic[0] != 0 || magic[1] != 0)
+        return nn_fail(err, NN_EFORMAT, "%s: not an IDX file (bad magic number %02x%02x%02x%02x)", path,
+                       magic[0], magic[1], magic[2], magic[3]);
+    if (magic[2] != IDX_UBYTE)
+        return nn_fail(err, NN_EFORMAT, "%s: IDX element type 0x%02x is not supported (only 0x08, unsigned bytes)",
+                       path, magic[2]);
+    if (magic[3] < 1 || magic[3] > NN_IDX_MAX_DIMS)
+        return nn_fail(err, NN_EFORMAT, "%s: IDX file with %d dimensions (1 to %d supported)", path, magic[3],
+                       NN_IDX_MAX_DIMS);
+    out->ndims = magic[3];
+    unsigned char dims[4 * NN_IDX_MAX_DIMS];
+    if ((st = read_exact(f, dims, 4u * (unsigned)out->ndims, path, "header", err)) != NN_OK)
+        return st;
+    uint64_t total = 1;
+    for (int i = 0; i < out->ndims; i++) {
+        const unsigned char *d = dims + 4 * i;
+        out->dims[i] = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+        total *= out->dims[i];
+        if (total > ((uint64_t)1 << 40))
+            return nn_fail(err, NN_EFORMAT, "%s: header claims an impossible size", path);
+    }
+    out->size = (size_t)total;
+    return NN_OK;
+}
+
+static nn_status read_body(gzFile f, nn_idx *out, const char *path, nn_error *err)
+{
+    size_t have = 0, cap = 0;
+    while (have < out->size) {
+        size_t want = out->size - have < READ_CHUNK ? out->size - have : READ_CHUNK;
+        if (have + want > cap) {
+            size_t ncap = cap ? cap * 2 : READ_CHUNK;
+            if (ncap > out->size)
+                ncap = out->size;
+            uint8_t *p = realloc(out->data, ncap);
+            if (!p)
+                return nn_fail(err, NN_ENOMEM, "%s: out of memory", path);
+            out->data = p;
+            cap = ncap;
+        }
+        int got = gzread(f, out->data + have, (unsigned)want);
+        if (got < 0) {
+            int code;
+            return nn_fail(err, NN_EFORMAT, "%s: damaged file (%s)", path, gzerror(f, &code));
+        }
+        if (got == 0)
+            return nn_fail(err, NN_EFORMAT, "%s: truncated: the header promises %zu bytes of data, the file holds %zu",
+                           path, out->size, have);
+        have += (size_t)got;
+    }
+    unsigned char extra;
+    int more = gzread(f, &extra, 1);
+    if (more < 0) {
+        int code;
+        return nn_fail(err, NN_EFORMAT, "%s: damaged file (%s)", path, gzerror(f, &code));
+    }
+    if (more > 0)
+        return nn_fail(err, NN_EFORMAT, "%s: the file is longer than its header says (%zu bytes of data)", path,
+                       out->size);
+    return NN_OK;
+}
+
+nn_status nn_idx_read(nn_idx *out, const char *path, nn_error *err)
+{
+    memset(out, 0, sizeof *out);
+    gzFile f = gzopen(path, "rb");
+    if (!f)
+        return nn_fail(err, NN_EIO, "%s: cannot open", path);
+    nn_status st = read_header(f, out, path, err);
+    if (st == NN_OK)
+        st = read_body(f, out, path, err);
+    gzclose(f);
+    if (st != NN_OK)
+        nn_idx_free(out);
+    return st;
+}
+
+nn_status nn_store_wrap(nn_store **out, uint8_t *images, uint8_t *labels, int32_t count,
+                        int32_t dim, int classes, nn_error *err)
+{
+    nn_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        free(images);
+        free(labels);
+        return nn_fail(err, NN_ENOMEM, "out of memory");
+    }
+    s->images = images;
+    s->labels = labels;
+    s->count = count;
+    s->dim = dim;
+    s->rows = dim;
+    s->cols = 1;
+    s->classes = classes;
+    s->refs = 1;
+    *out = s;
+    return NN_OK;
+}
+
+static nn_status check_pair(const nn_idx *im, const nn_idx *lb, const char *ipath, const char *lpath,
+                            int classes, nn_error *err)
+{
+    if (im->ndims < 2)
+        return nn_fail(err, NN_EFORMAT, "%s: an images file has at least 2 dimensions, this one has %d", ipath,
+                       im->ndims);
+    if (lb->ndims != 1)
+        return nn_fail(err, NN_EFORMAT, "%s: a labels file has 1 dimension, this one has %d", lpath, lb->ndims);
+    if (im->dims[0] != lb->dims[0])
+        return nn_fail(err, NN_EFORMAT, "%s holds %u images but %s holds %u labels", ipath, im->dims[0], lpath,
+                       lb->dims[0]);
+    if (im->dims[0] > INT32_MAX || im->size / (im->dims[0] ? im->dims[0] : 1) > INT32_MAX)
+        return nn_fail(err, NN_EFORMAT, "%s: too many images", ipath);
+    for (size_t i = 0; i < lb->size; i++)
+        if (lb->data[i] >= classes)
+            return nn_fail(err, NN_EFORMAT, "%s: label %d (item %zu) is outside 0..%d", lpath, lb->data[i], i + 1,
+                           classes - 1);
+    return NN_OK;
+}
+
+nn_status nn_store_load(nn_store **out, const char *images_path, const char *labels_path,
+                        int classes, nn_error *err)
+{
+    nn_idx im, lb;
+    *out = NULL;
+    if (classes < 1 || classes > 256)
+        return nn_fail(err, NN_EARG, "classes must be in 1..256, got %d", classes);
+    nn_status st = nn_idx_read(&im, images_path, err);
+    if (st != NN_OK)
+        return st;
+    if ((st = nn_idx_read(&lb, labels_path, err)) != NN_OK) {
+        nn_idx_free(&im);
+        return st;
+    }
+    if ((st = check_pair(&im, &lb, images_path, labels_path, classes, err)) != NN_OK) {
+        nn_idx_free(&im);
+        nn_idx_free(&lb);
+        return st;
+    }
+    int32_t count = (int32_t)im.dims[0];
+    int32_t dim = count ? (int32_t)(im.size / (size_t)count) : (int32_t)(im.dims[1] * (im.ndims > 2 ? im.dims[2] : 1));
+    st = nn_store_wrap(out, im.data, lb.data, count, dim, classes, err);
+    if (st == NN_OK) {
+        (*out)->rows = (int32_t)im.dims[1];
+        (*out)->cols = dim / ((int32_t)im.dims[1] ? (int32_t)im.dims[1] : 1);
+    }
+    return st;
+}
+
+void nn_store_retain(nn_store *s)
+{
+    s->refs++;
+}
+
+void nn_store_release(nn_store *s)
+{
+    if (s && --s->refs == 0) {
+        free(s->images);
+        free(s->labels);
+        free(s);
+    }
+}
+
+static nn_status dataset_alloc(nn_dataset *d, nn_store *s, int32_t n, float scale, nn_error *err)
+{
+    d->idx = malloc(((size_t)n + 1) * sizeof *d->idx);
+    if (!d->idx)
+        return nn_fail(err, NN_ENOMEM, "out of memory for %d indices", n);
+    d->store = s;
+    nn_store_retain(s);
+    d->n = n;
+    d->scale = scale;
+    return NN_OK;
+}
+
+nn_status nn_dataset_all(nn_dataset *d, nn_store *s, float scale, nn_error *err)
+{
+    memset(d, 0, sizeof *d);
+    nn_status st = dataset_alloc(d, s, s->count, scale, err);
+    if (st != NN_OK)
+        return st;
+    for (int32_t i = 0; i < s->count; i++)
+        d->idx[i] = i;
+    return NN_OK;
+}
+
+void nn_dataset_free(nn_dataset *d)
+{
+    free(d->idx);
+    nn_store_release(d->store);
+    memset(d, 0, sizeof *d);
+}
+
+nn_status nn_dataset_subset(nn_dataset *out, const nn_dataset *src, int32_t first, int32_t count,
+                            nn_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (first < 0 || count < 0 || first > src->n || count > src->n - first)
+        return nn_fail(err, NN_EARG, "items %d..%d are outside the dataset's 1..%d", first + 1, first + count,
+                       src->n);
+    nn_status st = dataset_alloc(out, src->store, count, src->scale, err);
+    if (st != NN_OK)
+        return st;
+    memcpy(out->idx, src->idx + first, (size_t)count * sizeof *out->idx);
+    return NN_OK;
+}
+
+nn_status nn_dataset_split(nn_dataset *parts, int nparts, const nn_dataset *src,
+                           const int32_t *counts, nn_rng *rng, nn_error *err)
+{
+    int64_t total = 0;
+    for (int i = 0; i < nparts; i++) {
+        memset(&parts[i], 0, sizeof parts[i]);
+        if (counts[i] < 0)
+            return nn_fail(err, NN_EARG, "part %d has a negative size (%d)", i + 1, counts[i]);
+        total += counts[i];
+    }
+    if (total > src->n)
+        return nn_fail(err, NN_EARG, "the parts add up to %lld items but the dataset has %d", (long long)total,
+                       src->n);
+    nn_dataset all;
+    nn_status st = nn_dataset_subset(&all, src, 0, src->n, err);
+    if (st != NN_OK)
+        return st;
+    nn_rng_shuffle(rng, all.idx, all.n);
+    int32_t first = 0;
+    for (int i = 0; i < nparts && st == NN_OK; i++) {
+        st = nn_dataset_subset(&parts[i], &all, first, counts[i], err);
+        first += counts[i];
+    }
+    nn_dataset_free(&all);
+    if (st != NN_OK)
+        for (int i = 0; i < nparts; i++)
+            nn_dataset_free(&parts[i]);
+    return st;
+}
+
+nn_status nn_dataset_gather(const nn_dataset *d, const int32_t *order, int32_t first,
+                            int32_t count, nn_tensor *x, nn_tensor *labels, nn_error *err)
+{
+    int dim = d->store->dim;
+    nn_status st = nn_tensor_reshape2(x, count, dim, err);
+    if (st == NN_OK && labels) {
+        st = nn_tensor_reshape2(labels, count, 1, err);
+        labels->ndim = 1;
+    }
+    if (st != NN_OK)
+        return st;
+    float scale = d->scale;
+    for (int32_t r = 0; r < count; r++) {
+        int32_t pos = order ? order[first + r] : first + r;
+        int32_t item = d->idx[pos];
+        const uint8_t *src = d->store->images + (size_t)item * (size_t)dim;
+        float *dst = x->data + (size_t)r * (size_t)dim;
+        for (int j = 0; j < dim; j++)
+            dst[j] = (float)src[j] * scale;
+        if (labels)
+            labels->data[r] = (float)d->store->labels[item];
+    }
+    return NN_OK;
+}

@@ -1,0 +1,75 @@
+/* data.h - IDX files (raw or gzip) and datasets of uint8 images with labels.
+ *
+ * Images stay uint8 in a shared, reference-counted store; a dataset is a list
+ * of indices into a store plus a pixel scale, so subsets and splits copy no
+ * pixels. Batches are gathered into float tensors with the scale applied. */
+#ifndef NN_DATA_H
+#define NN_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rng.h"
+#include "status.h"
+#include "tensor.h"
+
+#define NN_IDX_MAX_DIMS 4
+
+typedef struct {
+    uint8_t *data;                /* owned: product of dims bytes */
+    int ndims;
+    uint32_t dims[NN_IDX_MAX_DIMS];
+    size_t size;                  /* bytes of data */
+} nn_idx;
+
+/* Reads an IDX file of unsigned bytes, raw or gzip-compressed, checking the
+ * magic number, the dimensions and that the data is exactly as long as the
+ * header says. Memory grows with the data actually read, never with what a
+ * header merely claims. */
+nn_status nn_idx_read(nn_idx *out, const char *path, nn_error *err);
+void nn_idx_free(nn_idx *x);
+
+typedef struct {
+    uint8_t *images;  /* owned: count x dim pixels */
+    uint8_t *labels;  /* owned: count labels in [0, classes) */
+    int32_t count;
+    int32_t dim;      /* pixels per image */
+    int32_t rows, cols;
+    int classes;
+    int refs;         /* datasets sharing this store */
+} nn_store;
+
+/* Loads an images file (N x rows x cols) and a labels file (N), checking the
+ * counts agree and every label is below classes. *out has one reference. */
+nn_status nn_store_load(nn_store **out, const char *images_path, const char *labels_path,
+                        int classes, nn_error *err);
+/* Takes ownership of images/labels (malloc'd) as a store; one reference. */
+nn_status nn_store_wrap(nn_store **out, uint8_t *images, uint8_t *labels, int32_t count,
+                        int32_t dim, int classes, nn_error *err);
+void nn_store_retain(nn_store *s);
+void nn_store_release(nn_store *s);
+
+typedef struct {
+    nn_store *store;  /* one reference held */
+    int32_t *idx;     /* owned: n positions in the store */
+    int32_t n;
+    float scale;      /* pixel multiplier applied when batches are gathered */
+} nn_dataset;
+
+/* Every image of the store, in order. */
+nn_status nn_dataset_all(nn_dataset *d, nn_store *s, float scale, nn_error *err);
+void nn_dataset_free(nn_dataset *d);
+/* Items [first, first + count) of src (0-based). */
+nn_status nn_dataset_subset(nn_dataset *out, const nn_dataset *src, int32_t first, int32_t count,
+                            nn_error *err);
+/* Shuffles src's indices with rng, then cuts nparts consecutive parts of
+ * counts[i] items; the counts may add up to less than src's size. */
+nn_status nn_dataset_split(nn_dataset *parts, int nparts, const nn_dataset *src,
+                           const int32_t *counts, nn_rng *rng, nn_error *err);
+
+/* Gathers items order[first .. first + count) (positions in d; order NULL
+ * means 0, 1, 2 ...) into x (count x dim, scaled) and labels (count). */
+nn_status nn_dataset_gather(const nn_dataset *d, const int32_t *order, int32_t first,
+                            int32_t count, nn_tensor *x, nn_tensor *labels, nn_error *err);
+
+#endif

@@ -1,0 +1,530 @@
+#include "gradcheck.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train.h"
+
+typedef struct {
+    const nn_model *m;
+    nn_loss_kind loss;
+    int n, in, classes, maxw; /* items, input width, outputs, widest layer */
+    int *width;           /* output width of each layer */
+    double *x;            /* n x in, the inputs */
+    double **act;         /* per layer: n x width outputs */
+    double **xhat;        /* BatchNorm: normalised inputs */
+    double **stats;       /* BatchNorm: mean then invstd */
+    double *p;            /* parameters in double */
+    const float *labels;
+    double *rowloss;      /* base loss of each row */
+    double div;
+    int *rows;            /* scratch: affected rows */
+    double *col, *a, *b, *full;
+} ng_ctx;
+
+static const double *layer_input(const ng_ctx *c, int i)
+{
+    return i == 0 ? c->x : c->act[i - 1];
+}
+
+static int input_width(const ng_ctx *c, int i)
+{
+    return i == 0 ? c->in : c->width[i - 1];
+}
+
+static double act_fn(nn_layer_kind k, double v)
+{
+    switch (k) {
+    case NN_RELU: return v > 0 ? v : 0;
+    case NN_SIGMOID: return 1.0 / (1.0 + exp(-v));
+    case NN_TANH: return tanh(v);
+    default: return v;
+    }
+}
+
+static int dropping(const ng_ctx *c, const nn_layer *l)
+{
+    return l->kind == NN_DROPOUT && c->m->training && l->p > 0;
+}
+
+static double mask_at(const ng_ctx *c, int i, int row, int col)
+{
+    return c->m->aux[i].data[(size_t)row * c->width[i] + col];
+}
+
+static int bn_batch_mode(const ng_ctx *c, const nn_layer *l)
+{
+    return l->kind == NN_BATCHNORM && c->m->training;
+}
+
+/* BatchNorm forward over all n rows of in (n x f) in double. */
+static void bn_full(const ng_ctx *c, int i, const double *in, double *out, double *xhat,
+                    double *stats)
+{
+    const nn_layer *l = &c->m->layers[i];
+    const double *gamma = c->p + l->param_offset, *beta = gamma + l->out;
+    const float *run = c->m->buffers + l->buffer_offset;
+    int f = l->out, n = c->n;
+    for (int j = 0; j < f; j++) {
+        double mean, invstd;
+        if (c->m->training) {
+            double s = 0, ss = 0;
+            for (int r = 0; r < n; r++)
+                s += in[(size_t)r * f + j];
+            mean = s / n;
+            for (int r = 0; r < n; r++)
+                ss += (in[(size_t)r * f + j] - mean) * (in[(size_t)r * f + j] - mean);
+            invstd = 1.0 / sqrt(ss / n + l->eps);
+        } else {
+            mean = run[j];
+            invstd = 1.0 / sqrt((double)run[f + j] + l->eps);
+        }
+        if (stats) {
+            stats[j] = mean;
+            stats[f + j] = invstd;
+        }
+        for (int r = 0; r < n; r++) {
+            double h = (in[(size_t)r * f + j] - mean) * invstd;
+            if (xhat)
+                xhat[(size_t)r * f + j] = h;
+            out[(size_t)r * f + j] = gamma[j] * h + beta[j];
+        }
+    }
+}
+
+/* Layer i on nr rows (their indices in rows, NULL for 0..nr-1) of in. */
+static void rows_forward(const ng_ctx *c, int i, const double *in, int nr, const int *rows,
+                         double *out, int win)
+{
+    const nn_layer *l = &c->m->layers[i];
+    int w = c->width[i];
+    size_t count = (size_t)nr * (size_t)w;
+    if (l->kind == NN_LINEAR) {
+        const double *W = c->p + l->param_offset;
+        for (int r = 0; r < nr; r++)
+            for (int o = 0; o < w; o++)
+                out[(size_t)r * w + o] = l->bias ? W[l->weight_count + (size_t)o] : 0.0;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, w, win, 1.0, in, win, W, win, 1.0,
+                    out, w);
+    } else if (l->kind == NN_BATCHNORM) {
+        const double *gamma = c->p + l->param_offset, *beta = gamma + w;
+        const double *st = c->stats[i];
+        for (size_t k = 0; k < count; k++) {
+            int j = (int)(k % (size_t)w);
+            out[k] = gamma[j] * (in[k] - st[j]) * st[w + j] + beta[j];
+        }
+    } else if (dropping(c, l)) {
+        for (size_t k = 0; k < count; k++) {
+            int r = (int)(k / (size_t)w);
+            out[k] = in[k] * mask_at(c, i, rows ? rows[r] : r, (int)(k % (size_t)w));
+        }
+    } else {
+        for (size_t k = 0; k < count; k++)
+            out[k] = act_fn(l->kind, in[k]);
+    }
+}
+
+static double row_loss(const ng_ctx *c, const double *z, int row)
+{
+    int label = (int)c->labels[row], C = c->classes;
+    if (c->loss == NN_LOSS_CROSS_ENTROPY) {
+        double mx = z[0], s = 0;
+        for (int k = 1; k < C; k++)
+            mx = z[k] > mx ? z[k] : mx;
+        for (int k = 0; k < C; k++)
+            s += exp(z[k] - mx);
+        return mx + log(s) - z[label];
+    }
+    double s = 0;
+    for (int k = 0; k < C; k++) {
+        double d = z[k] - (k == label ? 1.0 : 0.0);
+        s += d * d;
+    }
+    return s;
+}
+
+/* Column j of layer i's output changed to col at rows: recompute layer i's
+ * BatchNorm in batch mode over the whole column. Afterwards every row is
+ * affected. */
+static int bn_column(ng_ctx *c, int i, int j, int nr, int *rows, double *col, const double *in_col_base,
+                     int stride)
+{
+    const nn_layer *l = &c->m->layers[i];
+    int n = c->n;
+    double *full = c->full;
+    for (int r = 0; r < n; r++)
+        full[r] = in_col_base[(size_t)r * stride];
+    for (int k = 0; k < nr; k++)
+        full[rows[k]] = col[k];
+    double s = 0, ss = 0;
+    for (int r = 0; r < n; r++)
+        s += full[r];
+    double mean = s / n;
+    for (int r = 0; r < n; r++)
+        ss += (full[r] - mean) * (full[r] - mean);
+    double invstd = 1.0 / sqrt(ss / n + l->eps);
+    const double *gamma = c->p + l->param_offset;
+    for (int r = 0; r < n; r++) {
+        rows[r] = r;
+        col[r] = gamma[j] * (full[r] - mean) * invstd + gamma[l->out + j];
+    }
+    return n;
+}
+
+/* Rows of a dense block (nr x w) replaced into layer i's input, BatchNorm in
+ * batch mode over all rows. Returns n, with rows = 0..n-1 and out n x w. */
+static int bn_dense(ng_ctx *c, int i, int nr, int *rows, const double *dense, double *out)
+{
+    int w = c->width[i], n = c->n;
+    memcpy(c->full, layer_input(c, i), (size_t)n * w * sizeof(double));
+    for (int k = 0; k < nr; k++)
+        memcpy(c->full + (size_t)rows[k] * w, dense + (size_t)k * w, (size_t)w * sizeof(double));
+    bn_full(c, i, c->full, out, NULL, NULL);
+    for (int r = 0; r < n; r++)
+        rows[r] = r;
+    return n;
+}
+
+/* Carries "column j of layer L's output is col at rows" to the loss and
+ * returns the sum over affected rows of (new row loss - base row loss). */
+static double propagate(ng_ctx *c, int L, int j, int nr, int *rows, double *col)
+{
+    const nn_model *m = c->m;
+    int dense = 0, w = c->width[L];
+    double *cur = c->a, *nxt = c->b;
+    for (int i = L + 1; i < m->nlayers && nr > 0; i++) {
+        const nn_layer *l = &m->layers[i];
+        const double *base_in = c->act[i - 1];
+        int win = w;
+        w = c->width[i];
+        if (!dense && l->kind == NN_LINEAR) {
+            const double *W = c->p + l->param_offset;
+            for (int k = 0; k < nr; k++) {
+                double d = col[k] - base_in[(size_t)rows[k] * win + j];
+                const double *base = c->act[i] + (size_t)rows[k] * w;
+                for (int o = 0; o < w; o++)
+                    cur[(size_t)k * w + o] = base[o] + d * W[(size_t)o * win + j];
+            }
+            dense = 1;
+        } else if (!dense && bn_batch_mode(c, l)) {
+            nr = bn_column(c, i, j, nr, rows, col, base_in + j, win);
+        } else if (!dense) {
+            int kept = 0;
+            for (int k = 0; k < nr; k++) {
+                double v = col[k];
+                if (l->kind == NN_BATCHNORM)
+                    v = c->p[l->param_offset + j] * (v - c->stats[i][j]) * c->stats[i][w + j] +
+                        c->p[l->param_offset + w + j];
+                else if (dropping(c, l))
+                    v *= mask_at(c, i, rows[k], j);
+                else
+                    v = act_fn(l->kind, v);
+                if (v != c->act[i][(size_t)rows[k] * w + j]) {
+                    rows[kept] = rows[k];
+                    col[kept++] = v;
+                }
+            }
+            nr = kept;
+        } else if (bn_batch_mode(c, l)) {
+            nr = bn_dense(c, i, nr, rows, cur, nxt);
+            double *t = cur; cur = nxt; nxt = t;
+        } else {
+            rows_forward(c, i, cur, nr, rows, nxt, win);
+            double *t = cur; cur = nxt; nxt = t;
+        }
+    }
+    int last = m->nlayers - 1, C = c->classes;
+    double delta = 0;
+    for (int k = 0; k < nr; k++) {
+        const double *z = cur + (size_t)k * C;
+        if (!dense) {
+            memcpy(nxt, c->act[last] + (size_t)rows[k] * C, (size_t)C * sizeof(double));
+            nxt[j] = col[k];
+            z = nxt;
+        }
+        delta += row_loss(c, z, rows[k]) - c->rowloss[rows[k]];
+    }
+    return delta;
+}
+
+typedef enum { PERTURB_WEIGHT, PERTURB_BIAS, PERTURB_GAMMA, PERTURB_BETA } perturb_kind;
+
+/* Fills rows/col with layer L's column j after adding sign * h to a parameter. */
+static int perturbed_column(ng_ctx *c, int L, perturb_kind kind, int j, int i, double step)
+{
+    int w = c->width[L], win = input_width(c, L);
+    const double *in = layer_input(c, L), *out = c->act[L];
+    int nr = 0;
+    for (int r = 0; r < c->n; r++) {
+        double base = out[(size_t)r * w + j], v;
+        switch (kind) {
+        case PERTURB_WEIGHT:
+            if (in[(size_t)r * win + i] == 0)
+                continue;
+            v = base + step * in[(size_t)r * win + i];
+            break;
+        case PERTURB_GAMMA: v = base + step * c->xhat[L][(size_t)r * w + j]; break;
+        default: v = base + step; break;
+        }
+        c->rows[nr] = r;
+        c->col[nr++] = v;
+    }
+    return nr;
+}
+
+static double central_difference(ng_ctx *c, int L, perturb_kind kind, int j, int i, double h)
+{
+    int nr = perturbed_column(c, L, kind, j, i, h);
+    double plus = propagate(c, L, j, nr, c->rows, c->col);
+    nr = perturbed_column(c, L, kind, j, i, -h);
+    double minus = propagate(c, L, j, nr, c->rows, c->col);
+    return (plus - minus) / (2 * h * c->div);
+}
+
+static void ctx_free(ng_ctx *c)
+{
+    if (c->act)
+        for (int i = 0; i < c->m->nlayers; i++) {
+            free(c->act[i]);
+            free(c->xhat[i]);
+            free(c->stats[i]);
+        }
+    free(c->act); free(c->xhat); free(c->stats); free(c->width);
+    free(c->x); free(c->p); free(c->rowloss); free(c->rows);
+    free(c->col); free(c->a); free(c->b); free(c->full);
+}
+
+static nn_status ctx_alloc(ng_ctx *c, int in, nn_error *err)
+{
+    const nn_model *m = c->m;
+    int L = m->nlayers, n = c->n;
+    c->width = calloc((size_t)L, sizeof(int));
+    c->act = calloc((size_t)L, sizeof(double *));
+    c->xhat = calloc((size_t)L, sizeof(double *));
+    c->stats = calloc((size_t)L, sizeof(double *));
+    if (!c->width || !c->act || !c->xhat || !c->stats)
+        return nn_fail(err, NN_ENOMEM, "out of memory");
+    int w = in;
+    c->maxw = in;
+    for (int i = 0; i < L; i++) {
+        if (m->layers[i].kind == NN_LINEAR)
+            w = m->layers[i].out;
+        c->width[i] = w;
+        c->maxw = w > c->maxw ? w : c->maxw;
+        c->act[i] = malloc((size_t)n * w * sizeof(double));
+        if (!c->act[i])
+            return nn_fail(err, NN_ENOMEM, "out of memory");
+        if (m->layers[i].kind == NN_BATCHNORM) {
+            c->xhat[i] = malloc((size_t)n * w * sizeof(double));
+            c->stats[i] = malloc(2 * (size_t)w * sizeof(double));
+            if (!c->xhat[i] || !c->stats[i])
+                return nn_fail(err, NN_ENOMEM, "out of memory");
+        }
+    }
+    size_t big = (size_t)n * (size_t)c->maxw;
+    c->x = malloc((size_t)n * in * sizeof(double));
+    c->p = malloc((m->nparams + 1) * sizeof(double));
+    c->rowloss = malloc((size_t)n * sizeof(double));
+    c->rows = malloc((size_t)n * sizeof(int));
+    c->col = malloc((size_t)n * sizeof(double));
+    c->a = malloc(big * sizeof(double));
+    c->b = malloc(big * sizeof(double));
+    c->full = malloc(big * sizeof(double));
+    if (!c->x || !c->p || !c->rowloss || !c->rows || !c->col || !c->a || !c->b || !c->full)
+        return nn_fail(err, NN_ENOMEM, "out of memory for the numerical gradient of %d items", n);
+    return NN_OK;
+}
+
+static void base_forward(ng_ctx *c)
+{
+    const nn_model *m = c->m;
+    for (int i = 0; i < m->nlayers; i++) {
+        const double *x = layer_input(c, i);
+        if (m->layers[i].kind == NN_BATCHNORM)
+            bn_full(c, i, x, c->act[i], c->xhat[i], c->stats[i]);
+        else
+            rows_forward(c, i, x, c->n, NULL, c->act[i], input_width(c, i));
+    }
+    for (int r = 0; r < c->n; r++)
+        c->rowloss[r] = row_loss(c, c->act[m->nlayers - 1] + (size_t)r * c->classes, r);
+}
+
+static void all_parameters(ng_ctx *c, double h, double *grad)
+{
+    const nn_model *m = c->m;
+    for (int L = 0; L < m->nlayers; L++) {
+        const nn_layer *l = &m->layers[L];
+        double *g = grad + l->param_offset;
+        if (l->kind == NN_LINEAR) {
+            for (int o = 0; o < l->out; o++)
+                for (int i = 0; i < l->in; i++)
+                    g[(size_t)o * l->in + i] = central_difference(c, L, PERTURB_WEIGHT, o, i, h);
+            for (int o = 0; l->bias && o < l->out; o++)
+                g[l->weight_count + (size_t)o] = central_difference(c, L, PERTURB_BIAS, o, 0, h);
+        } else if (l->kind == NN_BATCHNORM) {
+            for (int j = 0; j < l->out; j++) {
+                g[j] = central_difference(c, L, PERTURB_GAMMA, j, 0, h);
+                g[l->out + j] = central_difference(c, L, PERTURB_BETA, j, 0, h);
+            }
+        }
+    }
+}
+
+static nn_status setup(ng_ctx *c, nn_model *m, nn_loss_kind loss, const nn_dataset *data,
+                       nn_workspace *w, nn_error *err)
+{
+    const nn_tensor *y;
+    nn_status st = nn_dataset_gather(data, NULL, 0, data->n, &w->x, &w->labels, err);
+    if (st == NN_OK)
+        st = nn_model_forward(m, &w->x, &y, err); /* draws the Dropout masks */
+    if (st != NN_OK)
+        return st;
+    nn_target t = {w->labels.data, NULL};
+    if ((st = nn_target_check(&t, y, err)) != NN_OK)
+        return st;
+    int in = data->store->dim;
+    c->m = m;
+    c->loss = loss;
+    c->n = data->n;
+    c->in = in;
+    c->classes = (int)nn_tensor_row_size(y);
+    c->labels = w->labels.data;
+    c->div = loss == NN_LOSS_MSE_MEAN ? (double)c->n * c->classes : c->n;
+    if ((st = ctx_alloc(c, in, err)) != NN_OK)
+        return st;
+    for (size_t k = 0; k < (size_t)c->n * in; k++)
+        c->x[k] = w->x.data[k];
+    for (size_t k = 0; k < m->nparams; k++)
+        c->p[k] = m->params[k];
+    base_forward(c);
+    return NN_OK;
+}
+
+static nn_status check_args(const nn_dataset *data, double h, nn_error *err)
+{
+    if (!(h > 0) || !isfinite(h))
+        return nn_fail(err, NN_EARG, "h must be a positive finite number, got %g", h);
+    if (data->n < 1)
+        return nn_fail(err, NN_EARG, "the dataset is empty");
+    return NN_OK;
+}
+
+static nn_status numgrad_ws(nn_model *m, nn_loss_kind loss, const nn_dataset *data, double h,
+                            double *grad, nn_workspace *w, nn_error *err)
+{
+    nn_status st = check_args(data, h, err);
+    if (st != NN_OK)
+        return st;
+    float *saved = malloc((m->nbuffers + 1) * sizeof(float));
+    if (!saved)
+        return nn_fail(err, NN_ENOMEM, "out of memory");
+    memcpy(saved, m->buffers, m->nbuffers * sizeof(float));
+    ng_ctx c;
+    memset(&c, 0, sizeof c);
+    c.m = m;
+    st = setup(&c, m, loss, data, w, err);
+    /* The forward pass moved the running statistics; the check starts from
+     * the ones the model had, as the gradient being checked does. */
+    memcpy(m->buffers, saved, m->nbuffers * sizeof(float));
+    if (st == NN_OK)
+        all_parameters(&c, h, grad);
+    ctx_free(&c);
+    free(saved);
+    return st;
+}
+
+nn_status nn_numgrad(nn_model *m, nn_loss_kind loss, const nn_dataset *data, double h,
+                     double *grad, nn_error *err)
+{
+    nn_workspace w;
+    nn_workspace_init(&w);
+    nn_status st = numgrad_ws(m, loss, data, h, grad, &w, err);
+    nn_workspace_free(&w);
+    return st;
+}
+
+static void compare(const nn_model *m, const double *num, const float *bp, nn_gradcheck_result *r)
+{
+    memset(r, 0, sizeof *r);
+    for (int L = 0; L < m->nlayers; L++) {
+        const nn_layer *l = &m->layers[L];
+        size_t blocks[2] = {l->kind == NN_LINEAR ? l->weight_count : l->param_count / 2,
+                            l->kind == NN_LINEAR ? l->param_count - l->weight_count : l->param_count / 2};
+        size_t off = l->param_offset;
+        for (int b = 0; b < 2; b++) {
+            double dd = 0, aa = 0, bb = 0;
+            for (size_t k = off; k < off + blocks[b]; k++) {
+                double d = num[k] - bp[k];
+                dd += d * d;
+                aa += num[k] * num[k];
+                bb += (double)bp[k] * bp[k];
+                if (fabs(d) > r->max_abs_error)
+                    r->max_abs_error = fabs(d);
+            }
+            off += blocks[b];
+            double denom = sqrt(aa) + sqrt(bb);
+            double rel = denom > 0 ? sqrt(dd) / denom : 0;
+            if (rel > r->max_rel_error) {
+                r->max_rel_error = rel;
+                r->worst_layer = L + 1;
+            }
+        }
+    }
+}
+
+static nn_status backprop(nn_model *m, nn_loss_kind loss, const nn_dataset *data, nn_workspace *w,
+                          nn_error *err)
+{
+    const nn_tensor *y;
+    nn_status st = nn_dataset_gather(data, NULL, 0, data->n, &w->x, &w->labels, err);
+    if (st == NN_OK)
+        st = nn_model_forward(m, &w->x, &y, err);
+    if (st == NN_OK)
+        st = nn_tensor_reshape2(&w->grad, y->shape[0], (int)nn_tensor_row_size(y), err);
+    if (st != NN_OK)
+        return st;
+    nn_target t = {w->labels.data, NULL};
+    double l;
+    if ((st = nn_loss_compute(loss, y, &t, &l, w->grad.data, NULL, err)) != NN_OK)
+        return st;
+    nn_model_zero_grad(m);
+    return nn_model_backward(m, &w->x, &w->grad, err);
+}
+
+nn_status nn_gradcheck(nn_model *m, nn_loss_kind loss, const nn_dataset *data, double h,
+                       nn_gradcheck_result *r, nn_error *err)
+{
+    nn_status st = check_args(data, h, err);
+    if (st != NN_OK)
+        return st;
+    size_t np = m->nparams + 1, nb = m->nbuffers + 1;
+    double *num = malloc(np * sizeof *num);
+    float *saved_grads = malloc(np * sizeof *saved_grads);
+    float *saved_buffers = malloc(nb * sizeof *saved_buffers);
+    nn_rng saved_rng = m->dropout_rng;
+    nn_workspace w;
+    nn_workspace_init(&w);
+    if (!num || !saved_grads || !saved_buffers) {
+        st = nn_fail(err, NN_ENOMEM, "out of memory");
+    } else {
+        memcpy(saved_grads, m->grads, m->nparams * sizeof(float));
+        memcpy(saved_buffers, m->buffers, m->nbuffers * sizeof(float));
+        /* The same Dropout masks on both sides: numgrad redraws from the same state. */
+        st = backprop(m, loss, data, &w, err);
+        memcpy(m->buffers, saved_buffers, m->nbuffers * sizeof(float));
+        m->dropout_rng = saved_rng;
+        if (st == NN_OK)
+            st = numgrad_ws(m, loss, data, h, num, &w, err);
+        if (st == NN_OK)
+            compare(m, num, m->grads, r);
+        memcpy(m->grads, saved_grads, m->nparams * sizeof(float));
+        memcpy(m->buffers, saved_buffers, m->nbuffers * sizeof(float));
+    }
+    nn_workspace_free(&w);
+    free(num);
+    free(saved_grads);
+    free(saved_buffers);
+    return st;
+}

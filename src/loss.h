@@ -1,0 +1,38 @@
+/* loss.h - losses on a batch of model outputs, fused with their gradients.
+ *
+ * A target is either class labels (one integer-valued float per row) or a
+ * matrix of the outputs' shape (a distribution for cross-entropy, values for
+ * MSE). Losses are means over the batch; sums are taken in double. */
+#ifndef NN_LOSS_H
+#define NN_LOSS_H
+
+#include "status.h"
+#include "tensor.h"
+
+typedef enum {
+    NN_LOSS_CROSS_ENTROPY = 1, /* mean_b [logsumexp(z_b) - sum_c t_bc z_bc] on logits z */
+    NN_LOSS_MSE_MEAN = 2,      /* sum (z - t)^2 / (n * classes) */
+    NN_LOSS_MSE_SUM = 3        /* sum (z - t)^2 / n: summed over outputs, mean over the batch */
+} nn_loss_kind;
+
+typedef struct {
+    const float *labels;   /* n class labels, or NULL */
+    const nn_tensor *dist; /* n x classes targets, or NULL */
+} nn_target;
+
+/* Checks that target fits outputs (n x classes): n labels, each an integer
+ * in [0, classes), or a matrix of the same shape with finite values. */
+nn_status nn_target_check(const nn_target *t, const nn_tensor *outputs, nn_error *err);
+
+/* Computes the loss of outputs against target into *loss and, when grad is
+ * not NULL, d loss / d outputs into grad (same shape as outputs). When
+ * correct is not NULL, adds the number of rows whose argmax is the target's. */
+nn_status nn_loss_compute(nn_loss_kind kind, const nn_tensor *outputs, const nn_target *target,
+                          double *loss, float *grad, long *correct, nn_error *err);
+
+const char *nn_loss_name(nn_loss_kind kind);
+
+/* Index of the largest of v[0..n), the first one on ties. */
+int nn_argmax(const float *v, int n);
+
+#endif

@@ -1,0 +1,105 @@
+/* main.c - build/nnlab: a Lua 5.4 host with the engine linked in.
+ *
+ * `nnlab script.lua args...` runs a script as lua5.4 does, with
+ * require "nnlab" available from any directory; other commands are handled
+ * by the Lua module nnlab.cli. */
+#define _XOPEN_SOURCE 700
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lnnlab.h"
+
+/* The project root: the folder above the one holding this executable. */
+static void find_root(const char *argv0, char *root, size_t len)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0)
+        exe[n] = '\0';
+    else if (!realpath(argv0, exe))
+        snprintf(exe, sizeof exe, "%s", argv0);
+    for (int up = 0; up < 2; up++) {
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(exe, sizeof exe, ".");
+    }
+    snprintf(root, len, "%s", exe);
+}
+
+static int traceback(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (!msg)
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+static int run(lua_State *L)
+{
+    int argc = (int)lua_tointeger(L, 1);
+    char **argv = lua_touserdata(L, 2);
+    const char *root = lua_tostring(L, 3);
+    luaL_openlibs(L);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    lua_pushcfunction(L, luaopen_nnlab_core);
+    lua_setfield(L, -2, "nnlab.core");
+    lua_pushcfunction(L, luaopen_nnlab);
+    lua_setfield(L, -2, "nnlab");
+    lua_pop(L, 1);
+    lua_getglobal(L, "package");
+    lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;", root, root);
+    lua_getfield(L, -2, "path");
+    lua_concat(L, 2);
+    lua_setfield(L, -2, "path");
+    lua_pop(L, 1);
+    lua_pushstring(L, root);
+    lua_setfield(L, LUA_REGISTRYINDEX, "nnlab.root");
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "nnlab.cli");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "main");
+    lua_createtable(L, argc, 1);
+    for (int i = 0; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i);
+    }
+    lua_pushstring(L, root);
+    lua_call(L, 2, 1);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    char root[PATH_MAX];
+    find_root(argv[0], root, sizeof root);
+    lua_State *L = luaL_newstate();
+    if (!L) {
+        fprintf(stderr, "nnlab: cannot create a Lua state (out of memory)\n");
+        return 1;
+    }
+    lua_pushcfunction(L, traceback);
+    lua_pushcfunction(L, run);
+    lua_pushinteger(L, argc);
+    lua_pushlightuserdata(L, argv);
+    lua_pushstring(L, root);
+    int status = lua_pcall(L, 3, 1, 1);
+    int code;
+    if (status != LUA_OK) {
+        fprintf(stderr, "nnlab: %s\n", lua_tostring(L, -1));
+        code = 1;
+    } else {
+        code = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+    }
+    fflush(stdout);
+    lua_close(L);
+    return code;
+}

@@ -1,0 +1,309 @@
+#include "model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+nn_status nn_model_plan(nn_layer *layers, int n, nn_error *err)
+{
+    if (n < 1)
+        return nn_fail(err, NN_EARG, "Sequential needs at least one layer");
+    int width = -1;
+    size_t poff = 0, boff = 0;
+    for (int i = 0; i < n; i++) {
+        nn_layer *l = &layers[i];
+        char desc[96];
+        nn_layer_describe(l, desc, sizeof desc);
+        l->param_offset = poff;
+        l->buffer_offset = boff;
+        l->param_count = l->weight_count = l->buffer_count = 0;
+        switch (l->kind) {
+        case NN_LINEAR:
+            if (l->in < 1 || l->out < 1)
+                return nn_fail(err, NN_EARG, "%s: sizes must be at least 1", desc);
+            if (width >= 0 && width != l->in)
+                return nn_fail(err, NN_ESHAPE, "layer %d, %s: takes %d inputs but the layer before gives %d",
+                               i + 1, desc, l->in, width);
+            l->weight_count = (size_t)l->in * (size_t)l->out;
+            l->param_count = l->weight_count + (l->bias ? (size_t)l->out : 0);
+            break;
+        case NN_BATCHNORM:
+            if (l->out < 1)
+                return nn_fail(err, NN_EARG, "%s: size must be at least 1", desc);
+            if (width >= 0 && width != l->out)
+                return nn_fail(err, NN_ESHAPE, "layer %d, %s: takes %d features but the layer before gives %d",
+                               i + 1, desc, l->out, width);
+            l->in = l->out;
+            l->param_count = 2 * (size_t)l->out;
+            l->buffer_count = 2 * (size_t)l->out;
+            break;
+        case NN_DROPOUT:
+            if (!(l->p >= 0 && l->p < 1))
+                return nn_fail(err, NN_EARG, "Dropout: p must be in [0, 1), got %g", l->p);
+            l->in = l->out = width;
+            break;
+        case NN_RELU: case NN_SIGMOID: case NN_TANH:
+            l->in = l->out = width;
+            break;
+        default:
+            return nn_fail(err, NN_EARG, "layer %d: unknown kind %d", i + 1, (int)l->kind);
+        }
+        width = l->out;
+        poff += l->param_count;
+        boff += l->buffer_count;
+    }
+    return NN_OK;
+}
+
+void nn_model_free(nn_model *m)
+{
+    for (int i = 0; m->layers && i < m->nlayers; i++) {
+        nn_tensor_free(&m->out[i]);
+        nn_tensor_free(&m->dout[i]);
+        nn_tensor_free(&m->aux[i]);
+        free(m->stats[i]);
+    }
+    free(m->layers);
+    free(m->params);
+    free(m->grads);
+    free(m->buffers);
+    free(m->out);
+    free(m->dout);
+    free(m->aux);
+    free(m->stats);
+    memset(m, 0, sizeof *m);
+}
+
+static void init_parameters(nn_model *m, nn_rng *rng)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        float *p = m->params + l->param_offset;
+        if (l->kind == NN_LINEAR && rng)
+            nn_linear_init(l, p, l->bias ? p + l->weight_count : NULL, rng);
+        if (l->kind == NN_BATCHNORM) {
+            for (int j = 0; j < l->out; j++) {
+                p[j] = 1.0f;
+                m->buffers[l->buffer_offset + (size_t)l->out + (size_t)j] = 1.0f;
+            }
+        }
+    }
+}
+
+nn_status nn_model_init(nn_model *m, const nn_layer *layers, int n, nn_rng *init_rng,
+                        nn_error *err)
+{
+    memset(m, 0, sizeof *m);
+    if (n < 1)
+        return nn_fail(err, NN_EARG, "Sequential needs at least one layer");
+    m->layers = malloc((size_t)n * sizeof *m->layers);
+    if (!m->layers)
+        return nn_fail(err, NN_ENOMEM, "out of memory");
+    memcpy(m->layers, layers, (size_t)n * sizeof *layers);
+    m->nlayers = n;
+    nn_status st = nn_model_plan(m->layers, n, err);
+    if (st != NN_OK) {
+        nn_model_free(m);
+        return st;
+    }
+    const nn_layer *last = &m->layers[n - 1];
+    m->nparams = last->param_offset + last->param_count;
+    m->nbuffers = last->buffer_offset + last->buffer_count;
+    m->params = calloc(m->nparams + 1, sizeof(float));
+    m->grads = calloc(m->nparams + 1, sizeof(float));
+    m->buffers = calloc(m->nbuffers + 1, sizeof(float));
+    m->out = calloc((size_t)n, sizeof(nn_tensor));
+    m->dout = calloc((size_t)n, sizeof(nn_tensor));
+    m->aux = calloc((size_t)n, sizeof(nn_tensor));
+    m->stats = calloc((size_t)n, sizeof(float *));
+    if (!m->params || !m->grads || !m->buffers || !m->out || !m->dout || !m->aux || !m->stats) {
+        nn_model_free(m);
+        return nn_fail(err, NN_ENOMEM, "out of memory allocating %zu parameters", m->nparams);
+    }
+    for (int i = 0; i < n; i++) {
+        nn_tensor_empty(&m->out[i]);
+        nn_tensor_empty(&m->dout[i]);
+        nn_tensor_empty(&m->aux[i]);
+        if (m->layers[i].kind == NN_BATCHNORM) {
+            m->stats[i] = calloc(2 * (size_t)m->layers[i].out, sizeof(float));
+            if (!m->stats[i]) {
+                nn_model_free(m);
+                return nn_fail(err, NN_ENOMEM, "out of memory");
+            }
+        }
+    }
+    init_parameters(m, init_rng);
+    m->training = 1;
+    m->last_rows = -1;
+    nn_rng_seed(&m->dropout_rng, 0, NN_STREAM_DROPOUT);
+    return NN_OK;
+}
+
+int nn_model_in_features(const nn_model *m)
+{
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i].in >= 0)
+            return m->layers[i].in;
+    return -1;
+}
+
+int nn_model_out_features(const nn_model *m)
+{
+    return m->layers[m->nlayers - 1].out;
+}
+
+static nn_status layer_forward(nn_model *m, int i, const nn_tensor *x, nn_error *err)
+{
+    const nn_layer *l = &m->layers[i];
+    int n = x->shape[0], cols = (int)nn_tensor_row_size(x);
+    int out = l->kind == NN_LINEAR ? l->out : cols;
+    nn_status st = nn_tensor_reshape2(&m->out[i], n, out, err);
+    if (st != NN_OK)
+        return st;
+    float *y = m->out[i].data;
+    const float *p = m->params + l->param_offset;
+    size_t count = (size_t)n * (size_t)out;
+    switch (l->kind) {
+    case NN_LINEAR:
+        nn_linear_forward(y, x->data, p, l->bias ? p + l->weight_count : NULL, n, l->in, l->out);
+        break;
+    case NN_RELU: nn_relu_forward(y, x->data, count); break;
+    case NN_SIGMOID: nn_sigmoid_forward(y, x->data, count); break;
+    case NN_TANH: nn_tanh_forward(y, x->data, count); break;
+    case NN_DROPOUT:
+        if (!m->training || l->p == 0) {
+            memcpy(y, x->data, count * sizeof *y);
+            break;
+        }
+        if ((st = nn_tensor_reshape2(&m->aux[i], n, out, err)) != NN_OK)
+            return st;
+        nn_dropout_mask(m->aux[i].data, count, l->p, &m->dropout_rng);
+        nn_mul(y, x->data, m->aux[i].data, count);
+        break;
+    case NN_BATCHNORM:
+        if ((st = nn_tensor_reshape2(&m->aux[i], n, out, err)) != NN_OK)
+            return st;
+        nn_batchnorm_forward(y, m->aux[i].data, m->stats[i], x->data, p, p + l->out,
+                             m->buffers + l->buffer_offset, n, out, l->eps, l->momentum,
+                             m->training);
+        break;
+    }
+    return NN_OK;
+}
+
+nn_status nn_model_forward(nn_model *m, const nn_tensor *x, const nn_tensor **y,
+                           nn_error *err)
+{
+    m->last_rows = -1;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        const nn_tensor *in = i == 0 ? x : &m->out[i - 1];
+        int have = (int)nn_tensor_row_size(in);
+        if (l->in >= 0 && have != l->in) {
+            char desc[96];
+            nn_layer_describe(l, desc, sizeof desc);
+            return nn_fail(err, NN_ESHAPE, "%s: input has %d columns, expected %d", desc, have, l->in);
+        }
+        nn_status st = layer_forward(m, i, in, err);
+        if (st != NN_OK)
+            return st;
+    }
+    m->last_rows = x->shape[0];
+    m->last_cols = (int)nn_tensor_row_size(x);
+    *y = &m->out[m->nlayers - 1];
+    return NN_OK;
+}
+
+static void layer_backward(nn_model *m, int i, const nn_tensor *x, const float *dy, float *dx)
+{
+    const nn_layer *l = &m->layers[i];
+    int n = x->shape[0];
+    int cols = (int)nn_tensor_row_size(x);
+    size_t count = (size_t)n * (size_t)cols;
+    const float *y = m->out[i].data;
+    const float *p = m->params + l->param_offset;
+    float *g = m->grads + l->param_offset;
+    switch (l->kind) {
+    case NN_LINEAR:
+        nn_linear_backward(dx, g, l->bias ? g + l->weight_count : NULL, dy, x->data, p, n,
+                           l->in, l->out);
+        break;
+    case NN_RELU: if (dx) nn_relu_backward(dx, dy, y, count); break;
+    case NN_SIGMOID: if (dx) nn_sigmoid_backward(dx, dy, y, count); break;
+    case NN_TANH: if (dx) nn_tanh_backward(dx, dy, y, count); break;
+    case NN_DROPOUT:
+        if (!dx)
+            break;
+        if (m->training && l->p > 0)
+            nn_mul(dx, dy, m->aux[i].data, count);
+        else
+            memcpy(dx, dy, count * sizeof *dx);
+        break;
+    case NN_BATCHNORM:
+        nn_batchnorm_backward(dx, g, g + l->out, dy, m->aux[i].data, m->stats[i], p, n, cols,
+                              m->training);
+        break;
+    }
+}
+
+nn_status nn_model_backward(nn_model *m, const nn_tensor *x, const nn_tensor *dy,
+                            nn_error *err)
+{
+    if (m->last_rows < 0)
+        return nn_fail(err, NN_ESTATE, "backward called before forward");
+    const nn_tensor *y = &m->out[m->nlayers - 1];
+    if (x->shape[0] != m->last_rows || (int)nn_tensor_row_size(x) != m->last_cols)
+        return nn_fail(err, NN_ESHAPE, "backward: input has %d rows and %d columns, but the last forward had %d and %d",
+                       x->shape[0], (int)nn_tensor_row_size(x), m->last_rows, m->last_cols);
+    if (dy->shape[0] != y->shape[0] || nn_tensor_row_size(dy) != nn_tensor_row_size(y)) {
+        char a[64], b[64];
+        nn_tensor_shape_str(dy, a, sizeof a);
+        nn_tensor_shape_str(y, b, sizeof b);
+        return nn_fail(err, NN_ESHAPE, "backward: gradient is %s, expected %s (the output's shape)", a, b);
+    }
+    const float *g = dy->data;
+    for (int i = m->nlayers - 1; i >= 0; i--) {
+        const nn_tensor *in = i == 0 ? x : &m->out[i - 1];
+        float *dx = NULL;
+        if (i > 0) {
+            nn_status st = nn_tensor_reshape2(&m->dout[i - 1], in->shape[0],
+                                              (int)nn_tensor_row_size(in), err);
+            if (st != NN_OK)
+                return st;
+            dx = m->dout[i - 1].data;
+        }
+        layer_backward(m, i, in, g, dx);
+        g = dx;
+    }
+    return NN_OK;
+}
+
+void nn_model_zero_grad(nn_model *m)
+{
+    memset(m->grads, 0, m->nparams * sizeof *m->grads);
+}
+
+double nn_model_half_sq_norm(const nn_model *m, int with_bias)
+{
+    double s = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        size_t count = with_bias ? l->param_count : l->weight_count;
+        const float *p = m->params + l->param_offset;
+        for (size_t k = 0; k < count; k++)
+            s += (double)p[k] * p[k];
+    }
+    return 0.5 * s;
+}
+
+void nn_model_describe(const nn_model *m, char *buf, size_t len)
+{
+    size_t used = (size_t)snprintf(buf, len, "Sequential(");
+    for (int i = 0; i < m->nlayers && used < len; i++) {
+        char d[96];
+        nn_layer_describe(&m->layers[i], d, sizeof d);
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", d);
+    }
+    if (used < len)
+        snprintf(buf + used, len - used, ")");
+}

@@ -1,0 +1,69 @@
+/* model.h - a Sequential stack of layers with one parameter buffer.
+ *
+ * All parameters live in one contiguous buffer (params) and all gradients in
+ * another of the same layout (grads), so zeroing is one memset and an
+ * optimizer step one loop. Activations are kept per layer for backward, in
+ * buffers that grow to the largest batch seen and are then reused. */
+#ifndef NN_MODEL_H
+#define NN_MODEL_H
+
+#include <stddef.h>
+
+#include "layers.h"
+#include "rng.h"
+#include "status.h"
+#include "tensor.h"
+
+typedef struct {
+    int nlayers;
+    nn_layer *layers;    /* owned, nlayers entries */
+    float *params;       /* owned, nparams floats */
+    float *grads;        /* owned, nparams floats, same layout as params */
+    size_t nparams;
+    float *buffers;      /* owned: state that is not trained (BatchNorm running stats) */
+    size_t nbuffers;
+    int training;        /* 1: Dropout drops, BatchNorm uses batch statistics */
+    nn_rng dropout_rng;  /* the stream Dropout masks are drawn from */
+    /* Workspace, per layer: */
+    nn_tensor *out;      /* output of each layer */
+    nn_tensor *dout;     /* gradient of the loss w.r.t. each layer's output */
+    nn_tensor *aux;      /* Dropout: mask; BatchNorm: xhat */
+    float **stats;       /* BatchNorm: batch mean and invstd (2 * features) */
+    int last_rows;       /* batch size of the last forward, -1 if none */
+    int last_cols;       /* input width of the last forward */
+} nn_model;
+
+/* Checks the chain of layers (each input width equal to the previous output)
+ * and fills in the unknown widths, offsets and counts. */
+nn_status nn_model_plan(nn_layer *layers, int n, nn_error *err);
+
+/* Builds a model from planned layer descriptions (copied); parameters are
+ * drawn from init_rng unless init_rng is NULL (then left zero, for loading). */
+nn_status nn_model_init(nn_model *m, const nn_layer *layers, int n, nn_rng *init_rng,
+                        nn_error *err);
+void nn_model_free(nn_model *m);
+
+/* Input width the model expects, or -1 if any width works. */
+int nn_model_in_features(const nn_model *m);
+/* Output width, or -1 if it follows the input (no Linear/BatchNorm layer). */
+int nn_model_out_features(const nn_model *m);
+
+/* Runs x (n x in) through every layer; *y points at the last layer's output,
+ * which stays valid until the next forward. */
+nn_status nn_model_forward(nn_model *m, const nn_tensor *x, const nn_tensor **y,
+                           nn_error *err);
+
+/* Backpropagates dy (gradient w.r.t. the last forward's output) through the
+ * layers, accumulating into grads. x must be the last forward's input. */
+nn_status nn_model_backward(nn_model *m, const nn_tensor *x, const nn_tensor *dy,
+                            nn_error *err);
+
+void nn_model_zero_grad(nn_model *m);
+
+/* 0.5 * sum of squared weights (biases and BatchNorm too if with_bias). */
+double nn_model_half_sq_norm(const nn_model *m, int with_bias);
+
+/* Writes "Sequential(Linear(784->32), ReLU, ...)" into buf. */
+void nn_model_describe(const nn_model *m, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,38 @@
+/* model_io.h - model files: the architecture and the parameters, so that
+ * loading needs no script.
+ *
+ * Layout, all integers little-endian:
+ *   "NNLABMDL"  magic, 8 bytes
+ *   u32 version (1), u32 CRC-32 (zlib) of the payload, u64 payload length
+ *   payload: u32 nlayers, then per layer u32 kind, i32 in, i32 out,
+ *            u32 bias, f64 p, f64 eps, f64 momentum;
+ *            u64 nparams, f32 params[]; u64 nbuffers, f32 buffers[]
+ * A file is written to a temporary name in the same folder, flushed to disk
+ * and renamed, so a crash leaves either the old file or the new one. */
+#ifndef NN_MODEL_IO_H
+#define NN_MODEL_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "status.h"
+
+#define NN_MODEL_MAGIC "NNLABMDL"
+#define NN_MODEL_VERSION 1u
+
+nn_status nn_model_save(const nn_model *m, const char *path, nn_error *err);
+nn_status nn_model_load(nn_model *m, const char *path, nn_error *err);
+
+/* Encodes m into a malloc'd buffer (*out, *len); the file's exact bytes. */
+nn_status nn_model_encode(const nn_model *m, uint8_t **out, size_t *len, nn_error *err);
+/* Builds a model from a file's bytes; name is used in messages. */
+nn_status nn_model_decode(nn_model *m, const uint8_t *buf, size_t len, const char *name,
+                          nn_error *err);
+
+/* Writes len bytes to path through a temporary file and a rename. */
+nn_status nn_write_file_atomic(const char *path, const void *data, size_t len, nn_error *err);
+/* Reads a whole file into a malloc'd buffer (at most max_len bytes). */
+nn_status nn_read_file(const char *path, size_t max_len, uint8_t **out, size_t *len, nn_error *err);
+
+#endif

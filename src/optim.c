@@ -1,0 +1,133 @@
+#include "optim.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static nn_status check_schedule(const nn_schedule *s, nn_error *err)
+{
+    switch (s->kind) {
+    case NN_SCHEDULE_NONE:
+        return NN_OK;
+    case NN_SCHEDULE_STEP:
+        if (s->step_size < 1)
+            return nn_fail(err, NN_EARG, "step schedule: step_size must be a positive integer, got %d", s->step_size);
+        /* fall through */
+    case NN_SCHEDULE_EXP:
+        if (!(s->gamma > 0 && s->gamma <= 1))
+            return nn_fail(err, NN_EARG, "schedule: gamma must be in (0, 1], got %g", s->gamma);
+        return NN_OK;
+    case NN_SCHEDULE_COSINE:
+        if (s->t_max < 1)
+            return nn_fail(err, NN_EARG, "cosine schedule: t_max must be a positive integer, got %d", s->t_max);
+        if (!(s->min_lr >= 0) || !isfinite(s->min_lr))
+            return nn_fail(err, NN_EARG, "cosine schedule: min_lr must be >= 0, got %g", s->min_lr);
+        return NN_OK;
+    }
+    return nn_fail(err, NN_EARG, "unknown schedule");
+}
+
+nn_status nn_sgd_init(nn_sgd *o, double lr, double momentum, int nesterov, double l2,
+                      int l2_bias, const nn_schedule *schedule, nn_error *err)
+{
+    memset(o, 0, sizeof *o);
+    if (!(lr > 0) || !isfinite(lr))
+        return nn_fail(err, NN_EARG, "lr must be a positive finite number, got %g", lr);
+    if (!(momentum >= 0 && momentum < 1))
+        return nn_fail(err, NN_EARG, "momentum must be in [0, 1), got %g", momentum);
+    if (!(l2 >= 0) || !isfinite(l2))
+        return nn_fail(err, NN_EARG, "l2 must be a finite number >= 0, got %g", l2);
+    if (nesterov && momentum == 0)
+        return nn_fail(err, NN_EARG, "nesterov needs a momentum > 0");
+    if (schedule) {
+        nn_status st = check_schedule(schedule, err);
+        if (st != NN_OK)
+            return st;
+        o->schedule = *schedule;
+    }
+    o->lr = o->cur_lr = lr;
+    o->momentum = momentum;
+    o->nesterov = nesterov;
+    o->l2 = l2;
+    o->l2_bias = l2_bias;
+    return NN_OK;
+}
+
+void nn_sgd_free(nn_sgd *o)
+{
+    free(o->velocity);
+    o->velocity = NULL;
+    o->n = 0;
+}
+
+void nn_sgd_set_epoch(nn_sgd *o, int epoch)
+{
+    const nn_schedule *s = &o->schedule;
+    switch (s->kind) {
+    case NN_SCHEDULE_NONE: o->cur_lr = o->lr; break;
+    case NN_SCHEDULE_STEP: o->cur_lr = o->lr * pow(s->gamma, epoch / s->step_size); break;
+    case NN_SCHEDULE_EXP: o->cur_lr = o->lr * pow(s->gamma, epoch); break;
+    case NN_SCHEDULE_COSINE: {
+        int e = epoch < s->t_max ? epoch : s->t_max;
+        o->cur_lr = s->min_lr + (o->lr - s->min_lr) * (1 + cos(3.14159265358979323846 * e / s->t_max)) / 2;
+        break;
+    }
+    }
+}
+
+double nn_sgd_penalty(const nn_sgd *o, const nn_model *m)
+{
+    if (o->l2 == 0)
+        return 0;
+    return o->l2 * nn_model_half_sq_norm(m, o->l2_bias);
+}
+
+static void add_decay(const nn_sgd *o, nn_model *m)
+{
+    float c = (float)o->l2;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        size_t count = o->l2_bias ? l->param_count : l->weight_count;
+        float *g = m->grads + l->param_offset;
+        const float *p = m->params + l->param_offset;
+        for (size_t k = 0; k < count; k++)
+            g[k] += c * p[k];
+    }
+}
+
+nn_status nn_sgd_step(nn_sgd *o, nn_model *m, nn_error *err)
+{
+    if (o->l2 > 0)
+        add_decay(o, m);
+    float lr = (float)o->cur_lr;
+    float *p = m->params;
+    const float *g = m->grads;
+    size_t n = m->nparams;
+    if (o->momentum == 0) {
+        for (size_t k = 0; k < n; k++)
+            p[k] -= lr * g[k];
+        return NN_OK;
+    }
+    if (o->n != n) {
+        float *v = calloc(n + 1, sizeof *v);
+        if (!v)
+            return nn_fail(err, NN_ENOMEM, "out of memory for the momentum buffer");
+        free(o->velocity);
+        o->velocity = v;
+        o->n = n;
+    }
+    float mu = (float)o->momentum;
+    float *v = o->velocity;
+    if (o->nesterov) {
+        for (size_t k = 0; k < n; k++) {
+            v[k] = mu * v[k] + g[k];
+            p[k] -= lr * (g[k] + mu * v[k]);
+        }
+    } else {
+        for (size_t k = 0; k < n; k++) {
+            v[k] = mu * v[k] + g[k];
+            p[k] -= lr * v[k];
+        }
+    }
+    return NN_OK;
+}

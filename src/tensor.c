@@ -1,0 +1,129 @@
+#include "tensor.h"
+
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void nn_tensor_empty(nn_tensor *t)
+{
+    memset(t, 0, sizeof *t);
+    t->ndim = 1;
+    t->owner = 1;
+}
+
+static nn_status tensor_reserve(nn_tensor *t, size_t n, nn_error *err)
+{
+    if (n <= t->capacity)
+        return NN_OK;
+    if (!t->owner)
+        return nn_fail(err, NN_ESTATE, "cannot grow a tensor view");
+    float *p = realloc(t->data, n * sizeof *p);
+    if (!p)
+        return nn_fail(err, NN_ENOMEM, "out of memory allocating %zu floats", n);
+    t->data = p;
+    t->capacity = n;
+    return NN_OK;
+}
+
+nn_status nn_tensor_init(nn_tensor *t, int ndim, const int *shape, nn_error *err)
+{
+    nn_tensor_empty(t);
+    if (ndim < 1 || ndim > NN_MAX_DIMS)
+        return nn_fail(err, NN_ESHAPE, "a tensor has 1 to %d dimensions, got %d", NN_MAX_DIMS, ndim);
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0)
+            return nn_fail(err, NN_ESHAPE, "dimension %d is negative (%d)", i + 1, shape[i]);
+        if (shape[i] > 0 && n > ((size_t)1 << 40) / (size_t)shape[i])
+            return nn_fail(err, NN_ESHAPE, "tensor too large");
+        n *= (size_t)shape[i];
+        t->shape[i] = shape[i];
+    }
+    t->ndim = ndim;
+    nn_status st = tensor_reserve(t, n > 0 ? n : 1, err);
+    if (st != NN_OK)
+        return st;
+    memset(t->data, 0, (n > 0 ? n : 1) * sizeof(float));
+    t->size = n;
+    return NN_OK;
+}
+
+void nn_tensor_free(nn_tensor *t)
+{
+    if (t->owner)
+        free(t->data);
+    nn_tensor_empty(t);
+}
+
+nn_status nn_tensor_reshape2(nn_tensor *t, int rows, int cols, nn_error *err)
+{
+    if (rows < 0 || cols < 0)
+        return nn_fail(err, NN_ESHAPE, "negative shape %dx%d", rows, cols);
+    size_t n = (size_t)rows * (size_t)cols;
+    nn_status st = tensor_reserve(t, n > 0 ? n : 1, err);
+    if (st != NN_OK)
+        return st;
+    t->ndim = 2;
+    t->shape[0] = rows;
+    t->shape[1] = cols;
+    t->shape[2] = t->shape[3] = 0;
+    t->size = n;
+    return NN_OK;
+}
+
+nn_tensor nn_tensor_rows(const nn_tensor *t, int first, int count)
+{
+    nn_tensor v = *t;
+    size_t row = nn_tensor_row_size(t);
+    v.data = t->data + (size_t)first * row;
+    v.shape[0] = count;
+    v.size = (size_t)count * row;
+    v.capacity = 0;
+    v.owner = 0;
+    return v;
+}
+
+size_t nn_tensor_row_size(const nn_tensor *t)
+{
+    size_t n = 1;
+    for (int i = 1; i < t->ndim; i++)
+        n *= (size_t)t->shape[i];
+    return n;
+}
+
+nn_status nn_tensor_copy(nn_tensor *dst, const nn_tensor *src, nn_error *err)
+{
+    nn_status st = tensor_reserve(dst, src->size > 0 ? src->size : 1, err);
+    if (st != NN_OK)
+        return st;
+    if (src->size)
+        memcpy(dst->data, src->data, src->size * sizeof(float));
+    dst->ndim = src->ndim;
+    memcpy(dst->shape, src->shape, sizeof dst->shape);
+    dst->size = src->size;
+    return NN_OK;
+}
+
+void nn_tensor_shape_str(const nn_tensor *t, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < t->ndim && used < len; i++) {
+        int w = snprintf(buf + used, len - used, i ? "x%d" : "%d", t->shape[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+void nn_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+             const float *a, int lda, const float *b, int ldb, float beta,
+             float *c, int ldc)
+{
+    if (m == 0 || n == 0)
+        return;
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
+                ldb, beta, c, ldc);
+}

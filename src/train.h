@@ -1,0 +1,49 @@
+/* train.h - the mini-batch training loop and evaluation, all in C so that an
+ * epoch does no Lua work and no allocation once its buffers are sized. */
+#ifndef NN_TRAIN_H
+#define NN_TRAIN_H
+
+#include <stdint.h>
+
+#include "data.h"
+#include "loss.h"
+#include "model.h"
+#include "optim.h"
+
+typedef struct {
+    nn_tensor x;       /* batch inputs */
+    nn_tensor labels;  /* batch labels */
+    nn_tensor grad;    /* d loss / d outputs */
+    int32_t *order;    /* owned: item order of the current epoch */
+    int32_t order_cap;
+} nn_workspace;
+
+void nn_workspace_init(nn_workspace *w);
+void nn_workspace_free(nn_workspace *w);
+
+typedef struct {
+    double cost;      /* mean over batches of loss + L2 term, each before its update */
+    double loss;      /* mean over batches of the data loss */
+    double accuracy;  /* fraction of items classified right, before each update */
+    int batches;
+} nn_epoch_stats;
+
+/* One pass over data in batches of `batch` items (the last may be smaller),
+ * in a fresh shuffled order when shuffle_rng is not NULL. */
+nn_status nn_train_epoch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const nn_dataset *data,
+                         int batch, nn_rng *shuffle_rng, nn_workspace *w, nn_epoch_stats *out,
+                         nn_error *err);
+
+typedef struct {
+    double loss;      /* mean loss over the items */
+    double accuracy;
+    int classes;      /* confusion is classes x classes */
+    long *confusion;  /* owned by the caller, classes^2 counts: [true][predicted] */
+} nn_eval_result;
+
+/* Runs data through m in eval mode (restored afterwards) in batches. The
+ * caller sets r->classes and r->confusion (or NULL). */
+nn_status nn_evaluate(nn_model *m, nn_loss_kind loss, const nn_dataset *data, int batch,
+                      nn_workspace *w, nn_eval_result *r, nn_error *err);
+
+#endif

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Runs the C unit tests (cmocka, TAP output) and the Busted specs (TAP), and
+# ends with one line "N passed, N failed" summed over both.
+# Usage: tests/run.sh build/tests/test_a build/tests/test_b ...
+top=$(cd "$(dirname "$0")/.." && pwd)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+crashed=0
+for t in "$@"; do
+    echo "# $t"
+    if ! CMOCKA_MESSAGE_OUTPUT=TAP "$t" >>"$log" 2>&1; then
+        grep -q '^not ok' "$log" || crashed=$((crashed + 1))
+    fi
+done
+cat "$log"
+clog=$log
+blog=$(mktemp)
+trap 'rm -f "$log" "$blog"' EXIT
+cd "$top" || exit 1
+LUA_PATH="$top/lua/?.lua;$top/tests/lua/?.lua;;" LUA_CPATH="$top/build/?.so;;" NNLAB_THREADS=${NNLAB_THREADS:-1} \
+    lua5.4 /usr/bin/busted -o TAP tests/lua >"$blog" 2>&1
+brc=$?
+cat "$blog"
+passed=$(cat "$clog" "$blog" | grep -c '^ok ')
+failed=$(cat "$clog" "$blog" | grep -c '^not ok ')
+if [ "$brc" -ne 0 ] && ! grep -q '^not ok' "$blog"; then
+    echo "# busted exited with status $brc"
+    failed=$((failed + 1))
+fi
+failed=$((failed + crashed))
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
