@@ -51,7 +51,7 @@ static nn_status read_header(gzFile f, nn_idx *out, const char *path, nn_error *
         const unsigned char *d = dims + 4 * i;
         out->dims[i] = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
         total *= out->dims[i];
-        if (total > ((uint64_t)1 << 40))
+        if (total > ((uint64_t)1 << 48))
             return nn_fail(err, NN_EFORMAT, "%s: header claims an impossible size", path);
     }
     out->size = (size_t)total;

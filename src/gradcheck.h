@@ -20,7 +20,8 @@ nn_status nn_numgrad(nn_model *m, nn_loss_kind loss, const nn_dataset *data, dou
                      double *grad, nn_error *err);
 
 typedef struct {
-    double max_rel_error;  /* largest over parameter blocks of |a - b| / (|a| + |b|), 2-norms */
+    double max_rel_error;  /* largest over blocks (a layer's weights, its biases) of
+                              |a - b| / max(|a| + |b|, 1e-3 of the whole's), 2-norms */
     double max_abs_error;  /* largest element-wise |a - b| */
     int worst_layer;       /* 1-based layer of the largest relative error */
 } nn_gradcheck_result;

@@ -57,11 +57,15 @@ nn_status nn_model_plan(nn_layer *layers, int n, nn_error *err)
 
 void nn_model_free(nn_model *m)
 {
-    for (int i = 0; m->layers && i < m->nlayers; i++) {
-        nn_tensor_free(&m->out[i]);
-        nn_tensor_free(&m->dout[i]);
-        nn_tensor_free(&m->aux[i]);
-        free(m->stats[i]);
+    for (int i = 0; i < m->nlayers; i++) {
+        if (m->out)
+            nn_tensor_free(&m->out[i]);
+        if (m->dout)
+            nn_tensor_free(&m->dout[i]);
+        if (m->aux)
+            nn_tensor_free(&m->aux[i]);
+        if (m->stats)
+            free(m->stats[i]);
     }
     free(m->layers);
     free(m->params);

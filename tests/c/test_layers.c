@@ -1,0 +1,218 @@
+#include "testutil.h"
+
+#include <string.h>
+
+#include "layers.h"
+#include "loss.h"
+#include "optim.h"
+
+static void linear_forward_adds_bias(void **state)
+{
+    (void)state;
+    /* x = [1 2], W = [[1 0], [0 1], [1 1]], b = [0.5 -0.5 0] */
+    float x[2] = {1, 2}, w[6] = {1, 0, 0, 1, 1, 1}, b[3] = {0.5f, -0.5f, 0}, y[3];
+    float want[3] = {1.5f, 1.5f, 3};
+    nn_linear_forward(y, x, w, b, 1, 2, 3);
+    assert_all_close(y, want, 3, 1e-7);
+}
+
+static void linear_backward_accumulates(void **state)
+{
+    (void)state;
+    float x[2] = {1, 2}, w[6] = {1, 0, 0, 1, 1, 1}, dy[3] = {1, 2, 3};
+    float dw[6] = {0}, db[3] = {0}, dx[2];
+    nn_linear_backward(dx, dw, db, dy, x, w, 1, 2, 3);
+    nn_linear_backward(NULL, dw, db, dy, x, w, 1, 2, 3);
+    float want_dw[6] = {2, 4, 4, 8, 6, 12}, want_db[3] = {2, 4, 6}, want_dx[2] = {4, 5};
+    assert_all_close(dw, want_dw, 6, 1e-7);
+    assert_all_close(db, want_db, 3, 1e-7);
+    assert_all_close(dx, want_dx, 2, 1e-7);
+}
+
+static void activations_have_known_values(void **state)
+{
+    (void)state;
+    float x[3] = {-2, 0, 3}, y[3];
+    nn_relu_forward(y, x, 3);
+    float relu[3] = {0, 0, 3};
+    assert_all_close(y, relu, 3, 0);
+    nn_sigmoid_forward(y, x, 3);
+    assert_close(y[0], 1 / (1 + exp(2.0)), 1e-7);
+    assert_close(y[1], 0.5, 0);
+    nn_tanh_forward(y, x, 3);
+    assert_close(y[2], tanh(3.0), 1e-7);
+}
+
+static void dropout_keeps_the_expected_sum(void **state)
+{
+    (void)state;
+    enum { N = 100000 };
+    static float mask[N];
+    nn_rng r;
+    nn_rng_seed(&r, 7, NN_STREAM_DROPOUT);
+    nn_dropout_mask(mask, N, 0.25, &r);
+    double sum = 0;
+    int zeros = 0;
+    for (int i = 0; i < N; i++) {
+        sum += mask[i];
+        zeros += mask[i] == 0;
+    }
+    assert_close(sum / N, 1.0, 0.01);          /* inverted dropout keeps the expectation */
+    assert_close((double)zeros / N, 0.25, 0.01);
+}
+
+static void batchnorm_normalises_each_feature(void **state)
+{
+    (void)state;
+    float x[6] = {1, 10, 2, 20, 3, 30}; /* 3 rows, 2 features */
+    float gamma[2] = {1, 2}, beta[2] = {0, 1}, running[4] = {0, 0, 1, 1};
+    float y[6], xhat[6], stats[4];
+    nn_batchnorm_forward(y, xhat, stats, x, gamma, beta, running, 3, 2, 0, 0.1, 1);
+    assert_close(xhat[0], -sqrt(1.5), 1e-6);
+    assert_close(xhat[4], sqrt(1.5), 1e-6);
+    assert_close(y[1], 2 * -sqrt(1.5) + 1, 1e-5);
+    assert_close(running[0], 0.2, 1e-6);        /* 0.9 * 0 + 0.1 * mean 2 */
+    assert_close(running[2], 0.9 + 0.1 * 1, 1e-6); /* unbiased variance of 1, 2, 3 is 1 */
+}
+
+static void cross_entropy_of_equal_logits_is_log_classes(void **state)
+{
+    (void)state;
+    nn_tensor z;
+    nn_error err;
+    int shape[2] = {2, 10};
+    assert_ok(nn_tensor_init(&z, 2, shape, &err), &err);
+    float labels[2] = {3, 9}, grad[20];
+    nn_target t = {labels, NULL};
+    double loss;
+    long correct = 0;
+    assert_ok(nn_loss_compute(NN_LOSS_CROSS_ENTROPY, &z, &t, &loss, grad, &correct, &err), &err);
+    assert_close(loss, log(10.0), 1e-12);
+    assert_close(grad[3], (0.1 - 1) / 2, 1e-7);
+    assert_close(grad[0], 0.1 / 2, 1e-7);
+    nn_tensor_free(&z);
+}
+
+static void cross_entropy_is_stable_for_huge_logits(void **state)
+{
+    (void)state;
+    float zdata[3] = {1e30f, -1e30f, 0};
+    nn_tensor z = {zdata, 2, {1, 3, 0, 0}, 3, 0, 0};
+    float labels[1] = {1}, grad[3];
+    nn_target t = {labels, NULL};
+    double loss;
+    nn_error err;
+    assert_ok(nn_loss_compute(NN_LOSS_CROSS_ENTROPY, &z, &t, &loss, grad, NULL, &err), &err);
+    assert_close(loss, 2e30, 1e24);
+    assert_true(isfinite(grad[0]) && isfinite(grad[1]) && isfinite(grad[2]));
+}
+
+static void mse_reductions(void **state)
+{
+    (void)state;
+    float zdata[4] = {1, 0, 0, 0}; /* 2 rows, 2 outputs */
+    nn_tensor z = {zdata, 2, {2, 2, 0, 0}, 4, 0, 0};
+    float labels[2] = {1, 1}, grad[4];
+    nn_target t = {labels, NULL};
+    double loss;
+    nn_error err;
+    /* errors: row 1 (1, -1), row 2 (0, -1): squared sum 3 */
+    assert_ok(nn_loss_compute(NN_LOSS_MSE_MEAN, &z, &t, &loss, grad, NULL, &err), &err);
+    assert_close(loss, 3.0 / 4, 1e-12);
+    assert_ok(nn_loss_compute(NN_LOSS_MSE_SUM, &z, &t, &loss, grad, NULL, &err), &err);
+    assert_close(loss, 3.0 / 2, 1e-12);
+    assert_close(grad[1], 2 * -1.0 / 2, 1e-7);
+}
+
+static void loss_refuses_bad_labels(void **state)
+{
+    (void)state;
+    float zdata[4] = {0};
+    nn_tensor z = {zdata, 2, {2, 2, 0, 0}, 4, 0, 0};
+    float labels[2] = {0, 2};
+    nn_target t = {labels, NULL};
+    double loss;
+    nn_error err;
+    assert_status(nn_loss_compute(NN_LOSS_CROSS_ENTROPY, &z, &t, &loss, NULL, NULL, &err), NN_EARG, &err);
+    assert_string_equal(err.msg, "label 2 (row 2) is not a class in 0..1");
+    labels[1] = 0.5f;
+    assert_status(nn_loss_compute(NN_LOSS_MSE_MEAN, &z, &t, &loss, NULL, NULL, &err), NN_EARG, &err);
+}
+
+static void sgd_step_with_l2_and_momentum(void **state)
+{
+    (void)state;
+    nn_layer l = {.kind = NN_LINEAR, .in = 1, .out = 1, .bias = 1, .init = NN_INIT_ZEROS};
+    nn_model m;
+    nn_error err;
+    assert_ok(nn_model_init(&m, &l, 1, NULL, &err), &err);
+    m.params[0] = 2;    /* w */
+    m.params[1] = 1;    /* b */
+    m.grads[0] = 0.5f;
+    m.grads[1] = 0.5f;
+    nn_sgd o;
+    assert_ok(nn_sgd_init(&o, 0.1, 0.9, 0, 0.5, 0, NULL, &err), &err);
+    assert_close(nn_sgd_penalty(&o, &m), 0.5 * 0.5 * 4, 1e-12); /* biases excluded */
+    assert_ok(nn_sgd_step(&o, &m, &err), &err);
+    assert_close(m.params[0], 2 - 0.1 * (0.5 + 0.5 * 2), 1e-6);
+    assert_close(m.params[1], 1 - 0.1 * 0.5, 1e-6);
+    m.grads[0] = 0; /* second step: velocity 0.9 * 1.5 + (0 + 0.5 * 1.85) */
+    m.grads[1] = 0;
+    assert_ok(nn_sgd_step(&o, &m, &err), &err);
+    assert_close(m.params[0], 1.85 - 0.1 * (0.9 * 1.5 + 0.5 * 1.85), 1e-6);
+    nn_sgd_free(&o);
+    nn_model_free(&m);
+}
+
+static void sgd_refuses_bad_settings(void **state)
+{
+    (void)state;
+    nn_sgd o;
+    nn_error err;
+    assert_status(nn_sgd_init(&o, NAN, 0, 0, 0, 0, NULL, &err), NN_EARG, &err);
+    assert_string_equal(err.msg, "lr must be a positive finite number, got nan");
+    assert_status(nn_sgd_init(&o, 0.1, 1.0, 0, 0, 0, NULL, &err), NN_EARG, &err);
+    assert_status(nn_sgd_init(&o, 0.1, 0, 0, -1, 0, NULL, &err), NN_EARG, &err);
+}
+
+static void schedules(void **state)
+{
+    (void)state;
+    nn_sgd o;
+    nn_error err;
+    nn_schedule s = {NN_SCHEDULE_STEP, 10, 0.5, 0, 0};
+    assert_ok(nn_sgd_init(&o, 1.0, 0, 0, 0, 0, &s, &err), &err);
+    nn_sgd_set_epoch(&o, 9);
+    assert_close(o.cur_lr, 1.0, 0);
+    nn_sgd_set_epoch(&o, 25);
+    assert_close(o.cur_lr, 0.25, 1e-15);
+    s = (nn_schedule){NN_SCHEDULE_EXP, 0, 0.9, 0, 0};
+    assert_ok(nn_sgd_init(&o, 1.0, 0, 0, 0, 0, &s, &err), &err);
+    nn_sgd_set_epoch(&o, 2);
+    assert_close(o.cur_lr, 0.81, 1e-15);
+    s = (nn_schedule){NN_SCHEDULE_COSINE, 0, 0, 10, 0.1};
+    assert_ok(nn_sgd_init(&o, 1.0, 0, 0, 0, 0, &s, &err), &err);
+    nn_sgd_set_epoch(&o, 5);
+    assert_close(o.cur_lr, 0.55, 1e-12);
+    nn_sgd_set_epoch(&o, 10);
+    assert_close(o.cur_lr, 0.1, 1e-12);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(linear_forward_adds_bias),
+        cmocka_unit_test(linear_backward_accumulates),
+        cmocka_unit_test(activations_have_known_values),
+        cmocka_unit_test(dropout_keeps_the_expected_sum),
+        cmocka_unit_test(batchnorm_normalises_each_feature),
+        cmocka_unit_test(cross_entropy_of_equal_logits_is_log_classes),
+        cmocka_unit_test(cross_entropy_is_stable_for_huge_logits),
+        cmocka_unit_test(mse_reductions),
+        cmocka_unit_test(loss_refuses_bad_labels),
+        cmocka_unit_test(sgd_step_with_l2_and_momentum),
+        cmocka_unit_test(sgd_refuses_bad_settings),
+        cmocka_unit_test(schedules),
+    };
+    return cmocka_run_group_tests_name("layers, losses, SGD", tests, NULL, NULL);
+}
