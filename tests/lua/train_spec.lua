@@ -1,0 +1,134 @@
+local helper = require("helper")
+local nn = helper.nn
+
+local mnist = nn.mnist()
+
+describe("SGD", function()
+  it("refuses bad settings, naming the option", function()
+    assert.has_error(function() nn.SGD{lr = 0 / 0} end, "bad argument #1 to 'SGD' (lr must be a finite number, got nan)")
+    assert.has_error(function() nn.SGD{lr = -1} end, "bad argument #1 to 'SGD' (lr must be > 0, got -1)")
+    assert.has_error(function() nn.SGD{lr = 0.1, momentum = 1} end,
+      "bad argument #1 to 'SGD' (momentum must be below 1, got 1)")
+    assert.has_error(function() nn.SGD{lr = 0.1, l2 = -1} end, "bad argument #1 to 'SGD' (l2 must be >= 0, got -1)")
+    assert.has_error(function() nn.SGD{lr = 0.1, lrate = 1} end)
+    assert.has_error(function() nn.SGD{lr = 0.1, schedule = {kind = "step"}} end,
+      "bad argument #1 to 'SGD' (schedule.step_size must be an integer, got nil)")
+  end)
+
+  it("follows its schedule", function()
+    local o = nn.SGD{lr = 1, schedule = {kind = "step", step_size = 2, gamma = 0.5}}
+    assert.are.same({1, 1, 0.5, 0.5, 0.25}, {o:set_epoch(0), o:set_epoch(1), o:set_epoch(2), o:set_epoch(3), o:set_epoch(4)})
+  end)
+end)
+
+describe("training", function()
+  it("reproduces seed 000's first cost, log 10, and its L2 term", function()
+    local data = mnist.train:subset(1, 1000)
+    local m = nn.Sequential{nn.Linear(784, 10, {init = "zeros", bias = false})}
+    local h = nn.train{model = m, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.3, l2 = 5},
+                       data = data, batch = "full", epochs = 3, shuffle = false, verbose = false}
+    assert.is_near(math.log(10), h.cost[1], 1e-6)
+    assert.is_near(math.log(10), h.loss[1], 1e-6)
+    assert.is_true(h.cost[3] > h.loss[3])   -- the L2 term is in the cost, not the loss
+    assert.are.equal(3, #h.seconds)
+  end)
+
+  it("keeps a history with validation, and gives the same numbers for the same seed", function()
+    local function run()
+      nn.seed(7)
+      local tr, val = mnist.train:subset(1, 3000):split{2000, 1000}
+      local m = nn.Sequential{nn.Linear(784, 20), nn.ReLU(), nn.Dropout(0.1), nn.Linear(20, 10)}
+      return nn.train{model = m, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.1, momentum = 0.9},
+                      data = tr, batch = 50, epochs = 2, validation = val, verbose = false}
+    end
+    local a, b = run(), run()
+    assert.are.same(a.cost, b.cost)
+    assert.are.same(a.val_accuracy, b.val_accuracy)
+    assert.is_true(a.val_accuracy[2] > 0.8)
+    assert.are.equal(2, #a.val_loss)
+  end)
+
+  it("evaluates accuracy, loss, confusion, precision and recall", function()
+    nn.seed(1)
+    local m = nn.Sequential{nn.Linear(784, 10)}
+    nn.train{model = m, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.5}, data = mnist.train:subset(1, 5000),
+             batch = 100, epochs = 2, verbose = false}
+    local r = nn.evaluate(m, mnist.test)
+    local total, right = 0, 0
+    for i = 1, 10 do
+      for j = 1, 10 do total = total + r.confusion[i][j] end
+      right = right + r.confusion[i][i]
+    end
+    assert.are.equal(10000, total)
+    assert.are.equal(r.accuracy, right / 10000)
+    assert.is_true(r.accuracy > 0.85)
+    assert.is_true(r.recall[2] > 0.9 and r.precision[2] > 0.8)
+  end)
+
+  it("refuses misuse with a clear error", function()
+    local m = nn.Sequential{nn.Linear(784, 10)}
+    local ok = {model = m, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.1}, data = mnist.test}
+    local function with(k, v)
+      local o = {}
+      for key, val in pairs(ok) do o[key] = val end
+      o[k] = v
+      return o
+    end
+    assert.has_error(function() nn.train(with("batch", 0)) end,
+      "bad argument #1 to 'train' (batch must be an integer >= 1, got 0)")
+    assert.has_error(function() nn.train(with("epochs", 1.5)) end,
+      "bad argument #1 to 'train' (epochs must be an integer, got 1.5)")
+    assert.error_matches(function() nn.train(with("data", 5)) end, "data must be a dataset, got 5")
+    local small = nn.Sequential{nn.Linear(10, 10)}
+    assert.error_matches(function() nn.train(with("model", small)) end,
+      "the model takes 10 inputs but the data's items have 784 values")
+    local loss = nn.CrossEntropyLoss()
+    local out = nn.zeros{2, 3}
+    assert.error_matches(function() loss:forward(out, nn.tensor{0, 3}) end,
+      "CrossEntropyLoss: label 3 %(row 2%) is not a class in 0..2")
+    assert.error_matches(function() loss:forward(out, nn.tensor{0, 1, 2}) end, "target has 3 rows, outputs have 2")
+    assert.error_matches(function() nn.MSELoss{reduction = "sum"} end, "reduction must be one of mean, sum_per_sample")
+  end)
+end)
+
+describe("gradient checks", function()
+  local small = mnist.test:subset(1, 12)
+  local function net(layers)
+    nn.seed(2)
+    return nn.Sequential(layers)
+  end
+  local models = {
+    relu = function() return net{nn.Linear(784, 8), nn.ReLU(), nn.Linear(8, 10)} end,
+    sigmoid = function() return net{nn.Linear(784, 8), nn.Sigmoid(), nn.Linear(8, 10)} end,
+    tanh_dropout = function() return net{nn.Linear(784, 8), nn.Tanh(), nn.Dropout(0.3), nn.Linear(8, 10)} end,
+    batchnorm = function() return net{nn.Linear(784, 8), nn.BatchNorm(8), nn.ReLU(), nn.Linear(8, 10)} end,
+  }
+  local losses = {
+    cross_entropy = nn.CrossEntropyLoss(),
+    mse_mean = nn.MSELoss(),
+    mse_sum_per_sample = nn.MSELoss{reduction = "sum_per_sample"},
+  }
+  for mname, make in pairs(models) do
+    for lname, loss in pairs(losses) do
+      it(("agree with backpropagation: %s, %s"):format(mname, lname), function()
+        local m = make()
+        assert.is_true(nn.gradcheck{model = m, loss = loss, data = small} < 1e-4)
+        m:evaluate()
+        assert.is_true(nn.gradcheck{model = m, loss = loss, data = small} < 1e-4)
+      end)
+    end
+  end
+
+  it("numgrad returns a tensor in the model's parameter order", function()
+    local m = models.relu()
+    local g = nn.numgrad{model = m, loss = nn.CrossEntropyLoss(), data = small}
+    assert.are.equal(m:num_params(), g:numel())
+    assert.are.equal(0, g:get(1))   -- pixel 1 is blank in every image: no gradient
+  end)
+
+  it("finds a wrong gradient", function()
+    local m = models.relu()
+    local rel = nn.gradcheck{model = m, loss = nn.CrossEntropyLoss(), data = small, h = 1e-1}
+    assert.is_true(rel > 1e-4)  -- h far too large: the differences are no longer the gradient
+  end)
+end)
