@@ -45,7 +45,7 @@ test: all $(C_TESTS)
 
 check-style:
 	luacheck lua experiments tests/lua
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 -I src src
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 -I src src tests/c
 
 clean:
 	rm -rf $(BUILD)

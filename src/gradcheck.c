@@ -130,10 +130,11 @@ static double row_loss(const ng_ctx *c, const double *z, int row)
 {
     int label = (int)c->labels[row], C = c->classes;
     if (c->loss == NN_LOSS_CROSS_ENTROPY) {
-        double mx = z[0], s = 0;
+        double mx = z[0];
         for (int k = 1; k < C; k++)
             mx = z[k] > mx ? z[k] : mx;
-        for (int k = 0; k < C; k++)
+        double s = exp(z[0] - mx);
+        for (int k = 1; k < C; k++)
             s += exp(z[k] - mx);
         return mx + log(s) - z[label];
     }

@@ -68,8 +68,8 @@ static double cross_entropy_row(const float *z, const nn_target *t, int r, int c
     float mx = z[0];
     for (int c = 1; c < classes; c++)
         mx = z[c] > mx ? z[c] : mx;
-    double sum = 0;
-    for (int c = 0; c < classes; c++)
+    double sum = exp((double)z[0] - mx);
+    for (int c = 1; c < classes; c++)
         sum += exp((double)z[c] - mx);
     double lse = mx + log(sum), dot = 0, tsum = 0;
     for (int c = 0; c < classes; c++) {

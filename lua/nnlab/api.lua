@@ -39,7 +39,9 @@ function nn.tensor(t)
 end
 
 function nn.zeros(shape)
-  if type(shape) ~= "table" then check.fail("zeros", "#1", "expected a shape table such as {2, 3}, got " .. type(shape)) end
+  if type(shape) ~= "table" then
+    check.fail("zeros", "#1", "expected a shape table such as {2, 3}, got " .. type(shape))
+  end
   return core.zeros(shape)
 end
 

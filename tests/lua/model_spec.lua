@@ -65,7 +65,8 @@ describe("models", function()
     assert.error_matches(function() nn.load(dir .. "/missing.nnl") end, "missing.nnl: cannot open")
     assert.error_matches(function() nn.load(dir .. "/empty.nnl") end, "empty.nnl: empty file, not a model")
     assert.error_matches(function() nn.load(dir .. "/short.nnl") end, "short.nnl: truncated")
-    assert.error_matches(function() nn.load(dir .. "/bad.nnl") end, "bad.nnl: damaged model file %(CRC%-32 mismatch%)")
+    assert.error_matches(function() nn.load(dir .. "/bad.nnl") end,
+      "bad.nnl: damaged model file %(CRC%-32 mismatch%)")
     assert.error_matches(function() nn.load(dir .. "/foreign.nnl") end, "not an nnlab model file")
     assert.error_matches(function() m:save(dir .. "/no/such/dir/m.nnl") end, "m.nnl: cannot write")
     os.execute("rm -rf " .. dir)
@@ -77,7 +78,8 @@ describe("models", function()
     assert.has_error(function() nn.Linear(2.5, 3) end,
       "bad argument #1 to 'Linear' (in_features must be an integer, got 2.5)")
     assert.has_error(function() nn.Linear(2, 3, {init = "magic"}) end,
-      "bad argument #3 to 'Linear' (init must be one of default, zeros, normal, uniform, glorot, xavier, he, got 'magic')")
+      "bad argument #3 to 'Linear' (init must be one of default, zeros, normal, uniform, glorot, xavier, he, "
+        .. "got 'magic')")
     assert.has_error(function() nn.Linear(2, 3, {sdt = 1}) end,
       "bad argument #3 to 'Linear' (unknown option 'sdt' (known: a, b, bias, init, std))")
     assert.has_error(function() nn.Dropout(1) end, "bad argument #1 to 'Dropout' (p must be below 1, got 1)")
