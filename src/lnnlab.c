@@ -660,7 +660,73 @@ static int l_load(lua_State *L)
     return 1;
 }
 
+/* m:encode() -> the bytes of a model file */
+static int m_encode(lua_State *L)
+{
+    lt_model *u = check_model(L, 1);
+    uint8_t *buf;
+    size_t len;
+    nn_error err;
+    if (nn_model_encode(&u->m, &buf, &len, &err) != NN_OK)
+        return raise_status(L, &err);
+    lua_pushlstring(L, (const char *)buf, len);
+    free(buf);
+    return 1;
+}
+
+/* m:restore(bytes): parameters and running statistics from a model file's
+ * bytes; the architecture must be the same. */
+static int m_restore(lua_State *L)
+{
+    lt_model *u = check_model(L, 1);
+    size_t len;
+    const char *bytes = luaL_checklstring(L, 2, &len);
+    const char *name = luaL_optstring(L, 3, "model");
+    nn_model tmp;
+    nn_error err;
+    if (nn_model_decode(&tmp, (const uint8_t *)bytes, len, name, &err) != NN_OK)
+        return raise_status(L, &err);
+    int same = tmp.nlayers == u->m.nlayers && tmp.nparams == u->m.nparams && tmp.nbuffers == u->m.nbuffers;
+    for (int i = 0; same && i < tmp.nlayers; i++)
+        same = tmp.layers[i].kind == u->m.layers[i].kind && tmp.layers[i].in == u->m.layers[i].in &&
+               tmp.layers[i].out == u->m.layers[i].out;
+    if (same) {
+        memcpy(u->m.params, tmp.params, tmp.nparams * sizeof(float));
+        memcpy(u->m.buffers, tmp.buffers, tmp.nbuffers * sizeof(float));
+    }
+    nn_model_free(&tmp);
+    if (!same)
+        return luaL_error(L, "%s: holds a different architecture than the model", name);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static void push_rng(lua_State *L, const nn_rng *r)
+{
+    lua_pushlstring(L, (const char *)r->s, sizeof r->s);
+}
+
+static void read_rng(lua_State *L, int arg, nn_rng *r)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, arg, &len);
+    if (len != sizeof r->s)
+        luaL_argerror(L, arg, "not a random-stream state");
+    memcpy(r->s, s, sizeof r->s);
+}
+
+/* m:rng_state([state]) -> the Dropout stream's state, set when given */
+static int m_rng_state(lua_State *L)
+{
+    lt_model *u = check_model(L, 1);
+    if (!lua_isnoneornil(L, 2))
+        read_rng(L, 2, &u->m.dropout_rng);
+    push_rng(L, &u->m.dropout_rng);
+    return 1;
+}
+
 static const luaL_Reg model_methods[] = {
+    {"encode", m_encode}, {"restore", m_restore}, {"rng_state", m_rng_state},
     {"forward", m_forward}, {"backward", m_backward}, {"zero_grad", m_zero_grad},
     {"training", m_training}, {"evaluate", m_evaluate_mode}, {"is_training", m_is_training},
     {"save", m_save}, {"num_params", m_num_params}, {"parameters", m_parameters},
@@ -824,7 +890,29 @@ static int sgd_penalty(lua_State *L)
     return 1;
 }
 
-static const luaL_Reg sgd_methods[] = {{"step", sgd_step}, {"set_epoch", sgd_set_epoch}, {"lr", sgd_lr},
+/* o:state([bytes]) -> the momentum buffer as bytes ("" before the first step) */
+static int sgd_state(lua_State *L)
+{
+    nn_sgd *o = check_sgd(L, 1);
+    if (!lua_isnoneornil(L, 2)) {
+        size_t len;
+        const char *s = luaL_checklstring(L, 2, &len);
+        if (len % sizeof(float) != 0)
+            return luaL_argerror(L, 2, "not an optimizer state");
+        float *v = NULL;
+        if (len > 0 && !(v = malloc(len)))
+            return luaL_error(L, "out of memory");
+        if (len > 0)
+            memcpy(v, s, len);
+        free(o->velocity);
+        o->velocity = v;
+        o->n = len / sizeof(float);
+    }
+    lua_pushlstring(L, (const char *)o->velocity, o->n * sizeof(float));
+    return 1;
+}
+
+static const luaL_Reg sgd_methods[] = {{"step", sgd_step}, {"state", sgd_state}, {"set_epoch", sgd_set_epoch}, {"lr", sgd_lr},
                                        {"penalty", sgd_penalty}, {NULL, NULL}};
 static const luaL_Reg sgd_meta[] = {{"__gc", sgd_gc}, {"__close", sgd_gc}, {"__index", NULL}, {NULL, NULL}};
 
@@ -1261,7 +1349,37 @@ static int l_write_file(lua_State *L)
     return 1;
 }
 
+/* core.rng_state([state]) -> the four global streams' state, set when given */
+static int l_rng_state(lua_State *L)
+{
+    rng_set *r = get_rngs(L);
+    nn_rng *streams[4] = {&r->init, &r->shuffle, &r->split, &r->dropout};
+    if (!lua_isnoneornil(L, 1)) {
+        size_t len;
+        const char *s = luaL_checklstring(L, 1, &len);
+        if (len != 4 * sizeof r->init.s)
+            return luaL_argerror(L, 1, "not a random-stream state");
+        for (int i = 0; i < 4; i++)
+            memcpy(streams[i]->s, s + i * sizeof r->init.s, sizeof r->init.s);
+    }
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 0; i < 4; i++)
+        luaL_addlstring(&b, (const char *)streams[i]->s, sizeof r->init.s);
+    luaL_pushresult(&b);
+    return 1;
+}
+
+static int l_crc32(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    lua_pushinteger(L, (lua_Integer)crc32(0L, (const Bytef *)s, (uInt)len));
+    return 1;
+}
+
 static const luaL_Reg core_funcs[] = {
+    {"rng_state", l_rng_state}, {"crc32", l_crc32},
     {"seed", l_seed}, {"tensor", l_tensor}, {"zeros", l_zeros}, {"sequential", l_sequential},
     {"load", l_load}, {"loss", l_loss}, {"sgd", l_sgd}, {"load_idx", l_load_idx},
     {"dataset_from", l_dataset_from}, {"train_epoch", l_train_epoch}, {"evaluate", l_evaluate},
@@ -1283,9 +1401,9 @@ int luaopen_nnlab_core(lua_State *L)
 {
     luaL_checkversion(L);
     new_type_n(L, TENSOR_MT, tensor_meta, tensor_methods, 12);
-    new_type_n(L, MODEL_MT, model_meta, model_methods, 16);
+    new_type_n(L, MODEL_MT, model_meta, model_methods, 20);
     new_type_n(L, LOSS_MT, loss_meta, loss_methods, 2);
-    new_type_n(L, SGD_MT, sgd_meta, sgd_methods, 4);
+    new_type_n(L, SGD_MT, sgd_meta, sgd_methods, 5);
     new_type_n(L, DATASET_MT, dataset_meta, dataset_methods, 12);
     luaL_newmetatable(L, ITER_MT);
     lua_pushcfunction(L, iter_gc);

@@ -424,6 +424,11 @@ function nn.gradcheck(o)
   return rel
 end
 
+--- Declares an experiment (see lua/nnlab/experiment.lua).
+function nn.experiment(decl)
+  return require("nnlab.experiment").define(decl)
+end
+
 function nn.load(path)
   if type(path) ~= "string" then check.fail("load", "#1", "expected a file name, got " .. check.describe(path)) end
   return core.load(path)

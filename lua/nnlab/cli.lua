@@ -1,24 +1,67 @@
---- The command line of build/nnlab: `nnlab script.lua args...` runs a script
--- as lua5.4 does; `nnlab --version` reports versions.
+--- The command line of build/nnlab. `nnlab SCRIPT.lua args...` runs a script
+-- as lua5.4 does; the commands run, collect, plot and predict work on
+-- experiments and their results. Arguments are parsed by lua-argparse.
+local argparse = require("argparse")
+
 local cli = {}
 
-local USAGE = [[
-usage: nnlab SCRIPT.lua [ARGS...]   run a Lua script with require "nnlab" available
-       nnlab --version              versions, BLAS library and kernel, threads
-       nnlab --help                 this text]]
+local function say(...)
+  io.stderr:write(...)
+  io.stderr:write("\n")
+end
+
+--- A usage error: one line, exit status 2.
+local function usage_error(msg)
+  say("nnlab: ", msg)
+  return 2
+end
+
+local function build_parser()
+  local parser = argparse("nnlab", "Small neural networks in C, driven from Lua 5.4.")
+    :epilog("nnlab SCRIPT.lua [ARGS...] runs a Lua script with require \"nnlab\" available.")
+  parser:flag("--version", "Print versions, the BLAS library, its kernel and the thread count.")
+  parser:command_target("command")
+  parser:require_command(false)
+
+  local run = parser:command("run", "Run every point of an experiment's grid (or one point).")
+  run:argument("experiment", "The experiment file, e.g. experiments/softmax_regression.lua.")
+  run:option("--out", "Results folder.", "results")
+  run:option("--set", "Override a parameter; a comma list makes a grid axis: --set lr=0.3,0.5")
+    :count("*"):argname("KEY=VALUE")
+  run:flag("--quick", "Use the experiment's quick parameters (a few epochs, a subset).")
+  run:option("--jobs", "Run N points at once in worker processes.", "1"):convert(math.tointeger):argname("N")
+  run:flag("--list", "Print the grid's points, index first, and run nothing.")
+  run:option("--point", "Run only point K (0-based, as --list numbers them).")
+    :convert(math.tointeger):argname("K")
+  run:flag("--restart", "Discard earlier results of these points, even with another configuration.")
+  run:flag("--quiet", "No progress lines.")
+
+  local collect = parser:command("collect", "Rebuild a grid's summary, plots and index.html from its run folders.")
+  collect:argument("dir", "The grid's folder, OUT/NAME.")
+
+  local replot = parser:command("plot", "Redraw every plot of a grid.")
+  replot:argument("dir", "The grid's folder, OUT/NAME.")
+
+  local predict = parser:command("predict", "Classify 28x28 digit images (text files of numbers, or PGM).")
+  predict:argument("model", "A model file (.nnl).")
+  predict:argument("files", "Image files."):args("+")
+  predict:option("--scale", "Pixel scale the model was trained with (1 for raw 0..255 pixels).", "1/255")
+  return parser
+end
 
 local function version()
   local nn = require("nnlab")
   local i = nn.info()
   print(("nnlab %s (%s, zlib %s)"):format(i.version, i.lua, i.zlib))
   print(("BLAS: %s; kernel %s; %d thread%s"):format(i.blas, i.blas_kernel, i.threads, i.threads == 1 and "" or "s"))
+  return 0
 end
 
 local function run_script(argv)
   local script = argv[1]
   local chunk, err = loadfile(script)
   if not chunk then
-    io.stderr:write("nnlab: ", err, "\n")
+    say("nnlab: ", err)
     return 1
   end
   local script_arg = {[-1] = argv[0], [0] = script}
@@ -26,26 +69,154 @@ local function run_script(argv)
   _G.arg = script_arg
   local ok, msg = xpcall(chunk, debug.traceback, table.unpack(script_arg, 1, #script_arg))
   if not ok then
-    io.stderr:write("nnlab: ", tostring(msg), "\n")
+    say("nnlab: ", tostring(msg))
     return 1
   end
   return 0
 end
 
-function cli.main(argv)
-  local first = argv[1]
-  if first == nil or first == "-h" or first == "--help" or first == "help" then
-    print(USAGE)
-    return first == nil and 2 or 0
-  end
-  if first == "--version" or first == "-v" then
-    version()
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+--- --jobs N: workers are this same program with --point, run by xargs -P.
+local function run_workers(args, points, root)
+  local cmd = {"seq 0", #points - 1, "| xargs -P", args.jobs, "-I{}", shell_quote(root .. "/build/nnlab"), "run",
+               shell_quote(args.experiment), "--point {} --quiet --out", shell_quote(args.out)}
+  for _, s in ipairs(args.set) do cmd[#cmd + 1] = "--set " .. shell_quote(s) end
+  if args.quick then cmd[#cmd + 1] = "--quick" end
+  if args.restart then cmd[#cmd + 1] = "--restart" end
+  os.execute(table.concat(cmd, " "))
+end
+
+local function cmd_run(args, root)
+  local experiment = require("nnlab.experiment")
+  local exp, err = experiment.load(args.experiment)
+  if not exp then return usage_error(err) end
+  local points, perr = exp:points(args.set, args.quick)
+  if not points then return usage_error(perr) end
+  if args.list then
+    for _, p in ipairs(points) do print(p.index .. "\t" .. p.name) end
     return 0
   end
-  if first:match("%.lua$") or first:find("/") then
+  if not args.jobs or args.jobs < 1 then return usage_error("--jobs: expected a positive integer") end
+  local selected = points
+  if args.point then
+    if args.point < 0 or args.point >= #points then
+      return usage_error(("--point %d: the grid has %d point%s (0..%d)"):format(args.point, #points,
+        #points == 1 and "" or "s", #points - 1))
+    end
+    selected = {points[args.point + 1]}
+  end
+  local runner = require("nnlab.runner")
+  local results = require("nnlab.results")
+  local core = require("nnlab.core")
+  local griddir = args.out .. "/" .. exp.name
+  local o = {griddir = griddir, restart = args.restart, quiet = args.quiet, tty = core.isatty(2),
+             total = #points, log = args.quiet and function() end or say}
+  local ok, failed = pcall(function()
+    runner.write_grid(exp, griddir, points)
+    if args.jobs > 1 and #selected > 1 then
+      run_workers(args, selected, root)
+      return nil
+    end
+    return runner.run_points(exp, selected, o)
+  end)
+  if not ok then return usage_error(tostring(failed)) end
+  local collected, warnings = results.collect(griddir, {plots = not args.point})
+  for _, w in ipairs(warnings or {}) do say("nnlab: ", w) end
+  if not failed then
+    failed = {}
+    for _, p in ipairs(collected or {}) do
+      if p.status ~= "DONE" then failed[#failed + 1] = {point = p.name, reason = p.reason or p.status} end
+    end
+  end
+  if not args.point then
+    for _, p in ipairs(collected or {}) do
+      local figures = {}
+      for _, k in ipairs{"val_accuracy", "test_accuracy"} do
+        if p.final[k] then figures[#figures + 1] = ("%s %.4f"):format(k, p.final[k]) end
+      end
+      print(("%s\t%s\t%s"):format(p.name, p.status, table.concat(figures, "\t")))
+    end
+    if not args.quiet then say(("results: %s/summary.tsv, %s/index.html"):format(griddir, griddir)) end
+  end
+  if #failed > 0 then
+    local names = {}
+    for _, f in ipairs(failed) do names[#names + 1] = f.point end
+    say(("nnlab: %d of %d point%s failed: %s"):format(#failed, #selected, #selected == 1 and "" or "s",
+      table.concat(names, ", ")))
+    return 1
+  end
+  return 0
+end
+
+local function cmd_collect(args, with_point_plots)
+  local results = require("nnlab.results")
+  local points, warnings
+  if with_point_plots then
+    points, warnings = results.replot(args.dir)
+  else
+    points, warnings = results.collect(args.dir)
+  end
+  if not points then return usage_error(warnings) end
+  for _, w in ipairs(warnings) do say("nnlab: ", w) end
+  local counts = {DONE = 0, FAILED = 0, PENDING = 0}
+  for _, p in ipairs(points) do counts[p.status] = counts[p.status] + 1 end
+  print(("%s: %d points (%d done, %d failed, %d pending); summary.tsv and index.html written"):format(
+    args.dir, #points, counts.DONE, counts.FAILED, counts.PENDING))
+  return 0
+end
+
+local function cmd_predict(args)
+  local nn = require("nnlab")
+  local images = require("nnlab.images")
+  local scale = args.scale == "1/255" and 1 / 255 or tonumber(args.scale)
+  if not scale or scale <= 0 then return usage_error("--scale: expected a positive number or 1/255") end
+  local ok, model = pcall(nn.load, args.model)
+  if not ok then return usage_error(tostring(model)) end
+  if model:in_features() ~= 784 then
+    return usage_error(("%s: the model takes %d inputs, not 784 (28x28)"):format(args.model, model:in_features()))
+  end
+  model:evaluate()
+  local status = 0
+  for _, path in ipairs(args.files) do
+    local px, inverted = images.read(path)
+    if not px then
+      say("nnlab: ", inverted)
+      status = 2
+    else
+      local row = {}
+      for i, v in ipairs(px) do row[i] = v * scale end
+      local out = model:forward(nn.tensor{row}):totable()[1]
+      local mx, best = -math.huge, 1
+      for i, v in ipairs(out) do
+        if v > mx then mx, best = v, i end
+      end
+      local sum = 0
+      for _, v in ipairs(out) do sum = sum + math.exp(v - mx) end
+      print(("%s\t%d\t%.4f%s"):format(path, best - 1, 1 / sum, inverted and "\t(inverted: light background)" or ""))
+    end
+  end
+  return status
+end
+
+function cli.main(argv, root)
+  local first = argv[1]
+  if first and (first:match("%.lua$") or first:find("/")) and first:sub(1, 1) ~= "-" then
     return run_script(argv)
   end
-  io.stderr:write(("nnlab: unknown command '%s'\n%s\n"):format(first, USAGE))
+  local parser = build_parser()
+  local args_list = {}
+  for i = 1, #argv do args_list[i] = argv[i] end
+  local ok, args = parser:pparse(args_list)
+  if not ok then return usage_error(args .. " (nnlab --help for usage)") end
+  if args.version then return version() end
+  if args.command == "run" then return cmd_run(args, root) end
+  if args.command == "collect" then return cmd_collect(args, false) end
+  if args.command == "plot" then return cmd_collect(args, true) end
+  if args.command == "predict" then return cmd_predict(args) end
+  print(parser:get_help())
   return 2
 end
 

@@ -1,0 +1,335 @@
+--- Runs an experiment's grid points into result folders, with checkpoints
+-- so that a run killed at any moment continues where it stopped and ends with
+-- the same numbers as an uninterrupted one.
+local lfs = require("lfs")
+local nn = require("nnlab")
+local core = require("nnlab.core")
+local tsv = require("nnlab.tsv")
+local plot = require("nnlab.plot")
+local results = require("nnlab.results")
+
+local runner = {}
+
+local HISTORY = {"cost", "loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"}
+local CKPT_MAGIC, CKPT_VERSION = "NNLABCKP", 1
+
+local function exists(path)
+  return lfs.attributes(path, "mode") ~= nil
+end
+runner.exists = exists
+
+--- mkdir -p
+function runner.mkdirs(path)
+  local so_far = path:sub(1, 1) == "/" and "" or "."
+  for part in path:gmatch("[^/]+") do
+    so_far = so_far .. "/" .. part
+    if not exists(so_far) then
+      local ok, err = lfs.mkdir(so_far)
+      if not ok and not exists(so_far) then error(("%s: cannot create folder (%s)"):format(so_far, err), 0) end
+    end
+  end
+end
+
+local function remove_tree(path)
+  if lfs.attributes(path, "mode") == "directory" then
+    for entry in lfs.dir(path) do
+      if entry ~= "." and entry ~= ".." then remove_tree(path .. "/" .. entry) end
+    end
+    lfs.rmdir(path)
+  else
+    os.remove(path)
+  end
+end
+
+---------------------------------------------------------------- checkpoints
+
+local function encode_history(h, epochs)
+  local parts = {string.pack("<I4", epochs)}
+  for _, name in ipairs(HISTORY) do
+    local col = h[name]
+    parts[#parts + 1] = string.pack("<s4B", name, col and 1 or 0)
+    if col then
+      for e = 1, epochs do parts[#parts + 1] = string.pack("<d", col[e]) end
+    end
+  end
+  return table.concat(parts)
+end
+
+local function decode_history(s, pos)
+  local epochs
+  epochs, pos = string.unpack("<I4", s, pos)
+  local h = {}
+  for _ = 1, #HISTORY do
+    local name, present
+    name, present, pos = string.unpack("<s4B", s, pos)
+    if present == 1 then
+      local col = {}
+      for e = 1, epochs do col[e], pos = string.unpack("<d", s, pos) end
+      h[name] = col
+    end
+  end
+  return h, epochs, pos
+end
+
+local function write_checkpoint(path, model, opt, h, epochs)
+  local payload = string.pack("<s4s4s4s4", model:encode(), opt:state(), core.rng_state(), model:rng_state())
+    .. encode_history(h, epochs)
+  tsv.write_atomic(path, CKPT_MAGIC .. string.pack("<I4I4", CKPT_VERSION, core.crc32(payload)) .. payload)
+end
+
+--- Reads a checkpoint; nil, message when it is missing or damaged.
+local function read_checkpoint(path)
+  local f = io.open(path, "rb")
+  if not f then return nil, path .. ": cannot open" end
+  local s = f:read("a")
+  f:close()
+  if #s < 16 or s:sub(1, 8) ~= CKPT_MAGIC then return nil, path .. ": not an nnlab checkpoint" end
+  local version, crc = string.unpack("<I4I4", s, 9)
+  if version ~= CKPT_VERSION then return nil, ("%s: checkpoint version %d"):format(path, version) end
+  local payload = s:sub(17)
+  if core.crc32(payload) ~= crc then return nil, path .. ": damaged checkpoint (CRC-32 mismatch)" end
+  local ok, st = pcall(function()
+    local model, opt, rng, model_rng, pos = string.unpack("<s4s4s4s4", payload)
+    local h, epochs = decode_history(payload, pos)
+    return {model = model, opt = opt, rng = rng, model_rng = model_rng, history = h, epochs = epochs}
+  end)
+  if not ok then return nil, path .. ": damaged checkpoint" end
+  return st
+end
+
+---------------------------------------------------------------- metrics
+
+local function write_metrics(path, h, epochs)
+  local columns = {"epoch"}
+  for _, name in ipairs(HISTORY) do
+    if h[name] then columns[#columns + 1] = name end
+  end
+  local rows = {}
+  for e = 1, epochs do
+    local row = {e}
+    for i = 2, #columns do row[i] = h[columns[i]][e] end
+    rows[e] = row
+  end
+  tsv.write_table(path, columns, rows, tsv.figure)
+end
+
+local function new_history(validation)
+  local h = {cost = {}, loss = {}, train_accuracy = {}, lr = {}, seconds = {}}
+  if validation then h.val_loss, h.val_accuracy = {}, {} end
+  return h
+end
+
+local function config_of(exp, params)
+  local c = {experiment = exp.name}
+  for k, v in pairs(params) do c[k] = v end
+  return c
+end
+
+local function config_difference(old, new)
+  local keys, diffs = {}, {}
+  for k in pairs(old) do keys[k] = true end
+  for k in pairs(new) do keys[k] = true end
+  for k in pairs(keys) do
+    local a = old[k] == nil and "(none)" or tsv.value(old[k])
+    local b = new[k] == nil and "(none)" or tsv.value(new[k])
+    if a ~= b then diffs[#diffs + 1] = ("%s=%s on disk, %s=%s asked"):format(k, a, k, b) end
+  end
+  table.sort(diffs)
+  return diffs
+end
+
+local function utc_now()
+  return os.date("!%Y-%m-%dT%H:%M:%SZ")
+end
+
+local function hostname()
+  local f = io.open("/etc/hostname")
+  local h = f and f:read("l")
+  if f then f:close() end
+  return h or "unknown"
+end
+
+---------------------------------------------------------------- progress
+
+local function progress_reporter(o, point)
+  local last_print, start = -math.huge, core.clock()
+  local label = ("[%s]"):format(point.name)
+  if o.total > 1 then label = ("[%d/%d %s]"):format(point.index + 1, o.total, point.name) end
+  return function(e, epochs, h, final)
+    if o.quiet then return end
+    local now = core.clock()
+    if not o.tty and not final and now - last_print < 1 then return end
+    last_print = now
+    local elapsed = now - start
+    local line = ("%s epoch %d/%d  cost %.5g"):format(label, e, epochs, h.cost[e])
+    if h.val_accuracy and h.val_accuracy[e] then line = line .. ("  val_acc %.4f"):format(h.val_accuracy[e]) end
+    local done = e - (o.first_epoch or 1) + 1
+    local eta = done > 0 and elapsed / done * (epochs - e) or 0
+    line = line .. ("  %s  eta %s"):format(nn.format_time(elapsed), nn.format_time(eta))
+    if o.tty then
+      io.stderr:write("\r", line, "\27[K", final and "\n" or "")
+    else
+      io.stderr:write(line, "\n")
+    end
+    io.stderr:flush()
+  end
+end
+
+---------------------------------------------------------------- one point
+
+local function build(exp, p)
+  nn.seed(p.seed)
+  local data = exp.data(p)
+  if type(data) ~= "table" or getmetatable(data.train) ~= debug.getregistry()["nnlab.Dataset"] then
+    error("data(p) must return {train = dataset, validation = dataset or nil, test = dataset or nil}", 0)
+  end
+  local model = exp.model(p)
+  local loss = exp.loss and exp.loss(p) or nn.CrossEntropyLoss()
+  local opt = exp.optimizer(p)
+  return data, model, loss, opt
+end
+
+local function final_figures(model, loss, data, h, epochs)
+  local f = {}
+  f.train_accuracy = nn.evaluate(model, data.train, {loss = loss}).accuracy
+  if data.validation then
+    local r = nn.evaluate(model, data.validation, {loss = loss})
+    f.val_accuracy, f.val_loss = r.accuracy, r.loss
+  end
+  if data.test then
+    local r = nn.evaluate(model, data.test, {loss = loss})
+    f.test_accuracy, f.test_loss = r.accuracy, r.loss
+  end
+  f.cost, f.loss = h.cost[epochs], h.loss[epochs]
+  local s = 0
+  for e = 1, epochs do s = s + h.seconds[e] end
+  f.seconds = s
+  return f
+end
+
+local function train_point(exp, point, dir, o)
+  local p = point.params
+  local data, model, loss, opt = build(exp, p)
+  local h, first = new_history(data.validation), 1
+  local ckpt = dir .. "/checkpoint.nnl"
+  if exists(ckpt) then
+    local st, err = read_checkpoint(ckpt)
+    if st then
+      model:restore(st.model, ckpt)
+      opt:state(st.opt)
+      core.rng_state(st.rng)
+      model:rng_state(st.model_rng)
+      h, first = st.history, st.epochs + 1
+      o.log(("%s: continuing from its checkpoint after epoch %d"):format(point.name, st.epochs))
+    else
+      o.log(("%s: %s; starting over"):format(point.name, err))
+    end
+  end
+  local batch = p.batch == "full" and data.train:size() or p.batch
+  local epochs, failed, last_save = p.epochs, nil, core.clock()
+  local report = progress_reporter(o, point)
+  o.first_epoch = first
+  nn.train{model = model, loss = loss, optimizer = opt, data = data.train, validation = data.validation,
+           batch = batch, epochs = epochs, shuffle = p.shuffle, verbose = false, first_epoch = first, history = h,
+           on_epoch = function(e, hist)
+             local c = hist.cost[e]
+             if c ~= c or c == math.huge or c > p.diverge_factor * hist.cost[1] then
+               failed = ("diverged at epoch %d: cost %s (first epoch %s)"):format(e, tsv.figure(c),
+                 tsv.figure(hist.cost[1]))
+               write_metrics(dir .. "/metrics.tsv", hist, e)
+               return false
+             end
+             report(e, epochs, hist, e == epochs)
+             if e == epochs or core.clock() - last_save >= p.checkpoint_seconds then
+               write_metrics(dir .. "/metrics.tsv", hist, e)
+               write_checkpoint(ckpt, model, opt, hist, e)
+               last_save = core.clock()
+             end
+           end}
+  if failed then return "FAILED", failed end
+  local final = final_figures(model, loss, data, h, epochs)
+  model:save(dir .. "/model.nnl")
+  if exp.after then
+    local extra = exp.after(p, {model = model, data = data, loss = loss, history = h, dir = dir, nn = nn,
+                                plot = plot, model_path = dir .. "/model.nnl"})
+    for k, v in pairs(extra or {}) do final[k] = v end
+  end
+  local keys = {}
+  for k in pairs(final) do
+    if k ~= "seconds" then keys[#keys + 1] = k end
+  end
+  table.sort(keys)
+  keys[#keys + 1] = "seconds"
+  tsv.write_kv(dir .. "/final.tsv", final, keys, tsv.figure)
+  local ok, err = plot.point(dir, exp.name .. " " .. point.name)
+  if not ok then o.log(err) end
+  os.remove(ckpt)
+  return "DONE"
+end
+
+--- Runs one point unless it finished before. Returns "DONE" or "FAILED", reason.
+function runner.run_point(exp, point, o)
+  local dir = o.griddir .. "/" .. point.name
+  runner.mkdirs(dir)
+  local config = config_of(exp, point.params)
+  local old = tsv.read_kv(dir .. "/config.tsv")
+  if old then
+    local diffs = config_difference(old, config)
+    if #diffs > 0 then
+      if not o.restart then
+        error(("%s: finished or started with another configuration (%s); run with --restart to discard it")
+          :format(dir, table.concat(diffs, "; ")), 0)
+      end
+      remove_tree(dir)
+      runner.mkdirs(dir)
+    elseif o.restart then
+      remove_tree(dir)
+      runner.mkdirs(dir)
+    end
+  end
+  if exists(dir .. "/DONE") then
+    o.log(("%s: finished earlier, reused"):format(point.name))
+    return "DONE"
+  end
+  os.remove(dir .. "/FAILED")
+  tsv.write_kv(dir .. "/config.tsv", config)
+  local info = nn.info()
+  local meta = {nnlab = info.version, lua = info.lua, zlib = info.zlib, blas = info.blas,
+                blas_kernel = info.blas_kernel, threads = info.threads, host = hostname(), started = utc_now()}
+  local t0 = core.clock()
+  local ok, status, reason = xpcall(train_point, debug.traceback, exp, point, dir, o)
+  if not ok then
+    status, reason = "FAILED", tostring(status)
+  end
+  meta.finished = utc_now()
+  meta.wall_seconds = core.clock() - t0
+  tsv.write_kv(dir .. "/meta.tsv", meta)
+  if status == "DONE" then
+    tsv.write_atomic(dir .. "/DONE", meta.finished .. "\n")
+    o.log(("%s: done in %s"):format(point.name, nn.format_time(meta.wall_seconds)))
+  else
+    tsv.write_atomic(dir .. "/FAILED", reason .. "\n")
+    o.log(("%s: FAILED: %s"):format(point.name, reason:match("^[^\n]*")))
+  end
+  return status, reason
+end
+
+--- Writes the grid's description (axes, experiment path) beside its points.
+function runner.write_grid(exp, griddir, points)
+  runner.mkdirs(griddir)
+  tsv.write_kv(griddir .. "/grid.tsv", {experiment = exp.name, path = exp.path,
+    axes = table.concat(points[1].axes, ","), points = #points}, {"experiment", "path", "axes", "points"})
+end
+
+--- Runs the given points in this process, updating the summary as each ends.
+function runner.run_points(exp, points, o)
+  local failed = {}
+  for _, point in ipairs(points) do
+    local status, reason = runner.run_point(exp, point, o)
+    if status ~= "DONE" then failed[#failed + 1] = {point = point.name, reason = reason} end
+    results.collect(o.griddir, {plots = false})
+  end
+  return failed
+end
+
+return runner
