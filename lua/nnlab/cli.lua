@@ -115,7 +115,8 @@ local function cmd_run(args, root)
   local o = {griddir = griddir, restart = args.restart, quiet = args.quiet, tty = core.isatty(2),
              total = #points, log = args.quiet and function() end or say}
   local ok, failed = pcall(function()
-    runner.write_grid(exp, griddir, points)
+    runner.write_grid(exp, griddir, points, selected)
+    results.collect(griddir, {plots = false})
     if args.jobs > 1 and #selected > 1 then
       run_workers(args, selected, root)
       return nil

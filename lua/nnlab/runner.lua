@@ -275,7 +275,11 @@ function runner.run_point(exp, point, o)
   local old = tsv.read_kv(dir .. "/config.tsv")
   if old then
     local diffs = config_difference(old, config)
-    if #diffs > 0 then
+    local started = exists(dir .. "/metrics.tsv") or exists(dir .. "/checkpoint.nnl") or exists(dir .. "/DONE")
+      or exists(dir .. "/FAILED")
+    if #diffs > 0 and not started then
+      diffs = {}
+    elseif #diffs > 0 then
       if not o.restart then
         error(("%s: finished or started with another configuration (%s); run with --restart to discard it")
           :format(dir, table.concat(diffs, "; ")), 0)
@@ -314,11 +318,20 @@ function runner.run_point(exp, point, o)
   return status, reason
 end
 
---- Writes the grid's description (axes, experiment path) beside its points.
-function runner.write_grid(exp, griddir, points)
+--- Writes the grid's description (axes, experiment path) beside its points,
+-- and the configuration of each selected point not started yet, so that the
+-- summary lists it as PENDING.
+function runner.write_grid(exp, griddir, points, selected)
   runner.mkdirs(griddir)
   tsv.write_kv(griddir .. "/grid.tsv", {experiment = exp.name, path = exp.path,
     axes = table.concat(points[1].axes, ","), points = #points}, {"experiment", "path", "axes", "points"})
+  for _, point in ipairs(selected or points) do
+    local dir = griddir .. "/" .. point.name
+    if not exists(dir .. "/config.tsv") then
+      runner.mkdirs(dir)
+      tsv.write_kv(dir .. "/config.tsv", config_of(exp, point.params))
+    end
+  end
 end
 
 --- Runs the given points in this process, updating the summary as each ends.
