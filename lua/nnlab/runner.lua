@@ -277,9 +277,7 @@ function runner.run_point(exp, point, o)
     local diffs = config_difference(old, config)
     local started = exists(dir .. "/metrics.tsv") or exists(dir .. "/checkpoint.nnl") or exists(dir .. "/DONE")
       or exists(dir .. "/FAILED")
-    if #diffs > 0 and not started then
-      diffs = {}
-    elseif #diffs > 0 then
+    if #diffs > 0 and started then
       if not o.restart then
         error(("%s: finished or started with another configuration (%s); run with --restart to discard it")
           :format(dir, table.concat(diffs, "; ")), 0)
