@@ -9,6 +9,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -1328,6 +1329,37 @@ static int l_info(lua_State *L)
     return 1;
 }
 
+static volatile sig_atomic_t caught_signal = 0;
+
+static void on_signal(int sig)
+{
+    caught_signal = sig;
+    signal(sig, SIG_DFL); /* a second Ctrl-C stops at once */
+}
+
+/* core.catch_signals(): SIGINT and SIGTERM set a flag instead of killing, so
+ * that a run can stop after writing its checkpoint. */
+static int l_catch_signals(lua_State *L)
+{
+    (void)L;
+    caught_signal = 0;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    return 0;
+}
+
+/* core.interrupted() -> "SIGINT", "SIGTERM" or false */
+static int l_interrupted(lua_State *L)
+{
+    if (caught_signal == SIGINT)
+        lua_pushliteral(L, "SIGINT");
+    else if (caught_signal == SIGTERM)
+        lua_pushliteral(L, "SIGTERM");
+    else
+        lua_pushboolean(L, 0);
+    return 1;
+}
+
 static int l_isatty(lua_State *L)
 {
     lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
@@ -1379,7 +1411,8 @@ static int l_crc32(lua_State *L)
 }
 
 static const luaL_Reg core_funcs[] = {
-    {"rng_state", l_rng_state}, {"crc32", l_crc32},
+    {"rng_state", l_rng_state}, {"crc32", l_crc32}, {"catch_signals", l_catch_signals},
+    {"interrupted", l_interrupted},
     {"seed", l_seed}, {"tensor", l_tensor}, {"zeros", l_zeros}, {"sequential", l_sequential},
     {"load", l_load}, {"loss", l_loss}, {"sgd", l_sgd}, {"load_idx", l_load_idx},
     {"dataset_from", l_dataset_from}, {"train_epoch", l_train_epoch}, {"evaluate", l_evaluate},

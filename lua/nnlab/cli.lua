@@ -114,6 +114,7 @@ local function cmd_run(args, root)
   local griddir = args.out .. "/" .. exp.name
   local o = {griddir = griddir, restart = args.restart, quiet = args.quiet, tty = core.isatty(2),
              total = #points, log = args.quiet and function() end or say}
+  local interrupted
   local ok, failed = pcall(function()
     runner.write_grid(exp, griddir, points, selected)
     results.collect(griddir, {plots = false})
@@ -121,9 +122,15 @@ local function cmd_run(args, root)
       run_workers(args, selected, root)
       return nil
     end
-    return runner.run_points(exp, selected, o)
+    local f
+    f, interrupted = runner.run_points(exp, selected, o)
+    return f
   end)
   if not ok then return usage_error(tostring(failed)) end
+  if interrupted then
+    say("nnlab: interrupted; run the same command again to continue from the checkpoint")
+    return 130
+  end
   local collected, warnings = results.collect(griddir, {plots = not args.point})
   for _, w in ipairs(warnings or {}) do say("nnlab: ", w) end
   if not failed then

@@ -226,7 +226,7 @@ local function train_point(exp, point, dir, o)
     end
   end
   local batch = p.batch == "full" and data.train:size() or p.batch
-  local epochs, failed, last_save = p.epochs, nil, core.clock()
+  local epochs, failed, stopped, last_save = p.epochs, nil, nil, core.clock()
   local report = progress_reporter(o, point)
   o.first_epoch = first
   nn.train{model = model, loss = loss, optimizer = opt, data = data.train, validation = data.validation,
@@ -240,13 +240,19 @@ local function train_point(exp, point, dir, o)
                return false
              end
              report(e, epochs, hist, e == epochs)
-             if e == epochs or core.clock() - last_save >= p.checkpoint_seconds then
+             stopped = core.interrupted()
+             if stopped or e == epochs or core.clock() - last_save >= p.checkpoint_seconds then
                write_metrics(dir .. "/metrics.tsv", hist, e)
                write_checkpoint(ckpt, model, opt, hist, e)
                last_save = core.clock()
              end
+             if stopped then
+               stopped = ("%s after epoch %d; checkpoint written"):format(stopped, e)
+               return false
+             end
            end}
   if failed then return "FAILED", failed end
+  if stopped then return "INTERRUPTED", stopped end
   local final = final_figures(model, loss, data, h, epochs)
   model:save(dir .. "/model.nnl")
   if exp.after then
@@ -306,7 +312,10 @@ function runner.run_point(exp, point, o)
   meta.finished = utc_now()
   meta.wall_seconds = core.clock() - t0
   tsv.write_kv(dir .. "/meta.tsv", meta)
-  if status == "DONE" then
+  if status == "INTERRUPTED" then
+    o.log(("%s: stopped by %s"):format(point.name, reason))
+    return status, reason
+  elseif status == "DONE" then
     tsv.write_atomic(dir .. "/DONE", meta.finished .. "\n")
     o.log(("%s: done in %s"):format(point.name, nn.format_time(meta.wall_seconds)))
   else
@@ -335,10 +344,13 @@ end
 --- Runs the given points in this process, updating the summary as each ends.
 function runner.run_points(exp, points, o)
   local failed = {}
+  core.catch_signals()
   for _, point in ipairs(points) do
     local status, reason = runner.run_point(exp, point, o)
-    if status ~= "DONE" then failed[#failed + 1] = {point = point.name, reason = reason} end
     results.collect(o.griddir, {plots = false})
+    if status == "INTERRUPTED" then return failed, true end
+    if status ~= "DONE" then failed[#failed + 1] = {point = point.name, reason = reason} end
+    if core.interrupted() then return failed, true end
   end
   return failed
 end
