@@ -4,7 +4,8 @@
  * The numerical gradient is computed in double precision without a full
  * forward pass per parameter: a perturbed parameter changes one output
  * column of its layer, and only in the rows where its input is non-zero, so
- * only those rows and columns are carried forward to the loss. */
+ * only those rows and columns are carried forward to the loss. A step that
+ * would carry a ReLU input across its kink is shrunk, up to 100 times. */
 #ifndef NN_GRADCHECK_H
 #define NN_GRADCHECK_H
 

@@ -1,0 +1,94 @@
+-- One benchmark workload of the seeds' networks through the public Lua API,
+-- run in its own process so that its peak memory is its own:
+--   build/nnlab bench/workloads.lua B1|B2|B3|B4 [repeats]
+-- Prints "name<TAB>key=value..." with the median time of the repeats.
+local nn = require("nnlab")
+
+local which = arg[1]
+local repeats = math.tointeger(tonumber(arg[2] or "3")) or 3
+
+local function median(t)
+  table.sort(t)
+  return t[(#t + 1) // 2]
+end
+
+local function peak_rss_mb()
+  local f = io.open("/proc/self/status")
+  if not f then return 0 end
+  local s = f:read("a")
+  f:close()
+  return (tonumber(s:match("VmHWM:%s*(%d+)")) or 0) / 1024
+end
+
+local mnist = nn.mnist()
+local raw = nn.mnist{scale = 1}
+
+local function b1()
+  nn.seed(1)
+  local data = mnist.train:subset(1, 30000)
+  local times = {}
+  for _ = 1, repeats do
+    local m = nn.Sequential{nn.Linear(784, 10, {init = "zeros", bias = false})}
+    local h = nn.train{model = m, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.3}, data = data,
+                       batch = "full", epochs = 20, shuffle = false, verbose = false}
+    local s = 0
+    for e = 3, 20 do s = s + h.seconds[e] end
+    times[#times + 1] = s / 18
+  end
+  return {seconds_per_iteration = median(times)}
+end
+
+local function epoch_bench(data, test, build, loss, opt, batch)
+  local times, acc = {}, nil
+  for r = 1, repeats do
+    nn.seed(r)
+    local m = build()
+    local t0 = nn.clock()
+    nn.train{model = m, loss = loss, optimizer = opt(), data = data, batch = batch, epochs = 1, shuffle = true,
+             verbose = false}
+    times[#times + 1] = nn.clock() - t0
+    acc = acc or nn.evaluate(m, test).accuracy
+  end
+  return median(times), acc
+end
+
+local function b2()
+  local t, acc = epoch_bench(raw.train, raw.test, function()
+    local init = {init = "normal", std = 0.01}
+    return nn.Sequential{nn.Linear(784, 32, init), nn.ReLU(), nn.Linear(32, 16, init), nn.ReLU(),
+                         nn.Linear(16, 10, init)}
+  end, nn.CrossEntropyLoss(), function() return nn.SGD{lr = 0.01} end, 90)
+  return {seconds_per_epoch = t, test_accuracy = acc}
+end
+
+local function b3()
+  local t, acc = epoch_bench(mnist.train, mnist.test, function()
+    local g = {init = "glorot"}
+    return nn.Sequential{nn.Linear(784, 512, g), nn.ReLU(), nn.Linear(512, 256, g), nn.ReLU(), nn.Linear(256, 10, g)}
+  end, nn.MSELoss{reduction = "sum_per_sample"}, function() return nn.SGD{lr = 0.001} end, 200)
+  return {seconds_per_epoch = t, test_accuracy = acc, peak_rss_mb = peak_rss_mb()}
+end
+
+local function b4()
+  nn.seed(1)
+  local m = nn.Sequential{nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10)}
+  local data = mnist.train:subset(1, 100)
+  local loss = nn.CrossEntropyLoss()
+  local times = {}
+  for _ = 1, repeats do
+    local t0 = nn.clock()
+    nn.numgrad{model = m, loss = loss, data = data}
+    times[#times + 1] = nn.clock() - t0
+  end
+  return {seconds = median(times), rel_error = nn.gradcheck{model = m, loss = loss, data = data}}
+end
+
+local benches = {B1 = b1, B2 = b2, B3 = b3, B4 = b4}
+if not benches[which] then error("usage: workloads.lua B1|B2|B3|B4 [repeats]", 0) end
+local r = benches[which]()
+local keys = {}
+for k in pairs(r) do keys[#keys + 1] = k end
+table.sort(keys)
+local out = {which}
+for _, k in ipairs(keys) do out[#out + 1] = ("%s=%.6g"):format(k, r[k]) end
+print(table.concat(out, "\t"))
