@@ -43,6 +43,9 @@ $(BUILD)/obj $(BUILD)/tests:
 test: all $(C_TESTS)
 	@sh tests/run.sh $(C_TESTS)
 
+bench: all
+	@sh bench/run.sh
+
 check-style:
 	luacheck lua experiments tests/lua
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 -I src src tests/c
@@ -50,5 +53,5 @@ check-style:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all test check-style clean
+.PHONY: all test bench check-style clean
 -include $(wildcard $(BUILD)/obj/*.d)

@@ -196,6 +196,8 @@ void nn_store_release(nn_store *s)
 
 static nn_status dataset_alloc(nn_dataset *d, nn_store *s, int32_t n, float scale, nn_error *err)
 {
+    static uint64_t next_id = 0;
+    d->id = ++next_id;
     d->idx = malloc(((size_t)n + 1) * sizeof *d->idx);
     if (!d->idx)
         return nn_fail(err, NN_ENOMEM, "out of memory for %d indices", n);

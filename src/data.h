@@ -54,6 +54,7 @@ typedef struct {
     int32_t *idx;     /* owned: n positions in the store */
     int32_t n;
     float scale;      /* pixel multiplier applied when batches are gathered */
+    uint64_t id;      /* unique among the datasets of this process */
 } nn_dataset;
 
 /* Every image of the store, in order. */

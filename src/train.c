@@ -82,9 +82,15 @@ nn_status nn_train_epoch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const nn_d
         return st;
     m->training = 1;
     long correct = 0;
+    /* Full-batch training in a fixed order sees the same batch every epoch:
+     * it is gathered (and scaled) once. */
+    int whole = !shuffle_rng && batch >= data->n;
     for (int32_t first = 0; first < data->n; first += batch) {
         int32_t count = data->n - first < batch ? data->n - first : batch;
-        st = nn_dataset_gather(data, w->order, first, count, &w->x, &w->labels, err);
+        if (!(whole && w->whole == data->id && w->whole_scale == data->scale))
+            st = nn_dataset_gather(data, w->order, first, count, &w->x, &w->labels, err);
+        w->whole = whole && st == NN_OK ? data->id : 0;
+        w->whole_scale = data->scale;
         if (st == NN_OK)
             st = train_batch(m, loss, opt, w, out, &correct, err);
         if (st != NN_OK)
@@ -118,6 +124,7 @@ nn_status nn_evaluate(nn_model *m, nn_loss_kind loss, const nn_dataset *data, in
     m->training = 0;
     double total = 0;
     long correct = 0;
+    w->whole = 0;
     for (int32_t first = 0; first < data->n && st == NN_OK; first += batch) {
         int32_t count = data->n - first < batch ? data->n - first : batch;
         const nn_tensor *y;

@@ -16,6 +16,8 @@ typedef struct {
     nn_tensor grad;    /* d loss / d outputs */
     int32_t *order;    /* owned: item order of the current epoch */
     int32_t order_cap;
+    uint64_t whole;    /* id of the dataset whose every item x holds in order, or 0 */
+    float whole_scale; /* the scale x was gathered with */
 } nn_workspace;
 
 void nn_workspace_init(nn_workspace *w);

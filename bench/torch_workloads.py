@@ -1,0 +1,128 @@
+"""The benchmark workloads in PyTorch (CPU), for the side-by-side table.
+
+    python3 bench/torch_workloads.py B1|B2|B3 [repeats] [threads]
+
+Prints "name<TAB>key=value..." with the median time of the repeats, like
+bench/workloads.lua. The data are the same vendored MNIST files.
+"""
+import gzip
+import os
+import resource
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def read_idx(name):
+    with gzip.open(os.path.join(ROOT, "data", "mnist", name + ".gz"), "rb") as f:
+        data = f.read()
+    ndims = data[3]
+    dims = struct.unpack(">" + "I" * ndims, data[4:4 + 4 * ndims])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndims).reshape(dims)
+
+
+def mnist(scale):
+    def images(name):
+        x = read_idx(name).reshape(-1, 784).astype(np.float32) * scale
+        return torch.from_numpy(x)
+
+    def labels(name):
+        return torch.from_numpy(read_idx(name).astype(np.int64))
+
+    return (images("train-images-idx3-ubyte"), labels("train-labels-idx1-ubyte"),
+            images("t10k-images-idx3-ubyte"), labels("t10k-labels-idx1-ubyte"))
+
+
+def b1(repeats):
+    x, y, _, _ = mnist(1 / 255)
+    x, y = x[:30000].contiguous(), y[:30000].contiguous()
+    times = []
+    for _ in range(repeats):
+        w = torch.zeros(784, 10, requires_grad=True)
+        per = []
+        for it in range(20):
+            t0 = time.perf_counter()
+            loss = torch.nn.functional.cross_entropy(x @ w, y)
+            loss.backward()
+            with torch.no_grad():
+                w -= 0.3 * w.grad
+                w.grad.zero_()
+            if it >= 2:
+                per.append(time.perf_counter() - t0)
+        times.append(sum(per) / len(per))
+    return {"seconds_per_iteration": float(np.median(times))}
+
+
+def epoch(model, loss_fn, x, y, batch, lr):
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    perm = torch.randperm(x.shape[0])
+    t0 = time.perf_counter()
+    for first in range(0, x.shape[0], batch):
+        idx = perm[first:first + batch]
+        xb, yb = x[idx], y[idx]
+        opt.zero_grad()
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - t0
+
+
+def accuracy(model, x, y):
+    with torch.no_grad():
+        return float((model(x).argmax(1) == y).float().mean())
+
+
+def b2(repeats):
+    x, y, tx, ty = mnist(1.0)
+    times, acc = [], None
+    for r in range(repeats):
+        torch.manual_seed(r)
+        model = torch.nn.Sequential(torch.nn.Linear(784, 32), torch.nn.ReLU(), torch.nn.Linear(32, 16),
+                                    torch.nn.ReLU(), torch.nn.Linear(16, 10))
+        for m in model:
+            if isinstance(m, torch.nn.Linear):
+                torch.nn.init.normal_(m.weight, 0, 0.01)
+                torch.nn.init.zeros_(m.bias)
+        times.append(epoch(model, torch.nn.functional.cross_entropy, x, y, 90, 0.01))
+        acc = acc if acc is not None else accuracy(model, tx, ty)
+    return {"seconds_per_epoch": float(np.median(times)), "test_accuracy": acc}
+
+
+def b3(repeats):
+    x, y, tx, ty = mnist(1 / 255)
+
+    def sse(out, labels):
+        onehot = torch.nn.functional.one_hot(labels, 10).float()
+        return ((out - onehot) ** 2).sum() / out.shape[0]
+
+    times, acc = [], None
+    for r in range(repeats):
+        torch.manual_seed(r)
+        model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 256),
+                                    torch.nn.ReLU(), torch.nn.Linear(256, 10))
+        for m in model:
+            if isinstance(m, torch.nn.Linear):
+                torch.nn.init.xavier_uniform_(m.weight)
+                torch.nn.init.zeros_(m.bias)
+        times.append(epoch(model, sse, x, y, 200, 0.001))
+        acc = acc if acc is not None else accuracy(model, tx, ty)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds_per_epoch": float(np.median(times)), "test_accuracy": acc, "peak_rss_mb": rss}
+
+
+def main():
+    which = sys.argv[1]
+    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    if len(sys.argv) > 3:
+        torch.set_num_threads(int(sys.argv[3]))
+    result = {"B1": b1, "B2": b2, "B3": b3}[which](repeats)
+    print("\t".join([which] + ["%s=%.6g" % (k, v) for k, v in sorted(result.items())]))
+
+
+if __name__ == "__main__":
+    main()
