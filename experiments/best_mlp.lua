@@ -12,9 +12,7 @@ return nn.experiment{
   quick = {epochs = 2, train_size = 10000, val_size = 2000, hidden1 = 256, hidden2 = 128},
 
   data = function(p)
-    local mnist = nn.mnist()
-    local train, val = mnist.train:split{p.train_size, p.val_size}
-    return {train = train, validation = val, test = mnist.test}
+    return nn.mnist_split{train = p.train_size, validation = p.val_size}
   end,
 
   model = function(p)

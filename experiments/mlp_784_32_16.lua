@@ -12,9 +12,7 @@ return nn.experiment{
   quick = {epochs = 1, train_size = 10000, val_size = 2000},
 
   data = function(p)
-    local mnist = nn.mnist{scale = p.scale}
-    local train, val = mnist.train:split{p.train_size, p.val_size}
-    return {train = train, validation = val, test = mnist.test}
+    return nn.mnist_split{train = p.train_size, validation = p.val_size, scale = p.scale}
   end,
 
   model = function(p)

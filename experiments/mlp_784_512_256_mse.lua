@@ -10,9 +10,7 @@ return nn.experiment{
   quick = {epochs = 2, train_size = 10000, val_size = 2000},
 
   data = function(p)
-    local mnist = nn.mnist()
-    local train, val = mnist.train:split{p.train_size, p.val_size}
-    return {train = train, validation = val, test = mnist.test}
+    return nn.mnist_split{train = p.train_size, validation = p.val_size}
   end,
 
   model = function()

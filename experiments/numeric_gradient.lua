@@ -21,9 +21,7 @@ return nn.experiment{
   quick = {epochs = 1, train_size = 5000, val_size = 1000},
 
   data = function(p)
-    local mnist = nn.mnist()
-    local train, val = mnist.train:split{p.train_size, p.val_size}
-    return {train = train, validation = val, test = mnist.test}
+    return nn.mnist_split{train = p.train_size, validation = p.val_size}
   end,
 
   model = function(p)

@@ -224,6 +224,15 @@ function nn.mnist(opts)
   return {train = base.train:with_scale(scale), test = base.test:with_scale(scale), dir = dir}
 end
 
+--- The usual experiment data: {train, validation, test}, a seeded split of
+-- MNIST's training images into `train` and `validation` items, and its test set.
+function nn.mnist_split(opts)
+  opts = check.options("mnist_split", "#1", opts, {train = true, validation = true, scale = true, dir = true})
+  local mnist = nn.mnist{scale = opts.scale, dir = opts.dir}
+  local train, val = mnist.train:split{opts.train, opts.validation}
+  return {train = train, validation = val, test = mnist.test}
+end
+
 --- A dataset from tensors: x holds pixel values 0..255 (one row per item), y labels.
 function nn.dataset(opts)
   local f = "dataset"
