@@ -19,7 +19,7 @@ best_torch() { # best_torch WORKLOAD: the run with the lowest time over 1 and 2 
     for t in 1 2; do
         line=$($py "$top/bench/torch_workloads.py" "$1" "$repeats" "$t") || continue
         s=$(field "$line" seconds_per_iteration)$(field "$line" seconds_per_epoch)
-        if [ -z "$best" ] || awk "BEGIN{exit !($s < $bs)}"; then best="$line threads=$t"; bs=$s; fi
+        if [ -z "$best" ] || awk "BEGIN{exit !($s < $bs)}"; then best=$(printf '%s\tthreads=%s' "$line" "$t"); bs=$s; fi
     done
     printf '%s\n' "$best"
 }
