@@ -22,10 +22,21 @@ ENGINE   = status tensor rng layers model loss optim data train gradcheck model_
 ENG_OBJ  = $(ENGINE:%=$(BUILD)/obj/%.o)
 BIND_OBJ = $(BUILD)/obj/lnnlab.o
 C_TESTS  = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
+FUZZ_TARGETS = idx model images
+REPLAYS  = $(FUZZ_TARGETS:%=$(BUILD)/tests/replay_%)
+FUZZ_SECONDS ?= 30
+FUZZ_CC  ?= clang
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 all: $(BUILD)/nnlab $(BUILD)/nnlab.so
 
-$(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
+# Everything is rebuilt when the compiler or its flags change (SANITIZE=1 and back).
+FLAGS_STAMP = $(BUILD)/obj/flags
+$(FLAGS_STAMP): FORCE | $(BUILD)/obj
+	@echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $@
+FORCE:
+
+$(BUILD)/obj/%.o: src/%.c $(FLAGS_STAMP) | $(BUILD)/obj
 	$(CC) $(WARN) $(CFLAGS) -fPIC $(CPPFLAGS) -c $< -o $@
 
 $(BUILD)/nnlab: $(BUILD)/obj/main.o $(BIND_OBJ) $(ENG_OBJ)
@@ -34,14 +45,43 @@ $(BUILD)/nnlab: $(BUILD)/obj/main.o $(BIND_OBJ) $(ENG_OBJ)
 $(BUILD)/nnlab.so: $(BIND_OBJ) $(ENG_OBJ)
 	$(CC) $(LDFLAGS) -shared -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: tests/c/%.c $(ENG_OBJ) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/c/%.c $(ENG_OBJ) $(FLAGS_STAMP) | $(BUILD)/tests
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -Itests/c $(LDFLAGS) -o $@ $< $(ENG_OBJ) -lcmocka $(LIBS)
 
-$(BUILD)/obj $(BUILD)/tests:
+# A fuzz target replayed over its corpus (seeds and regressions) without libFuzzer.
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(ENG_OBJ) $(FLAGS_STAMP) | $(BUILD)/tests
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -DNNLAB_ROOT=\"$(CURDIR)\" -DCORPUS_DIR=\"$(CURDIR)/tests/fuzz/corpus/$*\" \
+	    $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(ENG_OBJ) $(LUA_LIB) $(LIBS)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(ENGINE:%=src/%.c) | $(BUILD)/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -std=c11 -Isrc -I$(LUA_INC) -DNNLAB_ROOT=\"$(CURDIR)\" -o $@ $< \
+	    $(ENGINE:%=src/%.c) $(LUA_LIB) $(LIBS)
+
+$(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz:
 	mkdir -p $@
 
-test: all $(C_TESTS)
-	@sh tests/run.sh $(C_TESTS)
+test: all $(C_TESTS) $(REPLAYS)
+	@SANITIZE=$(SANITIZE) sh tests/run.sh $(C_TESTS) $(REPLAYS)
+
+# libFuzzer on each target for FUZZ_SECONDS; a crash, leak, sanitizer report
+# or timeout fails, its input kept under build/fuzz/artifacts-TARGET/ (copy it
+# into tests/fuzz/corpus/TARGET/ to make it a regression test).
+fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/fuzz/corpus-$$t $(BUILD)/fuzz/artifacts-$$t; \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	    $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	        -artifact_prefix=$(BUILD)/fuzz/artifacts-$$t/ -print_final_stats=1 \
+	        $(BUILD)/fuzz/corpus-$$t tests/fuzz/corpus/$$t >$(BUILD)/fuzz/$$t.log 2>&1 \
+	        || { tail -40 $(BUILD)/fuzz/$$t.log; echo "fuzz: $$t FAILED"; exit 1; }; \
+	    grep -E "stat::number_of_executed_units|stat::peak_rss_mb" $(BUILD)/fuzz/$$t.log; \
+	done; echo "fuzz: all targets passed"
+
+# A short training of every layer, loss and optimizer, a save and a load,
+# under valgrind: no error and no definite leak.
+memcheck: all
+	OPENBLAS_NUM_THREADS=1 valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9 \
+	    --quiet $(BUILD)/nnlab tests/scripts/memcheck.lua
 
 bench: all
 	@sh bench/run.sh
@@ -53,5 +93,5 @@ check-style:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all test bench check-style clean
+.PHONY: all test bench fuzz memcheck check-style clean FORCE
 -include $(wildcard $(BUILD)/obj/*.d)

@@ -242,6 +242,10 @@ nn_status nn_read_file(const char *path, size_t max_len, uint8_t **out, size_t *
 
 nn_status nn_write_file_atomic(const char *path, const void *data, size_t len, nn_error *err)
 {
+    struct stat sb;
+    /* Renaming over a device or a folder would replace it, as root even /dev/full. */
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return nn_fail(err, NN_EIO, "%s: cannot write (not a regular file)", path);
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
     if (!tmp)

@@ -65,7 +65,8 @@ function images.read_pgm(path, data)
       pos = pos + #num
     end
   end
-  local w, h, maxval = fields[1], fields[2], fields[3]
+  local w, h, maxval = math.tointeger(fields[1]), math.tointeger(fields[2]), math.tointeger(fields[3])
+  if not (w and h and maxval) then return nil, path .. ": damaged PGM header (sizes out of range)" end
   if w ~= SIDE or h ~= SIDE then
     return nil, ("%s: image is %dx%d, expected 28x28"):format(path, w, h)
   end
