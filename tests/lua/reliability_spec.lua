@@ -58,10 +58,12 @@ end)
 describe("bad arguments", function()
   it("name the function and the argument", function()
     local m = nn.Sequential{nn.Linear(2, 2)}
-    assert.error_matches(function() m:forward(5) end, "bad argument #1 to 'forward' %(nnlab.Tensor expected, got number%)")
+    assert.error_matches(function() m:forward(5) end,
+      "bad argument #1 to 'forward' %(nnlab.Tensor expected, got number%)")
     assert.error_matches(function() m:forward(nn.zeros{2}) end, "a batch is a 2%-D tensor")
     assert.error_matches(function() nn.zeros{2, 2}:get(1.5, 1) end, "bad argument #1 to 'get'")
-    assert.error_matches(function() nn.seed(-1) end, "bad argument #1 to 'seed' %(seed must be an integer >= 0, got %-1%)")
+    assert.error_matches(function() nn.seed(-1) end,
+      "bad argument #1 to 'seed' %(seed must be an integer >= 0, got %-1%)")
     assert.error_matches(function() nn.threads(0) end, "bad argument #1 to 'threads'")
     assert.error_matches(function() nn.load(42) end, "bad argument #1 to 'load' %(expected a file name, got 42%)")
     assert.error_matches(function() nn.mnist{scale = 0 / 0} end, "scale must be a finite number, got nan")
