@@ -1453,7 +1453,10 @@ int luaopen_nnlab_core(lua_State *L)
         it->live = 1;
         luaL_setmetatable(L, ITER_MT);
         lua_setfield(L, LUA_REGISTRYINDEX, ITER_MT ".shared");
+        /* A Slurm task uses the CPUs it was given unless told otherwise. */
         const char *t = getenv("NNLAB_THREADS");
+        if (!t || atoi(t) < 1)
+            t = getenv("SLURM_CPUS_PER_TASK");
         if (t && atoi(t) > 0)
             openblas_set_num_threads(atoi(t));
     }

@@ -29,12 +29,17 @@ LUA_PATH="$top/lua/?.lua;$top/tests/lua/?.lua;;" LUA_CPATH="$top/build/?.so;;" N
     lua5.4 /usr/bin/busted -o TAP tests/lua >"$blog" 2>&1
 brc=$?
 cat "$blog"
-passed=$(cat "$clog" "$blog" | grep -c '^ok ')
+passed=$(cat "$clog" "$blog" | grep '^ok ' | grep -vc '# SKIP')
+skipped=$(cat "$clog" "$blog" | grep '^ok ' | grep -c '# SKIP')
 failed=$(cat "$clog" "$blog" | grep -c '^not ok ')
 if [ "$brc" -ne 0 ] && ! grep -q '^not ok' "$blog"; then
     echo "# busted exited with status $brc"
     failed=$((failed + 1))
 fi
 failed=$((failed + crashed))
-echo "$passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -36,6 +36,20 @@ local function build_parser()
   run:flag("--restart", "Discard earlier results of these points, even with another configuration.")
   run:flag("--quiet", "No progress lines.")
 
+  local sl = parser:command("slurm", "Write (and with --submit, submit) a Slurm job array for the grid.")
+  sl:argument("experiment", "The experiment file.")
+  sl:option("--out", "Results folder.", "results")
+  sl:option("--set", "Override a parameter; a comma list makes a grid axis."):count("*"):argname("KEY=VALUE")
+  sl:flag("--quick", "Use the experiment's quick parameters.")
+  sl:option("--partition", "Slurm partition.")
+  sl:option("--time", "Time limit of each task, e.g. 1:00:00.")
+  sl:option("--cpus-per-task", "CPUs (and nnlab threads) per task.", "1"):convert(math.tointeger):argname("N")
+  sl:option("--mem", "Memory per task, e.g. 2G.")
+  sl:option("--max-parallel", "Tasks running at once (%K in --array).", "16"):convert(math.tointeger):argname("K")
+  sl:option("--sbatch-arg", "Another #SBATCH line, e.g. --sbatch-arg=--account=abc."):count("*"):argname("ARG")
+  sl:flag("--submit", "Submit the array and its collect job with sbatch.")
+  sl:flag("--wait", "With --submit: wait for the whole grid; exit 1 if a point failed.")
+
   local collect = parser:command("collect", "Rebuild a grid's summary, plots and index.html from its run folders.")
   collect:argument("dir", "The grid's folder, OUT/NAME.")
 
@@ -159,6 +173,57 @@ local function cmd_run(args, root)
   return 0
 end
 
+local function cmd_slurm(args, root)
+  local experiment = require("nnlab.experiment")
+  local runner = require("nnlab.runner")
+  local slurm = require("nnlab.slurm")
+  local exp, err = experiment.load(args.experiment)
+  if not exp then return usage_error(err) end
+  local points, perr = exp:points(args.set, args.quick)
+  if not points then return usage_error(perr) end
+  for _, o in ipairs{"cpus_per_task", "max_parallel"} do
+    if not args[o] or args[o] < 1 then
+      return usage_error(("--%s: expected a positive integer"):format(o:gsub("_", "-")))
+    end
+  end
+  if args.wait and not args.submit then return usage_error("--wait needs --submit") end
+  local griddir = args.out .. "/" .. exp.name
+  local dir = slurm.absolute(griddir .. "/slurm")
+  local ok, array_path, collect_path = pcall(function()
+    runner.mkdirs(dir)
+    runner.write_grid(exp, griddir, points)
+    return slurm.write_scripts({root = root, experiment = args.experiment, out = args.out, set = args.set,
+      quick = args.quick, partition = args.partition, time = args.time, cpus_per_task = args.cpus_per_task,
+      mem = args.mem, max_parallel = args.max_parallel, sbatch_arg = args.sbatch_arg}, exp, #points, dir)
+  end)
+  if not ok then return usage_error(tostring(array_path)) end
+  if not args.submit then
+    print(("%d points: %s"):format(#points, array_path))
+    print(("submit: id=$(sbatch --parsable %s) && sbatch --dependency=afterany:$id %s"):format(
+      array_path, collect_path))
+    return 0
+  end
+  local array_id, collect_id = slurm.submit(array_path, collect_path, args.wait)
+  if not array_id then
+    say("nnlab: ", collect_id)
+    return 1
+  end
+  print(("submitted: array job %s (%d points), collect job %s"):format(array_id, #points, collect_id))
+  if not args.wait then return 0 end
+  local results = require("nnlab.results")
+  local collected = results.scan(griddir) or {}
+  local bad = {}
+  for _, p in ipairs(collected) do
+    if p.status ~= "DONE" then bad[#bad + 1] = p.name .. " (" .. p.status .. ")" end
+  end
+  if #bad > 0 then
+    say(("nnlab: %d of %d points did not finish: %s"):format(#bad, #collected, table.concat(bad, ", ")))
+    return 1
+  end
+  print(("all %d points done: %s/summary.tsv"):format(#collected, griddir))
+  return 0
+end
+
 local function cmd_collect(args, with_point_plots)
   local results = require("nnlab.results")
   local points, warnings
@@ -221,6 +286,7 @@ function cli.main(argv, root)
   if not ok then return usage_error(args .. " (nnlab --help for usage)") end
   if args.version then return version() end
   if args.command == "run" then return cmd_run(args, root) end
+  if args.command == "slurm" then return cmd_slurm(args, root) end
   if args.command == "collect" then return cmd_collect(args, false) end
   if args.command == "plot" then return cmd_collect(args, true) end
   if args.command == "predict" then return cmd_predict(args) end

@@ -42,10 +42,11 @@ function helper.read(path)
   return s
 end
 
---- Runs build/nnlab with arguments; returns exit code, stdout, stderr.
-function helper.nnlab(args)
+--- Runs build/nnlab with arguments (and "NAME=value" environment settings
+-- before them); returns exit code, stdout, stderr.
+function helper.nnlab(args, env)
   local out, err = os.tmpname(), os.tmpname()
-  local ok, _, code = os.execute(("%s/build/nnlab %s >%s 2>%s"):format(helper.root, args, out, err))
+  local ok, _, code = os.execute(("%s %s/build/nnlab %s >%s 2>%s"):format(env or "", helper.root, args, out, err))
   local o, e = helper.read(out), helper.read(err)
   os.remove(out); os.remove(err)
   return ok and 0 or code, o, e

@@ -1,0 +1,73 @@
+local helper = require("helper")
+local tsv = require("nnlab.tsv")
+
+local SOFTMAX = helper.root .. "/experiments/softmax_regression.lua"
+local SETS = "--set epochs=30 --set train_size=3000 --set val_size=1000 --set holdout_size=1000"
+
+local function summary(grid)
+  local _, rows = assert(tsv.read_table(grid .. "/summary.tsv"))
+  local t = {}
+  for _, r in ipairs(rows) do t[r.point] = {status = r.status, val_accuracy = r.val_accuracy} end
+  return t
+end
+
+local function local_run(out)
+  local code = helper.nnlab(("run %s %s --out %s --quiet"):format(SOFTMAX, SETS, out))
+  assert.are.equal(1, code) -- c=5, lr=0.5 diverges
+  return summary(out .. "/softmax_regression")
+end
+
+describe("GNU parallel", function()
+  it("runs the points listed by --list and collect gives a local run's summary", function()
+    if not os.execute("command -v parallel >/dev/null 2>&1") then
+      error("GNU parallel is not installed (apt-get install parallel)")
+    end
+    local dir = helper.tmpdir()
+    local nnlab = helper.root .. "/build/nnlab"
+    local expected = local_run(dir .. "/local")
+    local cmd = ("%s run %s %s --list | cut -f1 | parallel -j 2 %s run %s %s --point {} --quiet --out %s/par "
+      .. "2>/dev/null; %s collect %s/par/softmax_regression >/dev/null"):format(nnlab, SOFTMAX, SETS, nnlab, SOFTMAX, SETS, dir,
+      nnlab, dir)
+    os.execute(cmd)
+    assert.are.same(expected, summary(dir .. "/par/softmax_regression"))
+    os.execute("rm -rf " .. dir)
+  end)
+end)
+
+-- A real single-node Slurm, where one can be started (root, slurm-wlm, munge).
+local slurm_dir = helper.tmpdir()
+local start = io.popen(("sh %s/tests/slurm/start.sh %s 2>&1"):format(helper.root, slurm_dir))
+local started = start:read("a")
+local ok = start:close()
+
+if not ok then
+  pending("Slurm integration test skipped: " .. started:gsub("%s+$", ""))
+  os.execute("rm -rf " .. slurm_dir)
+else
+  describe("Slurm", function()
+    local conf = started:match("SLURM_CONF=(%S+)")
+    teardown(function()
+      os.execute(("sh %s/tests/slurm/stop.sh %s"):format(helper.root, slurm_dir))
+      os.execute("rm -rf " .. slurm_dir)
+    end)
+
+    it("runs a 4-point grid as a job array; its summary equals a local run's", function()
+      local out = slurm_dir .. "/results"
+      local expected
+      do
+        local code = helper.nnlab(("run %s %s --out %s/local --quiet"):format(SOFTMAX, SETS, slurm_dir))
+        assert.are.equal(1, code)
+        expected = summary(slurm_dir .. "/local/softmax_regression")
+      end
+      local code, stdout, stderr = helper.nnlab(("slurm %s %s --out %s --max-parallel 2 --submit --wait"):format(
+        SOFTMAX, SETS, out), "SLURM_CONF=" .. conf)
+      assert.are.equal(1, code, stderr) -- the diverging point is FAILED, so --wait exits 1
+      assert.matches("submitted: array job %d+ %(4 points%), collect job %d+", stdout)
+      assert.matches("1 of 4 points did not finish: c=5,lr=0.5 %(FAILED%)", stderr)
+      local script = helper.read(out .. "/softmax_regression/slurm/softmax_regression.sbatch")
+      assert.matches("#SBATCH %-%-array=0%-3%%2", script)
+      assert.matches('%-%-point "%$SLURM_ARRAY_TASK_ID"', script)
+      assert.are.same(expected, summary(out .. "/softmax_regression"))
+    end)
+  end)
+end
