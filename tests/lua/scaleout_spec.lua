@@ -26,8 +26,8 @@ describe("GNU parallel", function()
     local nnlab = helper.root .. "/build/nnlab"
     local expected = local_run(dir .. "/local")
     local cmd = ("%s run %s %s --list | cut -f1 | parallel -j 2 %s run %s %s --point {} --quiet --out %s/par "
-      .. "2>/dev/null; %s collect %s/par/softmax_regression >/dev/null"):format(nnlab, SOFTMAX, SETS, nnlab, SOFTMAX, SETS, dir,
-      nnlab, dir)
+      .. "2>/dev/null; %s collect %s/par/softmax_regression >/dev/null"):format(nnlab, SOFTMAX, SETS, nnlab,
+      SOFTMAX, SETS, dir, nnlab, dir)
     os.execute(cmd)
     assert.are.same(expected, summary(dir .. "/par/softmax_regression"))
     os.execute("rm -rf " .. dir)
