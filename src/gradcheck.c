@@ -107,7 +107,7 @@ static void rows_forward(const ng_ctx *c, int i, const double *in, int nr, const
         for (int r = 0; r < nr; r++)
             for (int o = 0; o < w; o++)
                 out[(size_t)r * w + o] = l->bias ? W[l->weight_count + (size_t)o] : 0.0;
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, w, win, 1.0, in, win, W, win, 1.0,
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, w, win, 1.0, in, win, W, w, 1.0,
                     out, w);
     } else if (l->kind == NN_BATCHNORM) {
         const double *gamma = c->p + l->param_offset, *beta = gamma + w;
@@ -207,7 +207,7 @@ static double propagate(ng_ctx *c, int L, int j, int nr, int *rows, double *col)
                 double d = col[k] - base_in[(size_t)rows[k] * win + j];
                 const double *base = c->act[i] + (size_t)rows[k] * w;
                 for (int o = 0; o < w; o++)
-                    cur[(size_t)k * w + o] = base[o] + d * W[(size_t)o * win + j];
+                    cur[(size_t)k * w + o] = base[o] + d * W[(size_t)j * w + o];
             }
             dense = 1;
         } else if (!dense && bn_batch_mode(c, l)) {
@@ -379,7 +379,7 @@ static void all_parameters(ng_ctx *c, double h, double *grad)
         if (l->kind == NN_LINEAR) {
             for (int o = 0; o < l->out; o++)
                 for (int i = 0; i < l->in; i++)
-                    g[(size_t)o * l->in + i] = central_difference(c, L, PERTURB_WEIGHT, o, i, h);
+                    g[(size_t)i * l->out + o] = central_difference(c, L, PERTURB_WEIGHT, o, i, h);
             for (int o = 0; l->bias && o < l->out; o++)
                 g[l->weight_count + (size_t)o] = central_difference(c, L, PERTURB_BIAS, o, 0, h);
         } else if (l->kind == NN_BATCHNORM) {

@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tensor.h"
@@ -49,13 +50,17 @@ void nn_linear_init(const nn_layer *l, float *w, float *b, nn_rng *rng)
     case NN_INIT_GLOROT: hi = sqrt(6.0 / (l->in + l->out)); lo = -hi; break;
     case NN_INIT_DEFAULT: hi = 1.0 / sqrt((double)l->in); lo = -hi; break;
     }
-    for (size_t i = 0; i < n; i++) {
+    /* Drawn output by output, the order of Torch's (out x in) layout, so a
+     * seed gives every connection the same weight in either layout. */
+    for (size_t k = 0; k < n; k++) {
+        size_t o = k / (size_t)l->in, i = k % (size_t)l->in;
+        float *dst = &w[i * (size_t)l->out + o];
         if (normal)
-            w[i] = (float)(std * nn_rng_normal(rng));
+            *dst = (float)(std * nn_rng_normal(rng));
         else if (hi != lo)
-            w[i] = (float)(lo + (hi - lo) * nn_rng_uniform(rng));
+            *dst = (float)(lo + (hi - lo) * nn_rng_uniform(rng));
         else
-            w[i] = (float)lo;
+            *dst = (float)lo;
     }
     if (b)
         memset(b, 0, (size_t)l->out * sizeof *b);
@@ -72,13 +77,13 @@ void nn_linear_forward(float *y, const float *x, const float *w, const float *b,
             memcpy(y + (size_t)r * out, b, (size_t)out * sizeof *y);
         beta = 1.0f;
     }
-    nn_gemm(0, 1, n, out, in, 1.0f, x, in, w, in, beta, y, out);
+    nn_gemm(0, 0, n, out, in, 1.0f, x, in, w, out, beta, y, out);
 }
 
 void nn_linear_backward(float *dx, float *dw, float *db, const float *dy,
                         const float *x, const float *w, int n, int in, int out)
 {
-    nn_gemm(1, 0, out, in, n, 1.0f, dy, out, x, in, 1.0f, dw, in);
+    nn_gemm(1, 0, in, out, n, 1.0f, x, in, dy, out, 1.0f, dw, out);
     if (db) {
         for (int r = 0; r < n; r++) {
             const float *row = dy + (size_t)r * out;
@@ -87,7 +92,102 @@ void nn_linear_backward(float *dx, float *dw, float *db, const float *dy,
         }
     }
     if (dx)
-        nn_gemm(0, 0, n, in, out, 1.0f, dy, out, w, in, 0.0f, dx, in);
+        nn_gemm(0, 1, n, in, out, 1.0f, dy, out, w, out, 0.0f, dx, in);
+}
+
+void nn_csr_free(nn_csr *c)
+{
+    free(c->row_start);
+    free(c->col);
+    free(c->val);
+    memset(c, 0, sizeof *c);
+}
+
+static int csr_reserve(nn_csr *c, int rows, size_t nz)
+{
+    if ((size_t)rows + 1 > c->cap_rows) {
+        int32_t *p = realloc(c->row_start, ((size_t)rows + 1) * sizeof *p);
+        if (!p)
+            return 0;
+        c->row_start = p;
+        c->cap_rows = (size_t)rows + 1;
+    }
+    if (nz > c->cap_nz) {
+        int32_t *ci = realloc(c->col, nz * sizeof *ci);
+        if (ci)
+            c->col = ci;
+        float *v = realloc(c->val, nz * sizeof *v);
+        if (v)
+            c->val = v;
+        if (!ci || !v)
+            return 0;
+        c->cap_nz = nz;
+    }
+    return 1;
+}
+
+int nn_csr_from_dense(nn_csr *c, const float *x, int n, int in, double max_density)
+{
+    size_t total = (size_t)n * (size_t)in, limit = (size_t)(max_density * (double)total);
+    if (total == 0 || !csr_reserve(c, n, limit + 1))
+        return 0;
+    size_t nz = 0;
+    for (int r = 0; r < n; r++) {
+        c->row_start[r] = (int32_t)nz;
+        const float *row = x + (size_t)r * in;
+        for (int i = 0; i < in; i++) {
+            if (row[i] != 0.0f) {
+                if (nz == limit)
+                    return 0;
+                c->col[nz] = i;
+                c->val[nz++] = row[i];
+            }
+        }
+    }
+    c->row_start[n] = (int32_t)nz;
+    c->rows = n;
+    return 1;
+}
+
+void nn_linear_forward_sparse(float *y, const nn_csr *x, const float *w, const float *b, int out)
+{
+    for (int r = 0; r < x->rows; r++) {
+        float *restrict yr = y + (size_t)r * out;
+        if (b)
+            memcpy(yr, b, (size_t)out * sizeof *yr);
+        else
+            memset(yr, 0, (size_t)out * sizeof *yr);
+        int32_t k = x->row_start[r], end = x->row_start[r + 1];
+        /* Four weight rows per pass over y: a quarter of the loads and stores of y. */
+        for (; k + 4 <= end; k += 4) {
+            const float v0 = x->val[k], v1 = x->val[k + 1], v2 = x->val[k + 2], v3 = x->val[k + 3];
+            const float *restrict w0 = w + (size_t)x->col[k] * out, *restrict w1 = w + (size_t)x->col[k + 1] * out;
+            const float *restrict w2 = w + (size_t)x->col[k + 2] * out, *restrict w3 = w + (size_t)x->col[k + 3] * out;
+            for (int o = 0; o < out; o++)
+                yr[o] += v0 * w0[o] + v1 * w1[o] + v2 * w2[o] + v3 * w3[o];
+        }
+        for (; k < end; k++) {
+            const float v = x->val[k], *restrict wi = w + (size_t)x->col[k] * out;
+            for (int o = 0; o < out; o++)
+                yr[o] += v * wi[o];
+        }
+    }
+}
+
+void nn_linear_backward_sparse(float *dw, float *db, const float *dy, const nn_csr *x, int out)
+{
+    for (int r = 0; r < x->rows; r++) {
+        const float *g = dy + (size_t)r * out;
+        for (int32_t k = x->row_start[r]; k < x->row_start[r + 1]; k++) {
+            const float v = x->val[k];
+            float *restrict dwi = dw + (size_t)x->col[k] * out;
+            for (int o = 0; o < out; o++)
+                dwi[o] += v * g[o];
+        }
+        if (db)
+            for (int o = 0; o < out; o++)
+                db[o] += g[o];
+    }
 }
 
 void nn_relu_forward(float *y, const float *x, size_t count)

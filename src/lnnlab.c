@@ -1296,8 +1296,8 @@ static int l_gradcheck(lua_State *L)
 static int l_threads(lua_State *L)
 {
     if (!lua_isnoneornil(L, 1))
-        openblas_set_num_threads((int)check_int_range(L, 1, 1, 1024, "threads"));
-    lua_pushinteger(L, openblas_get_num_threads());
+        nn_set_threads((int)check_int_range(L, 1, 1, 1024, "threads"));
+    lua_pushinteger(L, nn_get_threads());
     return 1;
 }
 
@@ -1322,7 +1322,7 @@ static int l_info(lua_State *L)
     lua_setfield(L, -2, "blas");
     lua_pushstring(L, openblas_get_corename());
     lua_setfield(L, -2, "blas_kernel");
-    lua_pushinteger(L, openblas_get_num_threads());
+    lua_pushinteger(L, nn_get_threads());
     lua_setfield(L, -2, "threads");
     lua_pushinteger(L, (lua_Integer)get_rngs(L)->seed);
     lua_setfield(L, -2, "seed");
@@ -1458,7 +1458,7 @@ int luaopen_nnlab_core(lua_State *L)
         if (!t || atoi(t) < 1)
             t = getenv("SLURM_CPUS_PER_TASK");
         if (t && atoi(t) > 0)
-            openblas_set_num_threads(atoi(t));
+            nn_set_threads(atoi(t));
     }
     lua_pop(L, 1);
     luaL_newlib(L, core_funcs);

@@ -47,9 +47,14 @@ nn_status nn_tensor_copy(nn_tensor *dst, const nn_tensor *src, nn_error *err);
 void nn_tensor_shape_str(const nn_tensor *t, char *buf, size_t len);
 
 /* C = alpha * op(A) * op(B) + beta * C on row-major matrices (CBLAS sgemm).
- * op(A) is m x k, op(B) is k x n, C is m x n. */
+ * op(A) is m x k, op(B) is k x n, C is m x n. Small products run on one
+ * thread, where waking the others costs more than it saves. */
 void nn_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
              const float *a, int lda, const float *b, int ldb, float beta,
              float *c, int ldc);
+
+/* The number of BLAS threads large products use (nn_threads); >= 1. */
+void nn_set_threads(int n);
+int nn_get_threads(void);
 
 #endif

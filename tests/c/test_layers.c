@@ -9,8 +9,8 @@
 static void linear_forward_adds_bias(void **state)
 {
     (void)state;
-    /* x = [1 2], W = [[1 0], [0 1], [1 1]], b = [0.5 -0.5 0] */
-    float x[2] = {1, 2}, w[6] = {1, 0, 0, 1, 1, 1}, b[3] = {0.5f, -0.5f, 0}, y[3];
+    /* x = [1 2], W (2 in x 3 out) = [[1 0 1], [0 1 1]], b = [0.5 -0.5 0] */
+    float x[2] = {1, 2}, w[6] = {1, 0, 1, 0, 1, 1}, b[3] = {0.5f, -0.5f, 0}, y[3];
     float want[3] = {1.5f, 1.5f, 3};
     nn_linear_forward(y, x, w, b, 1, 2, 3);
     assert_all_close(y, want, 3, 1e-7);
@@ -19,14 +19,43 @@ static void linear_forward_adds_bias(void **state)
 static void linear_backward_accumulates(void **state)
 {
     (void)state;
-    float x[2] = {1, 2}, w[6] = {1, 0, 0, 1, 1, 1}, dy[3] = {1, 2, 3};
+    float x[2] = {1, 2}, w[6] = {1, 0, 1, 0, 1, 1}, dy[3] = {1, 2, 3};
     float dw[6] = {0}, db[3] = {0}, dx[2];
     nn_linear_backward(dx, dw, db, dy, x, w, 1, 2, 3);
     nn_linear_backward(NULL, dw, db, dy, x, w, 1, 2, 3);
-    float want_dw[6] = {2, 4, 4, 8, 6, 12}, want_db[3] = {2, 4, 6}, want_dx[2] = {4, 5};
+    float want_dw[6] = {2, 4, 6, 4, 8, 12}, want_db[3] = {2, 4, 6}, want_dx[2] = {4, 5};
     assert_all_close(dw, want_dw, 6, 1e-7);
     assert_all_close(db, want_db, 3, 1e-7);
     assert_all_close(dx, want_dx, 2, 1e-7);
+}
+
+static void sparse_kernels_match_dense(void **state)
+{
+    (void)state;
+    enum { N = 5, IN = 9, OUT = 4 };
+    float x[N * IN], w[IN * OUT], b[OUT], dy[N * OUT];
+    nn_rng r;
+    nn_rng_seed(&r, 3, 1);
+    for (int i = 0; i < N * IN; i++)
+        x[i] = nn_rng_uniform(&r) < 0.7 ? 0.0f : (float)nn_rng_uniform(&r);
+    for (int i = 0; i < IN * OUT; i++)
+        w[i] = (float)nn_rng_normal(&r);
+    for (int i = 0; i < OUT; i++)
+        b[i] = (float)i;
+    for (int i = 0; i < N * OUT; i++)
+        dy[i] = (float)nn_rng_normal(&r);
+    nn_csr c = {0};
+    assert_int_equal(nn_csr_from_dense(&c, x, N, IN, 1.0), 1);
+    float y1[N * OUT], y2[N * OUT], dw1[IN * OUT] = {0}, dw2[IN * OUT] = {0}, db1[OUT] = {0}, db2[OUT] = {0};
+    nn_linear_forward(y1, x, w, b, N, IN, OUT);
+    nn_linear_forward_sparse(y2, &c, w, b, OUT);
+    assert_all_close(y1, y2, N * OUT, 1e-5);
+    nn_linear_backward(NULL, dw1, db1, dy, x, w, N, IN, OUT);
+    nn_linear_backward_sparse(dw2, db2, dy, &c, OUT);
+    assert_all_close(dw1, dw2, IN * OUT, 1e-5);
+    assert_all_close(db1, db2, OUT, 1e-6);
+    assert_int_equal(nn_csr_from_dense(&c, x, N, IN, 0.05), 0); /* too dense for 5% */
+    nn_csr_free(&c);
 }
 
 static void activations_have_known_values(void **state)
@@ -203,6 +232,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(linear_forward_adds_bias),
         cmocka_unit_test(linear_backward_accumulates),
+        cmocka_unit_test(sparse_kernels_match_dense),
         cmocka_unit_test(activations_have_known_values),
         cmocka_unit_test(dropout_keeps_the_expected_sum),
         cmocka_unit_test(batchnorm_normalises_each_feature),
