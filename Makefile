@@ -7,10 +7,11 @@ CC      ?= cc
 LUA_INC ?= /usr/include/lua5.4
 LUA_LIB ?= -llua5.4
 OPT     ?= -O3
-CFLAGS  ?= $(OPT) -g
+CFLAGS  ?= $(OPT) -g $(OPENMP)
+OPENMP  ?= -fopenmp
 WARN     = -std=c11 -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
 CPPFLAGS = -I$(LUA_INC) -Isrc -MMD -MP
-LIBS     = -lopenblas -lz -lm
+LIBS     = -lopenblas -lz -lm $(OPENMP)
 
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -4,6 +4,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "train.h"
 
@@ -16,9 +19,12 @@ typedef struct {
     double **act;         /* per layer: n x width outputs */
     double **xhat;        /* BatchNorm: normalised inputs */
     double **stats;       /* BatchNorm: mean then invstd */
+    int **nz_start;       /* Linear: per input column, where its non-zero rows start in nz_rows */
+    int **nz_rows;        /* Linear: the rows whose input is non-zero, column by column */
     double *p;            /* parameters in double */
     const float *labels;
-    double *rowloss;      /* base loss of each row */
+    double *rowexp;       /* cross-entropy: exp(z - max) of each base output, n x classes */
+    double *rowsum;       /* cross-entropy: their sum per row */
     double div;
     int crossed;          /* set when a perturbation moved a ReLU input across 0 */
     int *rows;            /* scratch: affected rows */
@@ -127,22 +133,41 @@ static void rows_forward(const ng_ctx *c, int i, const double *in, int nr, const
     }
 }
 
-static double row_loss(const ng_ctx *c, const double *z, int row)
+/* e^d - 1, exactly to double precision for the tiny d a perturbation makes
+ * (the next term, d^6 / 720, is below 1e-22 for |d| < 1e-4). */
+static double expm1_small(double d)
 {
-    int label = (int)c->labels[row], C = c->classes;
+    if (fabs(d) >= 1e-4)
+        return expm1(d);
+    return d * (1 + d / 2 * (1 + d / 3 * (1 + d / 4 * (1 + d / 5))));
+}
+
+static double log1p_small(double u)
+{
+    if (fabs(u) >= 1e-4)
+        return log1p(u);
+    return u * (1 - u * (1.0 / 2 - u * (1.0 / 3 - u * (1.0 / 4 - u / 5))));
+}
+
+/* new row loss - base row loss, for outputs z of a row whose base outputs
+ * are act[last][row]. Written as a function of the changes z - base, so a
+ * tiny change is not lost to cancellation against the whole loss. */
+static double row_delta(const ng_ctx *c, const double *z, int row)
+{
+    int C = c->classes, label = (int)c->labels[row];
+    const double *base = c->act[c->m->nlayers - 1] + (size_t)row * C;
     if (c->loss == NN_LOSS_CROSS_ENTROPY) {
-        double mx = z[0];
-        for (int k = 1; k < C; k++)
-            mx = z[k] > mx ? z[k] : mx;
-        double s = exp(z[0] - mx);
-        for (int k = 1; k < C; k++)
-            s += exp(z[k] - mx);
-        return mx + log(s) - z[label];
+        /* log(sum e^z' / sum e^z) - (z'_label - z_label) */
+        const double *e = c->rowexp + (size_t)row * C;
+        double u = 0;
+        for (int k = 0; k < C; k++)
+            u += e[k] * expm1_small(z[k] - base[k]);
+        return log1p_small(u / c->rowsum[row]) - (z[label] - base[label]);
     }
     double s = 0;
     for (int k = 0; k < C; k++) {
-        double d = z[k] - (k == label ? 1.0 : 0.0);
-        s += d * d;
+        double d = z[k] - base[k];
+        s += d * (2 * (base[k] - (k == label ? 1.0 : 0.0)) + d);
     }
     return s;
 }
@@ -253,7 +278,7 @@ static double propagate(ng_ctx *c, int L, int j, int nr, int *rows, double *col)
             nxt[j] = col[k];
             z = nxt;
         }
-        delta += row_loss(c, z, rows[k]) - c->rowloss[rows[k]];
+        delta += row_delta(c, z, rows[k]);
     }
     return delta;
 }
@@ -266,14 +291,18 @@ static int perturbed_column(ng_ctx *c, int L, perturb_kind kind, int j, int i, d
     int w = c->width[L], win = input_width(c, L);
     const double *in = layer_input(c, L), *out = c->act[L];
     int nr = 0;
+    if (kind == PERTURB_WEIGHT) {
+        /* Only the rows whose input i is non-zero change. */
+        for (int k = c->nz_start[L][i]; k < c->nz_start[L][i + 1]; k++) {
+            int r = c->nz_rows[L][k];
+            c->rows[nr] = r;
+            c->col[nr++] = out[(size_t)r * w + j] + step * in[(size_t)r * win + i];
+        }
+        return nr;
+    }
     for (int r = 0; r < c->n; r++) {
         double base = out[(size_t)r * w + j], v;
         switch (kind) {
-        case PERTURB_WEIGHT:
-            if (in[(size_t)r * win + i] == 0)
-                continue;
-            v = base + step * in[(size_t)r * win + i];
-            break;
         case PERTURB_GAMMA: v = base + step * c->xhat[L][(size_t)r * w + j]; break;
         default: v = base + step; break;
         }
@@ -304,14 +333,18 @@ static double central_difference(ng_ctx *c, int L, perturb_kind kind, int j, int
 
 static void ctx_free(ng_ctx *c)
 {
-    if (c->act)
-        for (int i = 0; i < c->m->nlayers; i++) {
-            free(c->act[i]);
-            free(c->xhat[i]);
-            free(c->stats[i]);
-        }
+    for (int i = 0; c->act && i < c->m->nlayers; i++) {
+        free(c->act[i]);
+        free(c->xhat[i]);
+        free(c->stats[i]);
+        if (c->nz_start)
+            free(c->nz_start[i]);
+        if (c->nz_rows)
+            free(c->nz_rows[i]);
+    }
     free(c->act); free(c->xhat); free(c->stats); free(c->width);
-    free(c->x); free(c->p); free(c->rowloss); free(c->rows);
+    free(c->nz_start); free(c->nz_rows);
+    free(c->x); free(c->p); free(c->rowexp); free(c->rowsum); free(c->rows);
     free(c->col); free(c->a); free(c->b); free(c->full);
 }
 
@@ -323,7 +356,9 @@ static nn_status ctx_alloc(ng_ctx *c, int in, nn_error *err)
     c->act = calloc((size_t)L, sizeof(double *));
     c->xhat = calloc((size_t)L, sizeof(double *));
     c->stats = calloc((size_t)L, sizeof(double *));
-    if (!c->width || !c->act || !c->xhat || !c->stats)
+    c->nz_start = calloc((size_t)L, sizeof(int *));
+    c->nz_rows = calloc((size_t)L, sizeof(int *));
+    if (!c->width || !c->act || !c->xhat || !c->stats || !c->nz_start || !c->nz_rows)
         return nn_fail(err, NN_ENOMEM, "out of memory");
     int w = in;
     c->maxw = in;
@@ -345,13 +380,14 @@ static nn_status ctx_alloc(ng_ctx *c, int in, nn_error *err)
     size_t big = (size_t)n * (size_t)c->maxw;
     c->x = malloc((size_t)n * in * sizeof(double));
     c->p = malloc((m->nparams + 1) * sizeof(double));
-    c->rowloss = malloc((size_t)n * sizeof(double));
+    c->rowsum = malloc((size_t)n * sizeof(double));
+    c->rowexp = malloc((size_t)n * (size_t)c->classes * sizeof(double));
     c->rows = malloc((size_t)n * sizeof(int));
     c->col = malloc((size_t)n * sizeof(double));
     c->a = malloc(big * sizeof(double));
     c->b = malloc(big * sizeof(double));
     c->full = malloc(big * sizeof(double));
-    if (!c->x || !c->p || !c->rowloss || !c->rows || !c->col || !c->a || !c->b || !c->full)
+    if (!c->x || !c->p || !c->rowsum || !c->rowexp || !c->rows || !c->col || !c->a || !c->b || !c->full)
         return nn_fail(err, NN_ENOMEM, "out of memory for the numerical gradient of %d items", n);
     return NN_OK;
 }
@@ -366,20 +402,109 @@ static void base_forward(ng_ctx *c)
         else
             rows_forward(c, i, x, c->n, NULL, c->act[i], input_width(c, i));
     }
-    for (int r = 0; r < c->n; r++)
-        c->rowloss[r] = row_loss(c, c->act[m->nlayers - 1] + (size_t)r * c->classes, r);
+    for (int r = 0; r < c->n; r++) {
+        const double *z = c->act[m->nlayers - 1] + (size_t)r * c->classes;
+        double mx = z[0], sum = 0;
+        for (int k = 1; k < c->classes; k++)
+            mx = z[k] > mx ? z[k] : mx;
+        for (int k = 0; k < c->classes; k++) {
+            c->rowexp[(size_t)r * c->classes + k] = exp(z[k] - mx);
+            sum += c->rowexp[(size_t)r * c->classes + k];
+        }
+        c->rowsum[r] = sum;
+    }
+}
+
+/* The non-zero rows of each Linear layer's input, column by column. */
+static nn_status index_nonzeros(ng_ctx *c, nn_error *err)
+{
+    const nn_model *m = c->m;
+    for (int L = 0; L < m->nlayers; L++) {
+        if (m->layers[L].kind != NN_LINEAR)
+            continue;
+        int win = input_width(c, L), n = c->n;
+        const double *in = layer_input(c, L);
+        c->nz_start[L] = malloc(((size_t)win + 1) * sizeof(int));
+        c->nz_rows[L] = malloc(((size_t)n * win + 1) * sizeof(int));
+        if (!c->nz_start[L] || !c->nz_rows[L])
+            return nn_fail(err, NN_ENOMEM, "out of memory");
+        int k = 0;
+        for (int i = 0; i < win; i++) {
+            c->nz_start[L][i] = k;
+            for (int r = 0; r < n; r++)
+                if (in[(size_t)r * win + i] != 0)
+                    c->nz_rows[L][k++] = r;
+        }
+        c->nz_start[L][win] = k;
+    }
+    return NN_OK;
+}
+
+/* Per-thread copies of the context: shared read-only data, own scratch. */
+static ng_ctx *thread_contexts(const ng_ctx *c, int nt)
+{
+    ng_ctx *tc = calloc((size_t)nt, sizeof *tc);
+    size_t big = (size_t)c->n * (size_t)c->maxw;
+    for (int t = 0; tc && t < nt; t++) {
+        tc[t] = *c;
+        tc[t].rows = malloc((size_t)c->n * sizeof(int));
+        tc[t].col = malloc((size_t)c->n * sizeof(double));
+        tc[t].a = malloc(big * sizeof(double));
+        tc[t].b = malloc(big * sizeof(double));
+        tc[t].full = malloc(big * sizeof(double));
+        if (!tc[t].rows || !tc[t].col || !tc[t].a || !tc[t].b || !tc[t].full) {
+            for (int k = 0; k <= t; k++) {
+                free(tc[k].rows); free(tc[k].col); free(tc[k].a); free(tc[k].b); free(tc[k].full);
+            }
+            free(tc);
+            return NULL;
+        }
+    }
+    return tc;
+}
+
+static void free_thread_contexts(ng_ctx *tc, int nt)
+{
+    for (int t = 0; tc && t < nt; t++) {
+        free(tc[t].rows); free(tc[t].col); free(tc[t].a); free(tc[t].b); free(tc[t].full);
+    }
+    free(tc);
+}
+
+/* A Linear layer's weights, output units shared out among threads: each
+ * parameter's difference is independent of the others'. */
+static void linear_weights(ng_ctx *c, ng_ctx *tc, int nt, int L, double h, double *g)
+{
+    const nn_layer *l = &c->m->layers[L];
+    const int *nz = c->nz_start[L];
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+#endif
+    for (int o = 0; o < l->out; o++) {
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#endif
+        ng_ctx *ct = tc ? &tc[t] : c;
+        for (int i = 0; i < l->in; i++)
+            g[(size_t)i * l->out + o] = nz[i] == nz[i + 1] ? 0.0
+                                        : central_difference(ct, L, PERTURB_WEIGHT, o, i, h);
+    }
+    (void)nt;
 }
 
 static void all_parameters(ng_ctx *c, double h, double *grad)
 {
     const nn_model *m = c->m;
+    int nt = nn_get_threads();
+    ng_ctx *tc = nt > 1 ? thread_contexts(c, nt) : NULL;
+    if (!tc)
+        nt = 1;
     for (int L = 0; L < m->nlayers; L++) {
         const nn_layer *l = &m->layers[L];
         double *g = grad + l->param_offset;
         if (l->kind == NN_LINEAR) {
-            for (int o = 0; o < l->out; o++)
-                for (int i = 0; i < l->in; i++)
-                    g[(size_t)i * l->out + o] = central_difference(c, L, PERTURB_WEIGHT, o, i, h);
+            linear_weights(c, tc, nt, L, h, g);
             for (int o = 0; l->bias && o < l->out; o++)
                 g[l->weight_count + (size_t)o] = central_difference(c, L, PERTURB_BIAS, o, 0, h);
         } else if (l->kind == NN_BATCHNORM) {
@@ -389,6 +514,7 @@ static void all_parameters(ng_ctx *c, double h, double *grad)
             }
         }
     }
+    free_thread_contexts(tc, nt);
 }
 
 static nn_status setup(ng_ctx *c, nn_model *m, nn_loss_kind loss, const nn_dataset *data,
@@ -419,7 +545,7 @@ static nn_status setup(ng_ctx *c, nn_model *m, nn_loss_kind loss, const nn_datas
     for (size_t k = 0; k < m->nparams; k++)
         c->p[k] = m->params[k];
     base_forward(c);
-    return NN_OK;
+    return index_nonzeros(c, err);
 }
 
 static nn_status check_args(const nn_dataset *data, double h, nn_error *err)

@@ -1459,6 +1459,8 @@ int luaopen_nnlab_core(lua_State *L)
             t = getenv("SLURM_CPUS_PER_TASK");
         if (t && atoi(t) > 0)
             nn_set_threads(atoi(t));
+        else
+            nn_set_threads(nn_get_threads());
     }
     lua_pop(L, 1);
     luaL_newlib(L, core_funcs);
