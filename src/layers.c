@@ -151,6 +151,9 @@ int nn_csr_from_dense(nn_csr *c, const float *x, int n, int in, double max_densi
 
 void nn_linear_forward_sparse(float *y, const nn_csr *x, const float *w, const float *b, int out)
 {
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nn_get_threads()) schedule(static) if (x->rows >= 32)
+#endif
     for (int r = 0; r < x->rows; r++) {
         float *restrict yr = y + (size_t)r * out;
         if (b)
@@ -171,22 +174,6 @@ void nn_linear_forward_sparse(float *y, const nn_csr *x, const float *w, const f
             for (int o = 0; o < out; o++)
                 yr[o] += v * wi[o];
         }
-    }
-}
-
-void nn_linear_backward_sparse(float *dw, float *db, const float *dy, const nn_csr *x, int out)
-{
-    for (int r = 0; r < x->rows; r++) {
-        const float *g = dy + (size_t)r * out;
-        for (int32_t k = x->row_start[r]; k < x->row_start[r + 1]; k++) {
-            const float v = x->val[k];
-            float *restrict dwi = dw + (size_t)x->col[k] * out;
-            for (int o = 0; o < out; o++)
-                dwi[o] += v * g[o];
-        }
-        if (db)
-            for (int o = 0; o < out; o++)
-                db[o] += g[o];
     }
 }
 

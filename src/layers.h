@@ -62,8 +62,8 @@ void nn_linear_backward(float *dx, float *dw, float *db, const float *dy,
                         const float *x, const float *w, int n, int in, int out);
 
 /* A matrix's non-zero entries by row (compressed sparse rows). MNIST's
- * images are four-fifths zeros, so a first layer that skips them does a
- * fifth of the work. */
+ * images are four-fifths zeros, so a first layer's forward pass that skips
+ * them does a fifth of the work. */
 typedef struct {
     int32_t *row_start; /* owned: rows + 1 offsets into col and val */
     int32_t *col;       /* owned: column of each non-zero */
@@ -79,8 +79,6 @@ void nn_csr_free(nn_csr *c);
 int nn_csr_from_dense(nn_csr *c, const float *x, int n, int in, double max_density);
 /* y = x w + b with x given by its non-zeros */
 void nn_linear_forward_sparse(float *y, const nn_csr *x, const float *w, const float *b, int out);
-/* dw += x^T dy; db += column sums of dy, with x given by its non-zeros */
-void nn_linear_backward_sparse(float *dw, float *db, const float *dy, const nn_csr *x, int out);
 
 /* Element-wise activations over count values; backward uses the output y. */
 void nn_relu_forward(float *y, const float *x, size_t count);

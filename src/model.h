@@ -30,7 +30,6 @@ typedef struct {
     nn_tensor *aux;      /* Dropout: mask; BatchNorm: xhat */
     float **stats;       /* BatchNorm: batch mean and invstd (2 * features) */
     nn_csr input_nz;     /* the last input's non-zeros, when a first Linear layer used them */
-    int input_sparse;    /* 1 if input_nz holds the last forward's input */
     int last_rows;       /* batch size of the last forward, -1 if none */
     int last_cols;       /* input width of the last forward */
 } nn_model;

@@ -121,14 +121,15 @@ void nn_tensor_shape_str(const nn_tensor *t, char *buf, size_t len)
  * seeds' networks: batch 90 x 784 x 32 is, 200 x 784 x 512 is not). */
 #define GEMM_THREADED_MIN (1 << 22)
 
-static int configured_threads = 0; /* 0: not set, OpenBLAS's own default */
-static int current_threads = 0;
+/* OpenBLAS runs single-threaded; large products are split into blocks, one
+ * per OpenMP thread. OpenBLAS's own idle threads yield in a loop, which on
+ * a virtual machine costs a third of a training step's time. */
+static int configured_threads = 0; /* 0: not set yet */
 
 void nn_set_threads(int n)
 {
     configured_threads = n < 1 ? 1 : n;
-    openblas_set_num_threads(configured_threads);
-    current_threads = configured_threads;
+    openblas_set_num_threads(1);
 }
 
 int nn_get_threads(void)
@@ -138,18 +139,41 @@ int nn_get_threads(void)
     return configured_threads;
 }
 
+static void gemm_block(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                       const float *a, int lda, const float *b, int ldb, float beta,
+                       float *c, int ldc)
+{
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
+                ldb, beta, c, ldc);
+}
+
 void nn_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
              const float *a, int lda, const float *b, int ldb, float beta,
              float *c, int ldc)
 {
     if (m == 0 || n == 0)
         return;
-    int want = (double)m * n * k < GEMM_THREADED_MIN ? 1 : nn_get_threads();
-    if (want != current_threads) {
-        openblas_set_num_threads(want);
-        current_threads = want;
+    int nt = (double)m * n * k < GEMM_THREADED_MIN ? 1 : nn_get_threads();
+    if (nt == 1) {
+        gemm_block(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
     }
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
-                ldb, beta, c, ldc);
+    int by_rows = m >= n;
+    int len = by_rows ? m : n;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+    for (int t = 0; t < nt; t++) {
+        int first = (int)((long)len * t / nt), count = (int)((long)len * (t + 1) / nt) - first;
+        if (count == 0)
+            continue;
+        if (by_rows)
+            gemm_block(trans_a, trans_b, count, n, k, alpha,
+                       trans_a ? a + first : a + (size_t)first * lda, lda, b, ldb, beta,
+                       c + (size_t)first * ldc, ldc);
+        else
+            gemm_block(trans_a, trans_b, m, count, k, alpha, a, lda,
+                       trans_b ? b + (size_t)first * ldb : b + first, ldb, beta, c + first, ldc);
+    }
 }

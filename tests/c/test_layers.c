@@ -33,7 +33,7 @@ static void sparse_kernels_match_dense(void **state)
 {
     (void)state;
     enum { N = 5, IN = 9, OUT = 4 };
-    float x[N * IN], w[IN * OUT], b[OUT], dy[N * OUT];
+    float x[N * IN], w[IN * OUT], b[OUT];
     nn_rng r;
     nn_rng_seed(&r, 3, 1);
     for (int i = 0; i < N * IN; i++)
@@ -42,18 +42,12 @@ static void sparse_kernels_match_dense(void **state)
         w[i] = (float)nn_rng_normal(&r);
     for (int i = 0; i < OUT; i++)
         b[i] = (float)i;
-    for (int i = 0; i < N * OUT; i++)
-        dy[i] = (float)nn_rng_normal(&r);
     nn_csr c = {0};
     assert_int_equal(nn_csr_from_dense(&c, x, N, IN, 1.0), 1);
-    float y1[N * OUT], y2[N * OUT], dw1[IN * OUT] = {0}, dw2[IN * OUT] = {0}, db1[OUT] = {0}, db2[OUT] = {0};
+    float y1[N * OUT], y2[N * OUT];
     nn_linear_forward(y1, x, w, b, N, IN, OUT);
     nn_linear_forward_sparse(y2, &c, w, b, OUT);
     assert_all_close(y1, y2, N * OUT, 1e-5);
-    nn_linear_backward(NULL, dw1, db1, dy, x, w, N, IN, OUT);
-    nn_linear_backward_sparse(dw2, db2, dy, &c, OUT);
-    assert_all_close(dw1, dw2, IN * OUT, 1e-5);
-    assert_all_close(db1, db2, OUT, 1e-6);
     assert_int_equal(nn_csr_from_dense(&c, x, N, IN, 0.05), 0); /* too dense for 5% */
     nn_csr_free(&c);
 }
