@@ -103,12 +103,19 @@ local function run_workers(args, points, root)
   os.execute(table.concat(cmd, " "))
 end
 
-local function cmd_run(args, root)
-  local experiment = require("nnlab.experiment")
-  local exp, err = experiment.load(args.experiment)
-  if not exp then return usage_error(err) end
+--- The experiment of a command's arguments and its grid's points, or nil
+-- and the message of a usage error.
+local function load_grid(args)
+  local exp, err = require("nnlab.experiment").load(args.experiment)
+  if not exp then return nil, nil, err end
   local points, perr = exp:points(args.set, args.quick)
-  if not points then return usage_error(perr) end
+  if not points then return nil, nil, perr end
+  return exp, points
+end
+
+local function cmd_run(args, root)
+  local exp, points, err = load_grid(args)
+  if not exp then return usage_error(err) end
   if args.list then
     for _, p in ipairs(points) do print(p.index .. "\t" .. p.name) end
     return 0
@@ -174,13 +181,10 @@ local function cmd_run(args, root)
 end
 
 local function cmd_slurm(args, root)
-  local experiment = require("nnlab.experiment")
   local runner = require("nnlab.runner")
   local slurm = require("nnlab.slurm")
-  local exp, err = experiment.load(args.experiment)
+  local exp, points, err = load_grid(args)
   if not exp then return usage_error(err) end
-  local points, perr = exp:points(args.set, args.quick)
-  if not points then return usage_error(perr) end
   for _, o in ipairs{"cpus_per_task", "max_parallel"} do
     if not args[o] or args[o] < 1 then
       return usage_error(("--%s: expected a positive integer"):format(o:gsub("_", "-")))
