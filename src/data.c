@@ -4,6 +4,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "hot.h"
+
 #define IDX_UBYTE 0x08
 #define READ_CHUNK (1u << 20)
 
@@ -270,6 +272,12 @@ nn_status nn_dataset_split(nn_dataset *parts, int nparts, const nn_dataset *src,
     return st;
 }
 
+NN_HOT static void scale_row(float *restrict dst, const uint8_t *restrict src, int dim, float scale)
+{
+    for (int j = 0; j < dim; j++)
+        dst[j] = (float)src[j] * scale;
+}
+
 nn_status nn_dataset_gather(const nn_dataset *d, const int32_t *order, int32_t first,
                             int32_t count, nn_tensor *x, nn_tensor *labels, nn_error *err)
 {
@@ -285,10 +293,7 @@ nn_status nn_dataset_gather(const nn_dataset *d, const int32_t *order, int32_t f
     for (int32_t r = 0; r < count; r++) {
         int32_t pos = order ? order[first + r] : first + r;
         int32_t item = d->idx[pos];
-        const uint8_t *src = d->store->images + (size_t)item * (size_t)dim;
-        float *dst = x->data + (size_t)r * (size_t)dim;
-        for (int j = 0; j < dim; j++)
-            dst[j] = (float)src[j] * scale;
+        scale_row(x->data + (size_t)r * (size_t)dim, d->store->images + (size_t)item * (size_t)dim, dim, scale);
         if (labels)
             labels->data[r] = (float)d->store->labels[item];
     }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hot.h"
 #include "tensor.h"
 
 const char *nn_layer_kind_name(nn_layer_kind kind)
@@ -80,7 +81,7 @@ void nn_linear_forward(float *y, const float *x, const float *w, const float *b,
     nn_gemm(0, 0, n, out, in, 1.0f, x, in, w, out, beta, y, out);
 }
 
-void nn_linear_backward(float *dx, float *dw, float *db, const float *dy,
+NN_HOT void nn_linear_backward(float *dx, float *dw, float *db, const float *dy,
                         const float *x, const float *w, int n, int in, int out)
 {
     nn_gemm(1, 0, in, out, n, 1.0f, x, in, dy, out, 1.0f, dw, out);
@@ -149,7 +150,7 @@ int nn_csr_from_dense(nn_csr *c, const float *x, int n, int in, double max_densi
     return 1;
 }
 
-void nn_linear_forward_sparse(float *y, const nn_csr *x, const float *w, const float *b, int out)
+NN_HOT void nn_linear_forward_sparse(float *y, const nn_csr *x, const float *w, const float *b, int out)
 {
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nn_get_threads()) schedule(static) if (x->rows >= 32)
@@ -177,13 +178,13 @@ void nn_linear_forward_sparse(float *y, const nn_csr *x, const float *w, const f
     }
 }
 
-void nn_relu_forward(float *y, const float *x, size_t count)
+NN_HOT void nn_relu_forward(float *y, const float *x, size_t count)
 {
     for (size_t i = 0; i < count; i++)
         y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-void nn_relu_backward(float *dx, const float *dy, const float *y, size_t count)
+NN_HOT void nn_relu_backward(float *dx, const float *dy, const float *y, size_t count)
 {
     for (size_t i = 0; i < count; i++)
         dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
@@ -220,7 +221,7 @@ void nn_dropout_mask(float *mask, size_t count, double p, nn_rng *rng)
         mask[i] = nn_rng_uniform(rng) >= p ? keep : 0.0f;
 }
 
-void nn_mul(float *y, const float *x, const float *m, size_t count)
+NN_HOT void nn_mul(float *y, const float *x, const float *m, size_t count)
 {
     for (size_t i = 0; i < count; i++)
         y[i] = x[i] * m[i];

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hot.h"
+
 static nn_status check_schedule(const nn_schedule *s, nn_error *err)
 {
     switch (s->kind) {
@@ -95,30 +97,16 @@ static void add_decay(const nn_sgd *o, nn_model *m)
     }
 }
 
-nn_status nn_sgd_step(nn_sgd *o, nn_model *m, nn_error *err)
+NN_HOT static void plain_step(float *restrict p, const float *restrict g, size_t n, float lr)
 {
-    if (o->l2 > 0)
-        add_decay(o, m);
-    float lr = (float)o->cur_lr;
-    float *p = m->params;
-    const float *g = m->grads;
-    size_t n = m->nparams;
-    if (o->momentum == 0) {
-        for (size_t k = 0; k < n; k++)
-            p[k] -= lr * g[k];
-        return NN_OK;
-    }
-    if (o->n != n) {
-        float *v = calloc(n + 1, sizeof *v);
-        if (!v)
-            return nn_fail(err, NN_ENOMEM, "out of memory for the momentum buffer");
-        free(o->velocity);
-        o->velocity = v;
-        o->n = n;
-    }
-    float mu = (float)o->momentum;
-    float *v = o->velocity;
-    if (o->nesterov) {
+    for (size_t k = 0; k < n; k++)
+        p[k] -= lr * g[k];
+}
+
+NN_HOT static void momentum_step(float *restrict p, float *restrict v, const float *restrict g, size_t n,
+                                 float lr, float mu, int nesterov)
+{
+    if (nesterov) {
         for (size_t k = 0; k < n; k++) {
             v[k] = mu * v[k] + g[k];
             p[k] -= lr * (g[k] + mu * v[k]);
@@ -129,5 +117,26 @@ nn_status nn_sgd_step(nn_sgd *o, nn_model *m, nn_error *err)
             p[k] -= lr * v[k];
         }
     }
+}
+
+nn_status nn_sgd_step(nn_sgd *o, nn_model *m, nn_error *err)
+{
+    if (o->l2 > 0)
+        add_decay(o, m);
+    float lr = (float)o->cur_lr;
+    size_t n = m->nparams;
+    if (o->momentum == 0) {
+        plain_step(m->params, m->grads, n, lr);
+        return NN_OK;
+    }
+    if (o->n != n) {
+        float *v = calloc(n + 1, sizeof *v);
+        if (!v)
+            return nn_fail(err, NN_ENOMEM, "out of memory for the momentum buffer");
+        free(o->velocity);
+        o->velocity = v;
+        o->n = n;
+    }
+    momentum_step(m->params, o->velocity, m->grads, n, lr, (float)o->momentum, o->nesterov);
     return NN_OK;
 }
