@@ -344,7 +344,8 @@ local function check_train(o)
   return batch, epochs, first
 end
 
-local function new_history(validation)
+--- An empty training history: the table nn.train fills, one entry per epoch.
+function nn.new_history(validation)
   local h = {cost = {}, loss = {}, train_accuracy = {}, seconds = {}, lr = {}}
   if validation then h.val_loss, h.val_accuracy = {}, {} end
   return h
@@ -360,7 +361,7 @@ function nn.train(o)
   if verbose == nil then verbose = core.isatty(2) end
   local tty = core.isatty(2)
   local eval_batch = o.eval_batch or 1000
-  local h = o.history or new_history(o.validation)
+  local h = o.history or nn.new_history(o.validation)
   h.val_accuracy = h.val_accuracy or (o.validation and {}) or nil
   h.val_loss = h.val_loss or (o.validation and {}) or nil
   local start = core.clock()

@@ -89,9 +89,7 @@ local function run_script(argv)
   return 0
 end
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local shell_quote = require("nnlab.shell").quote
 
 --- --jobs N: workers are this same program with --point, run by xargs -P.
 local function run_workers(args, points, root)

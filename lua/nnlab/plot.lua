@@ -15,10 +15,7 @@ set grid
 set key outside right top
 ]]
 
-local function shell_quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
-plot.shell_quote = shell_quote
+local shell_quote = require("nnlab.shell").quote
 
 local function have_gnuplot()
   if plot.available == nil then

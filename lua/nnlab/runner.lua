@@ -113,12 +113,6 @@ local function write_metrics(path, h, epochs)
   tsv.write_table(path, columns, rows, tsv.figure)
 end
 
-local function new_history(validation)
-  local h = {cost = {}, loss = {}, train_accuracy = {}, lr = {}, seconds = {}}
-  if validation then h.val_loss, h.val_accuracy = {}, {} end
-  return h
-end
-
 local function config_of(exp, params)
   local c = {experiment = exp.name}
   for k, v in pairs(params) do c[k] = v end
@@ -210,7 +204,7 @@ end
 local function train_point(exp, point, dir, o)
   local p = point.params
   local data, model, loss, opt = build(exp, p)
-  local h, first = new_history(data.validation), 1
+  local h, first = nn.new_history(data.validation), 1
   local ckpt = dir .. "/checkpoint.nnl"
   if exists(ckpt) then
     local st, err = read_checkpoint(ckpt)

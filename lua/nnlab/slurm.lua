@@ -5,9 +5,7 @@ local tsv = require("nnlab.tsv")
 
 local slurm = {}
 
-local function q(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local q = require("nnlab.shell").quote
 
 local function absolute(path)
   if path:sub(1, 1) == "/" then return path end
