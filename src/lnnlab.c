@@ -1192,10 +1192,12 @@ static const luaL_Reg dataset_meta[] = {{"__gc", dataset_gc}, {"__close", datase
 
 /* ---------------------------------------------------------------- training */
 
-/* The workspace shared by train_epoch/evaluate: one per Lua state. */
-static nn_workspace *get_workspace(lua_State *L)
+/* The buffers of train_epoch (key ".train") and of evaluate (".eval"), one
+ * each per Lua state: apart, so that a validation pass between epochs
+ * leaves a full batch gathered once for all epochs in place. */
+static nn_workspace *get_workspace(lua_State *L, const char *key)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, ITER_MT ".shared");
+    lua_getfield(L, LUA_REGISTRYINDEX, key);
     lt_iter *it = lua_touserdata(L, -1);
     lua_pop(L, 1);
     return &it->w;
@@ -1213,7 +1215,7 @@ static int l_train_epoch(lua_State *L)
     nn_epoch_stats s;
     nn_error err;
     if (nn_train_epoch(&m->m, loss->kind, o, d, batch, shuffle ? &get_rngs(L)->shuffle : NULL,
-                       get_workspace(L), &s, &err) != NN_OK)
+                       get_workspace(L, ITER_MT ".train"), &s, &err) != NN_OK)
         return raise_status(L, &err);
     lua_pushnumber(L, s.cost);
     lua_pushnumber(L, s.loss);
@@ -1237,7 +1239,7 @@ static int l_evaluate(lua_State *L)
     r.confusion = lua_newuserdatauv(L, (size_t)classes * (size_t)classes * sizeof(long), 0);
     memset(r.confusion, 0, (size_t)classes * (size_t)classes * sizeof(long));
     nn_error err;
-    if (nn_evaluate(&m->m, loss->kind, d, batch, get_workspace(L), &r, &err) != NN_OK)
+    if (nn_evaluate(&m->m, loss->kind, d, batch, get_workspace(L, ITER_MT ".eval"), &r, &err) != NN_OK)
         return raise_status(L, &err);
     lua_pushnumber(L, r.loss);
     lua_pushnumber(L, r.accuracy);
@@ -1447,12 +1449,15 @@ int luaopen_nnlab_core(lua_State *L)
         rng_set *r = lua_newuserdatauv(L, sizeof *r, 0);
         seed_rngs(r, 0);
         lua_setfield(L, LUA_REGISTRYINDEX, RNG_KEY);
-        lt_iter *it = lua_newuserdatauv(L, sizeof *it, 0);
-        memset(it, 0, sizeof *it);
-        nn_workspace_init(&it->w);
-        it->live = 1;
-        luaL_setmetatable(L, ITER_MT);
-        lua_setfield(L, LUA_REGISTRYINDEX, ITER_MT ".shared");
+        const char *keys[2] = {ITER_MT ".train", ITER_MT ".eval"};
+        for (int k = 0; k < 2; k++) {
+            lt_iter *it = lua_newuserdatauv(L, sizeof *it, 0);
+            memset(it, 0, sizeof *it);
+            nn_workspace_init(&it->w);
+            it->live = 1;
+            luaL_setmetatable(L, ITER_MT);
+            lua_setfield(L, LUA_REGISTRYINDEX, keys[k]);
+        }
         /* A Slurm task uses the CPUs it was given unless told otherwise. */
         const char *t = getenv("NNLAB_THREADS");
         if (!t || atoi(t) < 1)
