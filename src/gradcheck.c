@@ -521,7 +521,6 @@ static nn_status setup(ng_ctx *c, nn_model *m, nn_loss_kind loss, const nn_datas
                        nn_workspace *w, nn_error *err)
 {
     const nn_tensor *y;
-    w->whole = 0;
     nn_status st = nn_dataset_gather(data, NULL, 0, data->n, &w->x, &w->labels, err);
     if (st == NN_OK)
         st = nn_model_forward(m, &w->x, &y, err); /* draws the Dropout masks */
@@ -635,7 +634,6 @@ static nn_status backprop(nn_model *m, nn_loss_kind loss, const nn_dataset *data
                           nn_error *err)
 {
     const nn_tensor *y;
-    w->whole = 0;
     nn_status st = nn_dataset_gather(data, NULL, 0, data->n, &w->x, &w->labels, err);
     if (st == NN_OK)
         st = nn_model_forward(m, &w->x, &y, err);

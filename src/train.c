@@ -87,10 +87,9 @@ nn_status nn_train_epoch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const nn_d
     int whole = !shuffle_rng && batch >= data->n;
     for (int32_t first = 0; first < data->n; first += batch) {
         int32_t count = data->n - first < batch ? data->n - first : batch;
-        if (!(whole && w->whole == data->id && w->whole_scale == data->scale))
+        if (!(whole && w->whole == data->id))
             st = nn_dataset_gather(data, w->order, first, count, &w->x, &w->labels, err);
         w->whole = whole && st == NN_OK ? data->id : 0;
-        w->whole_scale = data->scale;
         if (st == NN_OK)
             st = train_batch(m, loss, opt, w, out, &correct, err);
         if (st != NN_OK)

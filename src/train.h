@@ -16,8 +16,8 @@ typedef struct {
     nn_tensor grad;    /* d loss / d outputs */
     int32_t *order;    /* owned: item order of the current epoch */
     int32_t order_cap;
-    uint64_t whole;    /* id of the dataset whose every item x holds in order, or 0 */
-    float whole_scale; /* the scale x was gathered with */
+    uint64_t whole;    /* id of the dataset whose every item x holds in order, or 0;
+                          a dataset's scale is fixed, so its id says how x was scaled */
 } nn_workspace;
 
 void nn_workspace_init(nn_workspace *w);

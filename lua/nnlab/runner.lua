@@ -16,7 +16,6 @@ local CKPT_MAGIC, CKPT_VERSION = "NNLABCKP", 1
 local function exists(path)
   return lfs.attributes(path, "mode") ~= nil
 end
-runner.exists = exists
 
 --- mkdir -p
 function runner.mkdirs(path)
