@@ -19,7 +19,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 BUILD    = build
-ENGINE   = status tensor rng layers model loss optim data train gradcheck model_io
+ENGINE   = status tensor rng sparse layers model loss optim data train gradcheck model_io
 ENG_OBJ  = $(ENGINE:%=$(BUILD)/obj/%.o)
 BIND_OBJ = $(BUILD)/obj/lnnlab.o
 C_TESTS  = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
@@ -30,6 +30,7 @@ FUZZ_CC  ?= clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 all: $(BUILD)/nnlab $(BUILD)/nnlab.so
+
 
 # Everything is rebuilt when the compiler or its flags change (SANITIZE=1 and back).
 FLAGS_STAMP = $(BUILD)/obj/flags

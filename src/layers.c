@@ -81,101 +81,23 @@ void nn_linear_forward(float *y, const float *x, const float *w, const float *b,
     nn_gemm(0, 0, n, out, in, 1.0f, x, in, w, out, beta, y, out);
 }
 
+NN_HOT void nn_linear_backward_bias(float *db, const float *dy, int n, int out)
+{
+    for (int r = 0; r < n; r++) {
+        const float *row = dy + (size_t)r * out;
+        for (int j = 0; j < out; j++)
+            db[j] += row[j];
+    }
+}
+
 NN_HOT void nn_linear_backward(float *dx, float *dw, float *db, const float *dy,
                         const float *x, const float *w, int n, int in, int out)
 {
     nn_gemm(1, 0, in, out, n, 1.0f, x, in, dy, out, 1.0f, dw, out);
-    if (db) {
-        for (int r = 0; r < n; r++) {
-            const float *row = dy + (size_t)r * out;
-            for (int j = 0; j < out; j++)
-                db[j] += row[j];
-        }
-    }
+    if (db)
+        nn_linear_backward_bias(db, dy, n, out);
     if (dx)
         nn_gemm(0, 1, n, in, out, 1.0f, dy, out, w, out, 0.0f, dx, in);
-}
-
-void nn_csr_free(nn_csr *c)
-{
-    free(c->row_start);
-    free(c->col);
-    free(c->val);
-    memset(c, 0, sizeof *c);
-}
-
-static int csr_reserve(nn_csr *c, int rows, size_t nz)
-{
-    if ((size_t)rows + 1 > c->cap_rows) {
-        int32_t *p = realloc(c->row_start, ((size_t)rows + 1) * sizeof *p);
-        if (!p)
-            return 0;
-        c->row_start = p;
-        c->cap_rows = (size_t)rows + 1;
-    }
-    if (nz > c->cap_nz) {
-        int32_t *ci = realloc(c->col, nz * sizeof *ci);
-        if (ci)
-            c->col = ci;
-        float *v = realloc(c->val, nz * sizeof *v);
-        if (v)
-            c->val = v;
-        if (!ci || !v)
-            return 0;
-        c->cap_nz = nz;
-    }
-    return 1;
-}
-
-int nn_csr_from_dense(nn_csr *c, const float *x, int n, int in, double max_density)
-{
-    size_t total = (size_t)n * (size_t)in, limit = (size_t)(max_density * (double)total);
-    if (total == 0 || !csr_reserve(c, n, limit + 1))
-        return 0;
-    size_t nz = 0;
-    for (int r = 0; r < n; r++) {
-        c->row_start[r] = (int32_t)nz;
-        const float *row = x + (size_t)r * in;
-        for (int i = 0; i < in; i++) {
-            if (row[i] != 0.0f) {
-                if (nz == limit)
-                    return 0;
-                c->col[nz] = i;
-                c->val[nz++] = row[i];
-            }
-        }
-    }
-    c->row_start[n] = (int32_t)nz;
-    c->rows = n;
-    return 1;
-}
-
-NN_HOT void nn_linear_forward_sparse(float *y, const nn_csr *x, const float *w, const float *b, int out)
-{
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nn_get_threads()) schedule(static) if (x->rows >= 32)
-#endif
-    for (int r = 0; r < x->rows; r++) {
-        float *restrict yr = y + (size_t)r * out;
-        if (b)
-            memcpy(yr, b, (size_t)out * sizeof *yr);
-        else
-            memset(yr, 0, (size_t)out * sizeof *yr);
-        int32_t k = x->row_start[r], end = x->row_start[r + 1];
-        /* Four weight rows per pass over y: a quarter of the loads and stores of y. */
-        for (; k + 4 <= end; k += 4) {
-            const float v0 = x->val[k], v1 = x->val[k + 1], v2 = x->val[k + 2], v3 = x->val[k + 3];
-            const float *restrict w0 = w + (size_t)x->col[k] * out, *restrict w1 = w + (size_t)x->col[k + 1] * out;
-            const float *restrict w2 = w + (size_t)x->col[k + 2] * out, *restrict w3 = w + (size_t)x->col[k + 3] * out;
-            for (int o = 0; o < out; o++)
-                yr[o] += v0 * w0[o] + v1 * w1[o] + v2 * w2[o] + v3 * w3[o];
-        }
-        for (; k < end; k++) {
-            const float v = x->val[k], *restrict wi = w + (size_t)x->col[k] * out;
-            for (int o = 0; o < out; o++)
-                yr[o] += v * wi[o];
-        }
-    }
 }
 
 NN_HOT void nn_relu_forward(float *y, const float *x, size_t count)

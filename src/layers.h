@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "rng.h"
+#include "sparse.h"
 
 typedef enum {
     NN_LINEAR = 1,
@@ -60,25 +61,8 @@ void nn_linear_forward(float *y, const float *x, const float *w, const float *b,
 /* dw += x^T dy; db += column sums of dy; dx = dy w^T (skipped when dx is NULL) */
 void nn_linear_backward(float *dx, float *dw, float *db, const float *dy,
                         const float *x, const float *w, int n, int in, int out);
-
-/* A matrix's non-zero entries by row (compressed sparse rows). MNIST's
- * images are four-fifths zeros, so a first layer's forward pass that skips
- * them does a fifth of the work. */
-typedef struct {
-    int32_t *row_start; /* owned: rows + 1 offsets into col and val */
-    int32_t *col;       /* owned: column of each non-zero */
-    float *val;         /* owned: its value */
-    int rows;
-    size_t cap_rows, cap_nz;
-} nn_csr;
-
-void nn_csr_free(nn_csr *c);
-/* Fills c with the non-zeros of x (n x in) unless more than max_density of
- * them are non-zero; returns 1 if filled, 0 if x is too dense (or memory
- * ran out: the dense kernels are used then). */
-int nn_csr_from_dense(nn_csr *c, const float *x, int n, int in, double max_density);
-/* y = x w + b with x given by its non-zeros */
-void nn_linear_forward_sparse(float *y, const nn_csr *x, const float *w, const float *b, int out);
+/* db += column sums of dy (n x out) */
+void nn_linear_backward_bias(float *db, const float *dy, int n, int out);
 
 /* Element-wise activations over count values; backward uses the output y. */
 void nn_relu_forward(float *y, const float *x, size_t count);

@@ -13,7 +13,42 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cblas.h>
+
 #include "lnnlab.h"
+
+/* Debian's OpenBLAS picks its kernel from the CPU, or from OPENBLAS_CORETYPE,
+ * which some machines set to "Haswell" for every program; on a CPU with
+ * AVX-512 the SkylakeX kernel's sgemm is twice as fast (measured: 170 vs
+ * 95 GFLOPS a core on an AVX-512 EPYC). The kernel is chosen when OpenBLAS
+ * is loaded, before main, so nnlab restarts itself once with the better one.
+ * NNLAB_KEEP_BLAS_CORE=1 keeps OpenBLAS's choice. */
+static void prefer_avx512_blas(char **argv)
+{
+    static const char *const avx512_cores[] = {"SkylakeX", "Cooperlake", "SapphireRapids"};
+    if (getenv("NNLAB_BLAS_RESTARTED")) {
+        unsetenv("NNLAB_BLAS_RESTARTED");
+        return;
+    }
+    if (getenv("NNLAB_KEEP_BLAS_CORE"))
+        return;
+#if defined(__GNUC__) && defined(__x86_64__)
+    __builtin_cpu_init();
+    if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")))
+        return;
+#else
+    return;
+#endif
+    const char *core = openblas_get_corename();
+    for (size_t i = 0; i < sizeof avx512_cores / sizeof *avx512_cores; i++)
+        if (core && strcmp(core, avx512_cores[i]) == 0)
+            return;
+    if (setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) != 0 || setenv("NNLAB_BLAS_RESTARTED", "1", 1) != 0)
+        return;
+    execv("/proc/self/exe", argv);
+    /* Not restarted (no /proc): carry on with the kernel loaded. */
+}
 
 /* The project root: the folder above the one holding this executable. */
 static void find_root(const char *argv0, char *root, size_t len)
@@ -79,6 +114,7 @@ static int run(lua_State *L)
 
 int main(int argc, char **argv)
 {
+    prefer_avx512_blas(argv);
     char root[PATH_MAX];
     find_root(argv[0], root, sizeof root);
     lua_State *L = luaL_newstate();

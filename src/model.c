@@ -1,5 +1,6 @@
 #include "model.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,8 @@ void nn_model_free(nn_model *m)
         if (m->stats)
             free(m->stats[i]);
     }
-    nn_csr_free(&m->input_nz);
+    nn_sparse_batch_free(&m->input_nz);
+    nn_tensor_free(&m->pack);
     free(m->layers);
     free(m->params);
     free(m->grads);
@@ -141,6 +143,7 @@ nn_status nn_model_init(nn_model *m, const nn_layer *layers, int n, nn_rng *init
             }
         }
     }
+    nn_tensor_empty(&m->pack);
     init_parameters(m, init_rng);
     m->training = 1;
     m->last_rows = -1;
@@ -161,10 +164,19 @@ int nn_model_out_features(const nn_model *m)
     return m->layers[m->nlayers - 1].out;
 }
 
-static nn_status layer_forward(nn_model *m, int i, const nn_tensor *x, nn_error *err)
+static nn_status reserve_pack(nn_model *m, const nn_csr *a, int n, nn_error *err)
+{
+    size_t need = nn_csr_mul_scratch(a, n);
+    if (need > (size_t)INT_MAX)
+        return nn_fail(err, NN_ENOMEM, "a first layer of %d inputs is too wide for the sparse products", a->cols);
+    return nn_tensor_reshape2(&m->pack, 1, (int)need, err);
+}
+
+/* Layer i's forward pass; x is its input, NULL for a first layer fed by
+ * m->sparse_in. */
+static nn_status layer_forward(nn_model *m, int i, const nn_tensor *x, int n, int cols, nn_error *err)
 {
     const nn_layer *l = &m->layers[i];
-    int n = x->shape[0], cols = (int)nn_tensor_row_size(x);
     int out = l->kind == NN_LINEAR ? l->out : cols;
     nn_status st = nn_tensor_reshape2(&m->out[i], n, out, err);
     if (st != NN_OK)
@@ -174,16 +186,13 @@ static nn_status layer_forward(nn_model *m, int i, const nn_tensor *x, nn_error 
     size_t count = (size_t)n * (size_t)out;
     switch (l->kind) {
     case NN_LINEAR:
-        /* The data's zeros (most of an image) are skipped in the first layer,
-         * where the input comes straight from the data, when the layer is wide
-         * enough for the sparse kernels to beat BLAS (measured: 512 outputs
-         * yes, 32 and 10 no). */
-        if (i == 0 && l->out >= SPARSE_MIN_OUT &&
-            nn_csr_from_dense(&m->input_nz, x->data, n, l->in, SPARSE_DENSITY)) {
-            nn_linear_forward_sparse(y, &m->input_nz, p, l->bias ? p + l->weight_count : NULL, l->out);
-        } else {
+        if (i == 0 && m->sparse_in) {
+            const nn_csr *x_nz = &m->sparse_in->by_row;
+            if ((st = reserve_pack(m, x_nz, out, err)) != NN_OK)
+                return st;
+            nn_csr_mul(y, out, x_nz, p, out, out, l->bias ? p + l->weight_count : NULL, 0, m->pack.data);
+        } else
             nn_linear_forward(y, x->data, p, l->bias ? p + l->weight_count : NULL, n, l->in, l->out);
-        }
         break;
     case NN_RELU: nn_relu_forward(y, x->data, count); break;
     case NN_SIGMOID: nn_sigmoid_forward(y, x->data, count); break;
@@ -209,43 +218,84 @@ static nn_status layer_forward(nn_model *m, int i, const nn_tensor *x, nn_error 
     return NN_OK;
 }
 
-nn_status nn_model_forward(nn_model *m, const nn_tensor *x, const nn_tensor **y,
-                           nn_error *err)
+/* Runs every layer on an input of n rows and cols columns: x, or
+ * m->sparse_in when x is NULL. */
+static nn_status forward_layers(nn_model *m, const nn_tensor *x, int n, int cols, const nn_tensor **y,
+                                nn_error *err)
 {
     m->last_rows = -1;
     for (int i = 0; i < m->nlayers; i++) {
         const nn_layer *l = &m->layers[i];
         const nn_tensor *in = i == 0 ? x : &m->out[i - 1];
-        int have = (int)nn_tensor_row_size(in);
+        int have = i == 0 ? cols : (int)nn_tensor_row_size(in);
         if (l->in >= 0 && have != l->in) {
             char desc[96];
             nn_layer_describe(l, desc, sizeof desc);
             return nn_fail(err, NN_ESHAPE, "%s: input has %d columns, expected %d", desc, have, l->in);
         }
-        nn_status st = layer_forward(m, i, in, err);
+        nn_status st = layer_forward(m, i, in, n, have, err);
         if (st != NN_OK)
             return st;
     }
-    m->last_rows = x->shape[0];
-    m->last_cols = (int)nn_tensor_row_size(x);
+    m->last_rows = n;
+    m->last_cols = cols;
     *y = &m->out[m->nlayers - 1];
     return NN_OK;
 }
 
-static void layer_backward(nn_model *m, int i, const nn_tensor *x, const float *dy, float *dx)
+nn_status nn_model_forward(nn_model *m, const nn_tensor *x, const nn_tensor **y,
+                           nn_error *err)
+{
+    int n = x->shape[0], cols = (int)nn_tensor_row_size(x);
+    const nn_layer *first = &m->layers[0];
+    /* The data's zeros (most of an image) are skipped in a first Linear
+     * layer wide enough for that to beat BLAS on a dense input (measured:
+     * 512 outputs yes, 32 and 10 no; a batch gathered by the training loop
+     * is sparse from the start and always is). */
+    m->sparse_in = NULL;
+    if (first->kind == NN_LINEAR && first->out >= SPARSE_MIN_OUT && cols == first->in &&
+        nn_csr_from_dense(&m->input_nz.by_row, x->data, n, cols, SPARSE_DENSITY)) {
+        m->input_nz.has_cols = 0;
+        m->sparse_in = &m->input_nz;
+    }
+    return forward_layers(m, x, n, cols, y, err);
+}
+
+nn_status nn_model_forward_sparse(nn_model *m, nn_sparse_batch *x, const nn_tensor **y,
+                                  nn_error *err)
+{
+    if (m->layers[0].kind != NN_LINEAR) {
+        m->last_rows = -1;
+        return nn_fail(err, NN_EARG, "a sparse input needs a first Linear layer, not %s",
+                       nn_layer_kind_name(m->layers[0].kind));
+    }
+    m->sparse_in = x;
+    return forward_layers(m, NULL, x->by_row.rows, x->by_row.cols, y, err);
+}
+
+static nn_status layer_backward(nn_model *m, int i, const nn_tensor *x, int n, int cols, const float *dy,
+                                float *dx, nn_error *err)
 {
     const nn_layer *l = &m->layers[i];
-    int n = x->shape[0];
-    int cols = (int)nn_tensor_row_size(x);
     size_t count = (size_t)n * (size_t)cols;
     const float *y = m->out[i].data;
     const float *p = m->params + l->param_offset;
     float *g = m->grads + l->param_offset;
     switch (l->kind) {
     case NN_LINEAR:
-        /* The weights' gradient stays dense: x^T dy as one product beats a
-         * sparse pass over dw (measured on the seed 003 network). */
-        nn_linear_backward(dx, g, l->bias ? g + l->weight_count : NULL, dy, x->data, p, n, l->in, l->out);
+        if (i == 0 && m->sparse_in) {
+            const nn_csr *by_col = nn_sparse_batch_cols(m->sparse_in);
+            if (!by_col)
+                return nn_fail(err, NN_ENOMEM, "out of memory transposing a batch of %d rows", n);
+            nn_status st = reserve_pack(m, by_col, l->out, err);
+            if (st != NN_OK)
+                return st;
+            nn_csr_mul(g, l->out, by_col, dy, l->out, l->out, NULL, 1, m->pack.data);
+            if (l->bias)
+                nn_linear_backward_bias(g + l->weight_count, dy, n, l->out);
+        } else {
+            nn_linear_backward(dx, g, l->bias ? g + l->weight_count : NULL, dy, x->data, p, n, l->in, l->out);
+        }
         break;
     case NN_RELU: if (dx) nn_relu_backward(dx, dy, y, count); break;
     case NN_SIGMOID: if (dx) nn_sigmoid_backward(dx, dy, y, count); break;
@@ -263,17 +313,12 @@ static void layer_backward(nn_model *m, int i, const nn_tensor *x, const float *
                               m->training);
         break;
     }
+    return NN_OK;
 }
 
-nn_status nn_model_backward(nn_model *m, const nn_tensor *x, const nn_tensor *dy,
-                            nn_error *err)
+static nn_status backward_layers(nn_model *m, const nn_tensor *x, const nn_tensor *dy, nn_error *err)
 {
-    if (m->last_rows < 0)
-        return nn_fail(err, NN_ESTATE, "backward called before forward");
     const nn_tensor *y = &m->out[m->nlayers - 1];
-    if (x->shape[0] != m->last_rows || (int)nn_tensor_row_size(x) != m->last_cols)
-        return nn_fail(err, NN_ESHAPE, "backward: input has %d rows and %d columns, but the last forward had %d and %d",
-                       x->shape[0], (int)nn_tensor_row_size(x), m->last_rows, m->last_cols);
     if (dy->shape[0] != y->shape[0] || nn_tensor_row_size(dy) != nn_tensor_row_size(y)) {
         char a[64], b[64];
         nn_tensor_shape_str(dy, a, sizeof a);
@@ -283,18 +328,49 @@ nn_status nn_model_backward(nn_model *m, const nn_tensor *x, const nn_tensor *dy
     const float *g = dy->data;
     for (int i = m->nlayers - 1; i >= 0; i--) {
         const nn_tensor *in = i == 0 ? x : &m->out[i - 1];
+        int cols = i == 0 ? m->last_cols : (int)nn_tensor_row_size(in);
         float *dx = NULL;
         if (i > 0) {
-            nn_status st = nn_tensor_reshape2(&m->dout[i - 1], in->shape[0],
-                                              (int)nn_tensor_row_size(in), err);
+            nn_status st = nn_tensor_reshape2(&m->dout[i - 1], m->last_rows, cols, err);
             if (st != NN_OK)
                 return st;
             dx = m->dout[i - 1].data;
         }
-        layer_backward(m, i, in, g, dx);
+        nn_status st = layer_backward(m, i, in, m->last_rows, cols, g, dx, err);
+        if (st != NN_OK)
+            return st;
         g = dx;
     }
     return NN_OK;
+}
+
+nn_status nn_model_backward(nn_model *m, const nn_tensor *x, const nn_tensor *dy,
+                            nn_error *err)
+{
+    if (m->last_rows < 0)
+        return nn_fail(err, NN_ESTATE, "backward called before forward");
+    if (m->sparse_in && m->sparse_in != &m->input_nz)
+        return nn_fail(err, NN_ESTATE, "backward: the last forward had a sparse input");
+    if (x->shape[0] != m->last_rows || (int)nn_tensor_row_size(x) != m->last_cols)
+        return nn_fail(err, NN_ESHAPE, "backward: input has %d rows and %d columns, but the last forward had %d and %d",
+                       x->shape[0], (int)nn_tensor_row_size(x), m->last_rows, m->last_cols);
+    return backward_layers(m, x, dy, err);
+}
+
+nn_status nn_model_backward_sparse(nn_model *m, nn_sparse_batch *x, const nn_tensor *dy,
+                                   nn_error *err)
+{
+    if (m->last_rows < 0)
+        return nn_fail(err, NN_ESTATE, "backward called before forward");
+    if (m->sparse_in != x)
+        return nn_fail(err, NN_ESTATE, "backward: not the last forward's input");
+    return backward_layers(m, NULL, dy, err);
+}
+
+void nn_model_forget_input(nn_model *m)
+{
+    m->last_rows = -1;
+    m->sparse_in = NULL;
 }
 
 void nn_model_zero_grad(nn_model *m)

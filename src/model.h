@@ -29,7 +29,9 @@ typedef struct {
     nn_tensor *dout;     /* gradient of the loss w.r.t. each layer's output */
     nn_tensor *aux;      /* Dropout: mask; BatchNorm: xhat */
     float **stats;       /* BatchNorm: batch mean and invstd (2 * features) */
-    nn_csr input_nz;     /* the last input's non-zeros, when a first Linear layer used them */
+    nn_sparse_batch input_nz;  /* a dense input's non-zeros, when a first Linear layer used them */
+    nn_sparse_batch *sparse_in; /* the last forward's input by its non-zeros, or NULL */
+    nn_tensor pack;      /* scratch of the sparse products */
     int last_rows;       /* batch size of the last forward, -1 if none */
     int last_cols;       /* input width of the last forward */
 } nn_model;
@@ -58,6 +60,17 @@ nn_status nn_model_forward(nn_model *m, const nn_tensor *x, const nn_tensor **y,
  * layers, accumulating into grads. x must be the last forward's input. */
 nn_status nn_model_backward(nn_model *m, const nn_tensor *x, const nn_tensor *dy,
                             nn_error *err);
+
+/* The same with the input given by its non-zeros (the first layer must be
+ * Linear): the first layer's products skip the zeros. x must stay alive and
+ * unchanged from the forward to the backward; by_col is filled on demand. */
+nn_status nn_model_forward_sparse(nn_model *m, nn_sparse_batch *x, const nn_tensor **y,
+                                  nn_error *err);
+nn_status nn_model_backward_sparse(nn_model *m, nn_sparse_batch *x, const nn_tensor *dy,
+                                   nn_error *err);
+
+/* Forgets the last forward (a later backward fails until the next forward). */
+void nn_model_forget_input(nn_model *m);
 
 void nn_model_zero_grad(nn_model *m);
 

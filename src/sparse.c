@@ -1,0 +1,342 @@
+#include "sparse.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+void nn_csr_free(nn_csr *c)
+{
+    free(c->row_start);
+    free(c->col);
+    free(c->val);
+    memset(c, 0, sizeof *c);
+}
+
+int nn_csr_reserve(nn_csr *c, int rows, size_t nz)
+{
+    if (nz == 0)
+        nz = 1;
+    if ((size_t)rows + 1 > c->cap_rows) {
+        int32_t *p = realloc(c->row_start, ((size_t)rows + 1) * sizeof *p);
+        if (!p)
+            return 0;
+        c->row_start = p;
+        c->cap_rows = (size_t)rows + 1;
+    }
+    if (nz > c->cap_nz) {
+        int32_t *ci = realloc(c->col, nz * sizeof *ci);
+        if (ci)
+            c->col = ci;
+        float *v = realloc(c->val, nz * sizeof *v);
+        if (v)
+            c->val = v;
+        if (!ci || !v)
+            return 0;
+        c->cap_nz = nz;
+    }
+    return 1;
+}
+
+int nn_csr_from_dense(nn_csr *c, const float *x, int n, int in, double max_density)
+{
+    size_t total = (size_t)n * (size_t)in, limit = (size_t)(max_density * (double)total);
+    if (total == 0 || !nn_csr_reserve(c, n, limit + 1))
+        return 0;
+    size_t nz = 0;
+    for (int r = 0; r < n; r++) {
+        c->row_start[r] = (int32_t)nz;
+        const float *row = x + (size_t)r * in;
+        for (int i = 0; i < in; i++) {
+            if (row[i] != 0.0f) {
+                if (nz == limit)
+                    return 0;
+                c->col[nz] = i;
+                c->val[nz++] = row[i];
+            }
+        }
+    }
+    c->row_start[n] = (int32_t)nz;
+    c->rows = n;
+    c->cols = in;
+    return 1;
+}
+
+int nn_csr_transpose(nn_csr *t, const nn_csr *a)
+{
+    size_t nz = (size_t)a->row_start[a->rows];
+    if (!nn_csr_reserve(t, a->cols, nz))
+        return 0;
+    int32_t *start = t->row_start;
+    memset(start, 0, ((size_t)a->cols + 1) * sizeof *start);
+    for (size_t k = 0; k < nz; k++)
+        start[a->col[k] + 1]++;
+    for (int j = 0; j < a->cols; j++)
+        start[j + 1] += start[j];
+    /* start[j] serves as column j's write cursor, ending at column j + 1's
+     * start; shifting by one restores the starts. */
+    for (int r = 0; r < a->rows; r++) {
+        for (int32_t k = a->row_start[r]; k < a->row_start[r + 1]; k++) {
+            int32_t q = start[a->col[k]]++;
+            t->col[q] = r;
+            t->val[q] = a->val[k];
+        }
+    }
+    memmove(start + 1, start, (size_t)a->cols * sizeof *start);
+    start[0] = 0;
+    t->rows = a->cols;
+    t->cols = a->rows;
+    return 1;
+}
+
+/* The product goes by tiles of TILE columns. A tile of b is first copied
+ * into a contiguous scratch block, zero-padded: b's rows are often 2 KiB
+ * apart, a stride at which a tile's rows compete for a few cache sets.
+ * Measured on 200 x 784 (146 non-zeros a row) times 784 x 512: 0.85 ms
+ * unpacked, 0.40 ms packed, dense sgemm 0.93 ms. Tiles of 32 beat 16 and 64
+ * (the packed block must stay in L2); a b of 16 columns or fewer uses 16. */
+#define TILE 32
+/* Below this many multiply-adds one thread is faster. */
+#define CSR_THREADED_MIN (1 << 20)
+
+typedef struct {
+    float *c;
+    int ldc;
+    const nn_csr *a;
+    const float *b;
+    int ldb, n;
+    const float *bias;
+    int accumulate;
+    int tile;           /* TILE, or 16 for a narrow b */
+} csr_product;
+
+/* Rows [r0, r1) of c, columns [j, j + width) (width <= p->tile), from the
+ * packed tile bp (a->cols x p->tile). */
+typedef void (*tile_fn)(const csr_product *p, const float *bp, int j, int width, int r0, int r1);
+
+static const float *tile_init(const csr_product *p, int r, int j)
+{
+    if (p->accumulate)
+        return p->c + (size_t)r * p->ldc + j;
+    return p->bias ? p->bias + j : NULL;
+}
+
+static void pack_tile(float *bp, const csr_product *p, int j, int width)
+{
+    for (int r = 0; r < p->a->cols; r++) {
+        float *dst = bp + (size_t)r * p->tile;
+        memcpy(dst, p->b + (size_t)r * p->ldb + j, (size_t)width * sizeof *dst);
+        memset(dst + width, 0, (size_t)(p->tile - width) * sizeof *dst);
+    }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_X86_KERNELS 1
+
+#define AVX512_INLINE static inline __attribute__((target("avx512f"), always_inline))
+
+/* One row: nv vectors of sums, two sets (even and odd non-zeros) so that
+ * consecutive multiply-adds do not wait for each other. */
+AVX512_INLINE void row_avx512(float *c, const float *init, const int32_t *col, const float *val, int32_t nz,
+                              const float *bp, int width, const int nv)
+{
+    __m512 acc[2], odd[2];
+    __mmask16 mask[2];
+    for (int v = 0; v < nv; v++) {
+        int left = width - 16 * v;
+        mask[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+        acc[v] = init ? _mm512_maskz_loadu_ps(mask[v], init + 16 * v) : _mm512_setzero_ps();
+        odd[v] = _mm512_setzero_ps();
+    }
+    int32_t k = 0;
+    for (; k + 2 <= nz; k += 2) {
+        const float *b0 = bp + (size_t)col[k] * 16 * nv, *b1 = bp + (size_t)col[k + 1] * 16 * nv;
+        __m512 x0 = _mm512_set1_ps(val[k]), x1 = _mm512_set1_ps(val[k + 1]);
+        for (int v = 0; v < nv; v++) {
+            acc[v] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b0 + 16 * v), acc[v]);
+            odd[v] = _mm512_fmadd_ps(x1, _mm512_loadu_ps(b1 + 16 * v), odd[v]);
+        }
+    }
+    if (k < nz) {
+        const float *b0 = bp + (size_t)col[k] * 16 * nv;
+        __m512 x0 = _mm512_set1_ps(val[k]);
+        for (int v = 0; v < nv; v++)
+            acc[v] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b0 + 16 * v), acc[v]);
+    }
+    for (int v = 0; v < nv; v++)
+        _mm512_mask_storeu_ps(c + 16 * v, mask[v], _mm512_add_ps(acc[v], odd[v]));
+}
+
+__attribute__((target("avx512f"))) static void tile_avx512(const csr_product *p, const float *bp, int j,
+                                                            int width, int r0, int r1)
+{
+    const nn_csr *a = p->a;
+    for (int r = r0; r < r1; r++) {
+        int32_t first = a->row_start[r], nz = a->row_start[r + 1] - first;
+        float *c = p->c + (size_t)r * p->ldc + j;
+        if (p->tile == 16)
+            row_avx512(c, tile_init(p, r, j), a->col + first, a->val + first, nz, bp, width, 1);
+        else
+            row_avx512(c, tile_init(p, r, j), a->col + first, a->val + first, nz, bp, width, 2);
+    }
+}
+
+#define AVX2_INLINE static inline __attribute__((target("avx2,fma"), always_inline))
+
+AVX2_INLINE void row_avx2(float *c, const float *init, const int32_t *col, const float *val, int32_t nz,
+                          const float *bp, int width, const int nv)
+{
+    __m256 acc[4], odd[4];
+    __m256i mask[4];
+    for (int v = 0; v < nv; v++) {
+        mask[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(width - 8 * v), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        acc[v] = init ? _mm256_maskload_ps(init + 8 * v, mask[v]) : _mm256_setzero_ps();
+        odd[v] = _mm256_setzero_ps();
+    }
+    int32_t k = 0;
+    for (; k + 2 <= nz; k += 2) {
+        const float *b0 = bp + (size_t)col[k] * 8 * nv, *b1 = bp + (size_t)col[k + 1] * 8 * nv;
+        __m256 x0 = _mm256_set1_ps(val[k]), x1 = _mm256_set1_ps(val[k + 1]);
+        for (int v = 0; v < nv; v++) {
+            acc[v] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(b0 + 8 * v), acc[v]);
+            odd[v] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(b1 + 8 * v), odd[v]);
+        }
+    }
+    if (k < nz) {
+        const float *b0 = bp + (size_t)col[k] * 8 * nv;
+        __m256 x0 = _mm256_set1_ps(val[k]);
+        for (int v = 0; v < nv; v++)
+            acc[v] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(b0 + 8 * v), acc[v]);
+    }
+    for (int v = 0; v < nv; v++)
+        _mm256_maskstore_ps(c + 8 * v, mask[v], _mm256_add_ps(acc[v], odd[v]));
+}
+
+__attribute__((target("avx2,fma"))) static void tile_avx2(const csr_product *p, const float *bp, int j, int width,
+                                                          int r0, int r1)
+{
+    const nn_csr *a = p->a;
+    for (int r = r0; r < r1; r++) {
+        int32_t first = a->row_start[r], nz = a->row_start[r + 1] - first;
+        float *c = p->c + (size_t)r * p->ldc + j;
+        if (p->tile == 16)
+            row_avx2(c, tile_init(p, r, j), a->col + first, a->val + first, nz, bp, width, 2);
+        else
+            row_avx2(c, tile_init(p, r, j), a->col + first, a->val + first, nz, bp, width, 4);
+    }
+}
+#endif
+
+/* Any CPU. */
+static void tile_plain(const csr_product *p, const float *bp, int j, int width, int r0, int r1)
+{
+    const nn_csr *a = p->a;
+    for (int r = r0; r < r1; r++) {
+        float sums[TILE];
+        const float *init = tile_init(p, r, j);
+        for (int q = 0; q < p->tile; q++)
+            sums[q] = init && q < width ? init[q] : 0.0f;
+        for (int32_t k = a->row_start[r]; k < a->row_start[r + 1]; k++) {
+            const float v = a->val[k], *brow = bp + (size_t)a->col[k] * p->tile;
+            for (int q = 0; q < p->tile; q++)
+                sums[q] += v * brow[q];
+        }
+        memcpy(p->c + (size_t)r * p->ldc + j, sums, (size_t)width * sizeof *sums);
+    }
+}
+
+static nn_csr_kernel chosen_kernel = NN_CSR_AUTO;
+
+static int cpu_has(nn_csr_kernel k)
+{
+#ifdef HAVE_X86_KERNELS
+    if (k == NN_CSR_AVX512)
+        return __builtin_cpu_supports("avx512f");
+    if (k == NN_CSR_AVX2)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    return k == NN_CSR_PLAIN || k == NN_CSR_AUTO;
+}
+
+int nn_csr_set_kernel(nn_csr_kernel k)
+{
+    if (!cpu_has(k))
+        return 0;
+    chosen_kernel = k;
+    return 1;
+}
+
+static tile_fn pick_kernel(void)
+{
+#ifdef HAVE_X86_KERNELS
+    nn_csr_kernel k = chosen_kernel;
+    if (k == NN_CSR_AVX512 || (k == NN_CSR_AUTO && cpu_has(NN_CSR_AVX512)))
+        return tile_avx512;
+    if (k == NN_CSR_AVX2 || (k == NN_CSR_AUTO && cpu_has(NN_CSR_AVX2)))
+        return tile_avx2;
+#endif
+    return tile_plain;
+}
+
+static int product_threads(const nn_csr *a, int n)
+{
+    return (double)a->row_start[a->rows] * n >= CSR_THREADED_MIN ? nn_get_threads() : 1;
+}
+
+size_t nn_csr_mul_scratch(const nn_csr *a, int n)
+{
+    return (size_t)product_threads(a, n) * (size_t)a->cols * TILE;
+}
+
+void nn_csr_mul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int n,
+                const float *bias, int accumulate, float *scratch)
+{
+    csr_product p = {c, ldc, a, b, ldb, n, bias, accumulate, n <= 16 ? 16 : TILE};
+    tile_fn kernel = pick_kernel();
+    int threads = product_threads(a, n);
+    int tiles = (n + p.tile - 1) / p.tile;
+    /* Units of work: every tile, each cut into row ranges when there are
+     * fewer tiles than threads. A row's sums do not depend on the cut. */
+    int cuts = tiles >= threads ? 1 : threads;
+    int units = tiles * cuts;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads) if (threads > 1)
+#endif
+    {
+        int me = 0;
+#ifdef _OPENMP
+        me = omp_get_thread_num();
+#endif
+        float *bp = scratch + (size_t)me * (size_t)a->cols * TILE;
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int u = 0; u < units; u++) {
+            int t = u / cuts, cut = u % cuts;
+            int j = t * p.tile, width = n - j < p.tile ? n - j : p.tile;
+            int r0 = (int)((long)a->rows * cut / cuts), r1 = (int)((long)a->rows * (cut + 1) / cuts);
+            pack_tile(bp, &p, j, width);
+            kernel(&p, bp, j, width, r0, r1);
+        }
+    }
+}
+
+void nn_sparse_batch_free(nn_sparse_batch *s)
+{
+    nn_csr_free(&s->by_row);
+    nn_csr_free(&s->by_col);
+    s->has_cols = 0;
+}
+
+const nn_csr *nn_sparse_batch_cols(nn_sparse_batch *s)
+{
+    if (!s->has_cols && !nn_csr_transpose(&s->by_col, &s->by_row))
+        return NULL;
+    s->has_cols = 1;
+    return &s->by_col;
+}
