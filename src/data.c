@@ -125,8 +125,10 @@ nn_status nn_store_wrap(nn_store **out, uint8_t *images, uint8_t *labels, int32_
     s->labels = labels;
     s->count = count;
     s->dim = dim;
-    s->rows = dim;
-    s->cols = 1;
+    size_t nonzero = 0, total = (size_t)count * (size_t)dim;
+    for (size_t i = 0; i < total; i++)
+        nonzero += images[i] != 0;
+    s->density = total ? (double)nonzero / (double)total : 0.0;
     s->classes = classes;
     s->refs = 1;
     *out = s;
@@ -174,12 +176,7 @@ nn_status nn_store_load(nn_store **out, const char *images_path, const char *lab
     }
     int32_t count = (int32_t)im.dims[0];
     int32_t dim = count ? (int32_t)(im.size / (size_t)count) : (int32_t)(im.dims[1] * (im.ndims > 2 ? im.dims[2] : 1));
-    st = nn_store_wrap(out, im.data, lb.data, count, dim, classes, err);
-    if (st == NN_OK) {
-        (*out)->rows = (int32_t)im.dims[1];
-        (*out)->cols = dim / ((int32_t)im.dims[1] ? (int32_t)im.dims[1] : 1);
-    }
-    return st;
+    return nn_store_wrap(out, im.data, lb.data, count, dim, classes, err);
 }
 
 void nn_store_retain(nn_store *s)
@@ -278,24 +275,90 @@ NN_HOT static void scale_row(float *restrict dst, const uint8_t *restrict src, i
         dst[j] = (float)src[j] * scale;
 }
 
+static nn_status gather_labels(const nn_dataset *d, const int32_t *order, int32_t first, int32_t count,
+                               nn_tensor *labels, nn_error *err)
+{
+    nn_status st = nn_tensor_reshape2(labels, count, 1, err);
+    if (st != NN_OK)
+        return st;
+    labels->ndim = 1;
+    for (int32_t r = 0; r < count; r++)
+        labels->data[r] = (float)d->store->labels[d->idx[order ? order[first + r] : first + r]];
+    return NN_OK;
+}
+
 nn_status nn_dataset_gather(const nn_dataset *d, const int32_t *order, int32_t first,
                             int32_t count, nn_tensor *x, nn_tensor *labels, nn_error *err)
 {
     int dim = d->store->dim;
     nn_status st = nn_tensor_reshape2(x, count, dim, err);
-    if (st == NN_OK && labels) {
-        st = nn_tensor_reshape2(labels, count, 1, err);
-        labels->ndim = 1;
-    }
+    if (st == NN_OK && labels)
+        st = gather_labels(d, order, first, count, labels, err);
     if (st != NN_OK)
         return st;
-    float scale = d->scale;
     for (int32_t r = 0; r < count; r++) {
-        int32_t pos = order ? order[first + r] : first + r;
-        int32_t item = d->idx[pos];
-        scale_row(x->data + (size_t)r * (size_t)dim, d->store->images + (size_t)item * (size_t)dim, dim, scale);
-        if (labels)
-            labels->data[r] = (float)d->store->labels[item];
+        int32_t item = d->idx[order ? order[first + r] : first + r];
+        scale_row(x->data + (size_t)r * (size_t)dim, d->store->images + (size_t)item * (size_t)dim, dim, d->scale);
     }
+    return NN_OK;
+}
+
+/* Appends the non-zeros of src (dim pixels) to col/val, which have room for
+ * dim more; returns how many. Every pixel is written and the count advances
+ * only past non-zeros (no branch to mispredict); runs of eight zeros, most
+ * of an image's border, are skipped whole. */
+NN_HOT static size_t append_nonzeros(int32_t *restrict col, float *restrict val, const uint8_t *restrict src,
+                                     int dim, float scale)
+{
+    size_t nz = 0;
+    int j = 0;
+    for (; j + 8 <= dim; j += 8) {
+        uint64_t word;
+        memcpy(&word, src + j, sizeof word);
+        if (!word)
+            continue;
+        for (int q = j; q < j + 8; q++) {
+            col[nz] = q;
+            val[nz] = (float)src[q] * scale;
+            nz += src[q] != 0;
+        }
+    }
+    for (; j < dim; j++) {
+        col[nz] = j;
+        val[nz] = (float)src[j] * scale;
+        nz += src[j] != 0;
+    }
+    return nz;
+}
+
+nn_status nn_dataset_gather_sparse(const nn_dataset *d, const int32_t *order, int32_t first,
+                                   int32_t count, nn_sparse_batch *x, nn_tensor *labels, nn_error *err)
+{
+    int dim = d->store->dim;
+    nn_csr *c = &x->by_row;
+    x->has_cols = 0;
+    /* Room for the expected count up front, so that batches after the first
+     * need no allocation; more is added should a batch hold more. */
+    size_t expect = (size_t)((double)count * dim * d->store->density * 1.1) + (size_t)dim;
+    if (!nn_csr_reserve(c, count, expect > c->cap_nz ? expect : c->cap_nz))
+        return nn_fail(err, NN_ENOMEM, "out of memory gathering a batch of %d items", count);
+    if (labels) {
+        nn_status st = gather_labels(d, order, first, count, labels, err);
+        if (st != NN_OK)
+            return st;
+    }
+    size_t nz = 0;
+    for (int32_t r = 0; r < count; r++) {
+        if (c->cap_nz - nz < (size_t)dim && !nn_csr_reserve(c, count, nz + nz / 2 + (size_t)dim))
+            return nn_fail(err, NN_ENOMEM, "out of memory gathering a batch of %d items", count);
+        if (nz > INT32_MAX - (size_t)dim)
+            return nn_fail(err, NN_EARG, "a batch of %d items has too many non-zero values", count);
+        int32_t item = d->idx[order ? order[first + r] : first + r];
+        c->row_start[r] = (int32_t)nz;
+        nz += append_nonzeros(c->col + nz, c->val + nz, d->store->images + (size_t)item * (size_t)dim, dim, d->scale);
+    }
+    c->row_start[count] = (int32_t)nz;
+    c->rows = count;
+    c->cols = dim;
     return NN_OK;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "rng.h"
+#include "sparse.h"
 #include "status.h"
 #include "tensor.h"
 
@@ -34,7 +35,7 @@ typedef struct {
     uint8_t *labels;  /* owned: count labels in [0, classes) */
     int32_t count;
     int32_t dim;      /* pixels per image */
-    int32_t rows, cols;
+    double density;   /* fraction of non-zero pixels */
     int classes;
     int refs;         /* datasets sharing this store */
 } nn_store;
@@ -72,5 +73,10 @@ nn_status nn_dataset_split(nn_dataset *parts, int nparts, const nn_dataset *src,
  * means 0, 1, 2 ...) into x (count x dim, scaled) and labels (count). */
 nn_status nn_dataset_gather(const nn_dataset *d, const int32_t *order, int32_t first,
                             int32_t count, nn_tensor *x, nn_tensor *labels, nn_error *err);
+
+/* The same into x->by_row: only the non-zero pixels, scaled (no dense copy
+ * is made). x->has_cols is cleared. */
+nn_status nn_dataset_gather_sparse(const nn_dataset *d, const int32_t *order, int32_t first,
+                                   int32_t count, nn_sparse_batch *x, nn_tensor *labels, nn_error *err);
 
 #endif

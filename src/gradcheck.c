@@ -645,8 +645,7 @@ static nn_status backprop(nn_model *m, nn_loss_kind loss, const nn_dataset *data
     double l;
     if ((st = nn_loss_compute(loss, y, &t, &l, w->grad.data, NULL, err)) != NN_OK)
         return st;
-    nn_model_zero_grad(m);
-    return nn_model_backward(m, &w->x, &w->grad, err);
+    return nn_model_backward(m, &w->x, &w->grad, NN_GRAD_SET, err);
 }
 
 nn_status nn_gradcheck(nn_model *m, nn_loss_kind loss, const nn_dataset *data, double h,

@@ -81,8 +81,10 @@ void nn_linear_forward(float *y, const float *x, const float *w, const float *b,
     nn_gemm(0, 0, n, out, in, 1.0f, x, in, w, out, beta, y, out);
 }
 
-NN_HOT void nn_linear_backward_bias(float *db, const float *dy, int n, int out)
+NN_HOT void nn_linear_backward_bias(float *db, const float *dy, int n, int out, int accumulate)
 {
+    if (!accumulate)
+        memset(db, 0, (size_t)out * sizeof *db);
     for (int r = 0; r < n; r++) {
         const float *row = dy + (size_t)r * out;
         for (int j = 0; j < out; j++)
@@ -91,11 +93,11 @@ NN_HOT void nn_linear_backward_bias(float *db, const float *dy, int n, int out)
 }
 
 NN_HOT void nn_linear_backward(float *dx, float *dw, float *db, const float *dy,
-                        const float *x, const float *w, int n, int in, int out)
+                               const float *x, const float *w, int n, int in, int out, int accumulate)
 {
-    nn_gemm(1, 0, in, out, n, 1.0f, x, in, dy, out, 1.0f, dw, out);
+    nn_gemm(1, 0, in, out, n, 1.0f, x, in, dy, out, accumulate ? 1.0f : 0.0f, dw, out);
     if (db)
-        nn_linear_backward_bias(db, dy, n, out);
+        nn_linear_backward_bias(db, dy, n, out, accumulate);
     if (dx)
         nn_gemm(0, 1, n, in, out, 1.0f, dy, out, w, out, 0.0f, dx, in);
 }

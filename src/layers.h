@@ -58,11 +58,12 @@ void nn_linear_init(const nn_layer *l, float *w, float *b, nn_rng *rng);
 /* y (n x out) = x (n x in) w + b */
 void nn_linear_forward(float *y, const float *x, const float *w, const float *b,
                        int n, int in, int out);
-/* dw += x^T dy; db += column sums of dy; dx = dy w^T (skipped when dx is NULL) */
+/* dw += x^T dy; db += column sums of dy; dx = dy w^T (skipped when dx is NULL).
+ * With accumulate 0, dw and db are set (=) instead of added to. */
 void nn_linear_backward(float *dx, float *dw, float *db, const float *dy,
-                        const float *x, const float *w, int n, int in, int out);
-/* db += column sums of dy (n x out) */
-void nn_linear_backward_bias(float *db, const float *dy, int n, int out);
+                        const float *x, const float *w, int n, int in, int out, int accumulate);
+/* db += column sums of dy (n x out); = with accumulate 0 */
+void nn_linear_backward_bias(float *db, const float *dy, int n, int out, int accumulate);
 
 /* Element-wise activations over count values; backward uses the output y. */
 void nn_relu_forward(float *y, const float *x, size_t count);

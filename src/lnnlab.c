@@ -510,7 +510,7 @@ static int m_backward(lua_State *L)
     nn_tensor *x = tensor_arg(L, 2);
     nn_tensor *dy = tensor_arg(L, 3);
     nn_error err;
-    if (nn_model_backward(&u->m, x, dy, &err) != NN_OK)
+    if (nn_model_backward(&u->m, x, dy, NN_GRAD_ADD, &err) != NN_OK)
         return raise_status(L, &err);
     lua_settop(L, 1);
     return 1;

@@ -62,15 +62,20 @@ static int target_class(const nn_target *t, int r, int classes)
     return nn_argmax(t->dist->data + (size_t)r * classes, classes);
 }
 
+/* The gradient row g first holds the exponentials, each computed once. */
 static double cross_entropy_row(const float *z, const nn_target *t, int r, int classes,
                                 float *g, float scale)
 {
     float mx = z[0];
     for (int c = 1; c < classes; c++)
         mx = z[c] > mx ? z[c] : mx;
-    double sum = exp((double)z[0] - mx);
-    for (int c = 1; c < classes; c++)
-        sum += exp((double)z[c] - mx);
+    double sum = 0;
+    for (int c = 0; c < classes; c++) {
+        float e = expf(z[c] - mx);
+        sum += e;
+        if (g)
+            g[c] = e;
+    }
     double lse = mx + log(sum), dot = 0, tsum = 0;
     for (int c = 0; c < classes; c++) {
         float tc = target_at(t, r, c, classes);
@@ -79,10 +84,29 @@ static double cross_entropy_row(const float *z, const nn_target *t, int r, int c
     }
     if (g) {
         for (int c = 0; c < classes; c++)
-            g[c] = scale * (float)(tsum * exp((double)z[c] - lse) - target_at(t, r, c, classes));
+            g[c] = scale * (float)(tsum * g[c] / sum - target_at(t, r, c, classes));
     }
     return tsum * lse - dot;
 }
+
+static double squared_error_row(const float *z, const nn_target *t, int r, int classes, float *g, float scale)
+{
+    double total = 0;
+    for (int c = 0; c < classes; c++) {
+        double d = (double)z[c] - target_at(t, r, c, classes);
+        total += d * d;
+        if (g)
+            g[c] = (float)(2.0 * d) * scale;
+    }
+    return total;
+}
+
+/* Rows are summed in at most MAX_PARTS parts of consecutive rows, each
+ * part's sum then added in order: the same sums whatever the number of
+ * threads. */
+#define MAX_PARTS 64
+#define MIN_PART_ROWS 256
+#define LOSS_THREADED_MIN (1 << 15)
 
 nn_status nn_loss_compute(nn_loss_kind kind, const nn_tensor *outputs, const nn_target *target,
                           double *loss, float *grad, long *correct, nn_error *err)
@@ -93,26 +117,32 @@ nn_status nn_loss_compute(nn_loss_kind kind, const nn_tensor *outputs, const nn_
     int n = outputs->shape[0], classes = (int)nn_tensor_row_size(outputs);
     if (n == 0)
         return nn_fail(err, NN_ESHAPE, "%s: empty batch", nn_loss_name(kind));
-    double total = 0;
-    long right = 0;
     double div = kind == NN_LOSS_MSE_MEAN ? (double)n * classes : (double)n;
     float scale = (float)(1.0 / div);
-    for (int r = 0; r < n; r++) {
-        const float *z = outputs->data + (size_t)r * classes;
-        float *g = grad ? grad + (size_t)r * classes : NULL;
-        if (kind == NN_LOSS_CROSS_ENTROPY) {
-            total += cross_entropy_row(z, target, r, classes, g, scale);
-        } else {
-            for (int c = 0; c < classes; c++) {
-                double d = (double)z[c] - target_at(target, r, c, classes);
-                total += d * d;
-                if (g)
-                    g[c] = (float)(2.0 * d) * scale;
-            }
+    int part_rows = (n + MAX_PARTS - 1) / MAX_PARTS;
+    part_rows = part_rows < MIN_PART_ROWS ? MIN_PART_ROWS : part_rows;
+    int parts = (n + part_rows - 1) / part_rows;
+    double sums[MAX_PARTS];
+    long right = 0;
+    int threads = (double)n * classes >= LOSS_THREADED_MIN ? nn_get_threads() : 1;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(+ : right) if (threads > 1)
+#endif
+    for (int p = 0; p < parts; p++) {
+        int last = (p + 1) * part_rows < n ? (p + 1) * part_rows : n;
+        double sum = 0;
+        for (int r = p * part_rows; r < last; r++) {
+            const float *z = outputs->data + (size_t)r * classes;
+            float *g = grad ? grad + (size_t)r * classes : NULL;
+            sum += kind == NN_LOSS_CROSS_ENTROPY ? cross_entropy_row(z, target, r, classes, g, scale)
+                                                 : squared_error_row(z, target, r, classes, g, scale);
+            right += nn_argmax(z, classes) == target_class(target, r, classes);
         }
-        if (nn_argmax(z, classes) == target_class(target, r, classes))
-            right++;
+        sums[p] = sum;
     }
+    double total = 0;
+    for (int p = 0; p < parts; p++)
+        total += sums[p];
     *loss = total / div;
     if (correct)
         *correct += right;

@@ -164,11 +164,10 @@ int nn_model_out_features(const nn_model *m)
     return m->layers[m->nlayers - 1].out;
 }
 
-static nn_status reserve_pack(nn_model *m, const nn_csr *a, int n, nn_error *err)
+static nn_status reserve_pack(nn_model *m, size_t need, int width, nn_error *err)
 {
-    size_t need = nn_csr_mul_scratch(a, n);
     if (need > (size_t)INT_MAX)
-        return nn_fail(err, NN_ENOMEM, "a first layer of %d inputs is too wide for the sparse products", a->cols);
+        return nn_fail(err, NN_ENOMEM, "a first layer of %d inputs is too wide for the sparse products", width);
     return nn_tensor_reshape2(&m->pack, 1, (int)need, err);
 }
 
@@ -188,7 +187,7 @@ static nn_status layer_forward(nn_model *m, int i, const nn_tensor *x, int n, in
     case NN_LINEAR:
         if (i == 0 && m->sparse_in) {
             const nn_csr *x_nz = &m->sparse_in->by_row;
-            if ((st = reserve_pack(m, x_nz, out, err)) != NN_OK)
+            if ((st = reserve_pack(m, nn_csr_mul_scratch(x_nz, out), x_nz->cols, err)) != NN_OK)
                 return st;
             nn_csr_mul(y, out, x_nz, p, out, out, l->bias ? p + l->weight_count : NULL, 0, m->pack.data);
         } else
@@ -274,7 +273,7 @@ nn_status nn_model_forward_sparse(nn_model *m, nn_sparse_batch *x, const nn_tens
 }
 
 static nn_status layer_backward(nn_model *m, int i, const nn_tensor *x, int n, int cols, const float *dy,
-                                float *dx, nn_error *err)
+                                float *dx, int accumulate, nn_error *err)
 {
     const nn_layer *l = &m->layers[i];
     size_t count = (size_t)n * (size_t)cols;
@@ -284,17 +283,17 @@ static nn_status layer_backward(nn_model *m, int i, const nn_tensor *x, int n, i
     switch (l->kind) {
     case NN_LINEAR:
         if (i == 0 && m->sparse_in) {
-            const nn_csr *by_col = nn_sparse_batch_cols(m->sparse_in);
-            if (!by_col)
-                return nn_fail(err, NN_ENOMEM, "out of memory transposing a batch of %d rows", n);
-            nn_status st = reserve_pack(m, by_col, l->out, err);
+            nn_sparse_batch *x_nz = m->sparse_in;
+            nn_status st = reserve_pack(m, nn_sparse_tmul_scratch(x_nz, l->out), l->in, err);
             if (st != NN_OK)
                 return st;
-            nn_csr_mul(g, l->out, by_col, dy, l->out, l->out, NULL, 1, m->pack.data);
+            if (!nn_sparse_tmul(g, l->out, x_nz, dy, l->out, l->out, accumulate, m->pack.data))
+                return nn_fail(err, NN_ENOMEM, "out of memory transposing a batch of %d rows", n);
             if (l->bias)
-                nn_linear_backward_bias(g + l->weight_count, dy, n, l->out);
+                nn_linear_backward_bias(g + l->weight_count, dy, n, l->out, accumulate);
         } else {
-            nn_linear_backward(dx, g, l->bias ? g + l->weight_count : NULL, dy, x->data, p, n, l->in, l->out);
+            nn_linear_backward(dx, g, l->bias ? g + l->weight_count : NULL, dy, x->data, p, n, l->in, l->out,
+                               accumulate);
         }
         break;
     case NN_RELU: if (dx) nn_relu_backward(dx, dy, y, count); break;
@@ -309,6 +308,8 @@ static nn_status layer_backward(nn_model *m, int i, const nn_tensor *x, int n, i
             memcpy(dx, dy, count * sizeof *dx);
         break;
     case NN_BATCHNORM:
+        if (!accumulate)
+            memset(g, 0, l->param_count * sizeof *g);
         nn_batchnorm_backward(dx, g, g + l->out, dy, m->aux[i].data, m->stats[i], p, n, cols,
                               m->training);
         break;
@@ -316,7 +317,8 @@ static nn_status layer_backward(nn_model *m, int i, const nn_tensor *x, int n, i
     return NN_OK;
 }
 
-static nn_status backward_layers(nn_model *m, const nn_tensor *x, const nn_tensor *dy, nn_error *err)
+static nn_status backward_layers(nn_model *m, const nn_tensor *x, const nn_tensor *dy, nn_grad_mode mode,
+                                 nn_error *err)
 {
     const nn_tensor *y = &m->out[m->nlayers - 1];
     if (dy->shape[0] != y->shape[0] || nn_tensor_row_size(dy) != nn_tensor_row_size(y)) {
@@ -336,7 +338,7 @@ static nn_status backward_layers(nn_model *m, const nn_tensor *x, const nn_tenso
                 return st;
             dx = m->dout[i - 1].data;
         }
-        nn_status st = layer_backward(m, i, in, m->last_rows, cols, g, dx, err);
+        nn_status st = layer_backward(m, i, in, m->last_rows, cols, g, dx, mode == NN_GRAD_ADD, err);
         if (st != NN_OK)
             return st;
         g = dx;
@@ -344,7 +346,7 @@ static nn_status backward_layers(nn_model *m, const nn_tensor *x, const nn_tenso
     return NN_OK;
 }
 
-nn_status nn_model_backward(nn_model *m, const nn_tensor *x, const nn_tensor *dy,
+nn_status nn_model_backward(nn_model *m, const nn_tensor *x, const nn_tensor *dy, nn_grad_mode mode,
                             nn_error *err)
 {
     if (m->last_rows < 0)
@@ -354,17 +356,17 @@ nn_status nn_model_backward(nn_model *m, const nn_tensor *x, const nn_tensor *dy
     if (x->shape[0] != m->last_rows || (int)nn_tensor_row_size(x) != m->last_cols)
         return nn_fail(err, NN_ESHAPE, "backward: input has %d rows and %d columns, but the last forward had %d and %d",
                        x->shape[0], (int)nn_tensor_row_size(x), m->last_rows, m->last_cols);
-    return backward_layers(m, x, dy, err);
+    return backward_layers(m, x, dy, mode, err);
 }
 
 nn_status nn_model_backward_sparse(nn_model *m, nn_sparse_batch *x, const nn_tensor *dy,
-                                   nn_error *err)
+                                   nn_grad_mode mode, nn_error *err)
 {
     if (m->last_rows < 0)
         return nn_fail(err, NN_ESTATE, "backward called before forward");
     if (m->sparse_in != x)
         return nn_fail(err, NN_ESTATE, "backward: not the last forward's input");
-    return backward_layers(m, NULL, dy, err);
+    return backward_layers(m, NULL, dy, mode, err);
 }
 
 void nn_model_forget_input(nn_model *m)

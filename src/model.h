@@ -56,9 +56,13 @@ int nn_model_out_features(const nn_model *m);
 nn_status nn_model_forward(nn_model *m, const nn_tensor *x, const nn_tensor **y,
                            nn_error *err);
 
+/* How backward treats grads: adds to them, or sets them (as if zeroed first,
+ * without the pass over memory that zeroing costs). */
+typedef enum { NN_GRAD_ADD = 0, NN_GRAD_SET = 1 } nn_grad_mode;
+
 /* Backpropagates dy (gradient w.r.t. the last forward's output) through the
- * layers, accumulating into grads. x must be the last forward's input. */
-nn_status nn_model_backward(nn_model *m, const nn_tensor *x, const nn_tensor *dy,
+ * layers into grads. x must be the last forward's input. */
+nn_status nn_model_backward(nn_model *m, const nn_tensor *x, const nn_tensor *dy, nn_grad_mode mode,
                             nn_error *err);
 
 /* The same with the input given by its non-zeros (the first layer must be
@@ -67,7 +71,7 @@ nn_status nn_model_backward(nn_model *m, const nn_tensor *x, const nn_tensor *dy
 nn_status nn_model_forward_sparse(nn_model *m, nn_sparse_batch *x, const nn_tensor **y,
                                   nn_error *err);
 nn_status nn_model_backward_sparse(nn_model *m, nn_sparse_batch *x, const nn_tensor *dy,
-                                   nn_error *err);
+                                   nn_grad_mode mode, nn_error *err);
 
 /* Forgets the last forward (a later backward fails until the next forward). */
 void nn_model_forget_input(nn_model *m);

@@ -66,30 +66,31 @@ int nn_csr_from_dense(nn_csr *c, const float *x, int n, int in, double max_densi
     return 1;
 }
 
-int nn_csr_transpose(nn_csr *t, const nn_csr *a)
+int nn_csr_transpose(nn_csr *t, const nn_csr *a, int r0, int r1)
 {
-    size_t nz = (size_t)a->row_start[a->rows];
+    int32_t base = a->row_start[r0];
+    size_t nz = (size_t)(a->row_start[r1] - base);
     if (!nn_csr_reserve(t, a->cols, nz))
         return 0;
     int32_t *start = t->row_start;
     memset(start, 0, ((size_t)a->cols + 1) * sizeof *start);
-    for (size_t k = 0; k < nz; k++)
+    for (int32_t k = base; k < a->row_start[r1]; k++)
         start[a->col[k] + 1]++;
     for (int j = 0; j < a->cols; j++)
         start[j + 1] += start[j];
     /* start[j] serves as column j's write cursor, ending at column j + 1's
      * start; shifting by one restores the starts. */
-    for (int r = 0; r < a->rows; r++) {
+    for (int r = r0; r < r1; r++) {
         for (int32_t k = a->row_start[r]; k < a->row_start[r + 1]; k++) {
             int32_t q = start[a->col[k]]++;
-            t->col[q] = r;
+            t->col[q] = r - r0;
             t->val[q] = a->val[k];
         }
     }
     memmove(start + 1, start, (size_t)a->cols * sizeof *start);
     start[0] = 0;
     t->rows = a->cols;
-    t->cols = a->rows;
+    t->cols = r1 - r0;
     return 1;
 }
 
@@ -230,6 +231,53 @@ __attribute__((target("avx2,fma"))) static void tile_avx2(const csr_product *p, 
             row_avx2(c, tile_init(p, r, j), a->col + first, a->val + first, nz, bp, width, 4);
     }
 }
+
+/* part (a->cols x ldp, ldp = 16 or 32 >= n) += rows [r0, r1) of a, each
+ * row's values times b's row. */
+__attribute__((target("avx512f"))) static void scatter_avx512(float *part, int ldp, const nn_csr *a, const float *b,
+                                                               int ldb, int n, int r0, int r1)
+{
+    __mmask16 m0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+    __mmask16 m1 = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
+    for (int r = r0; r < r1; r++) {
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, b + (size_t)r * ldb);
+        if (ldp == 16) {
+            for (int32_t k = a->row_start[r]; k < a->row_start[r + 1]; k++) {
+                float *d = part + (size_t)a->col[k] * 16;
+                _mm512_storeu_ps(d, _mm512_fmadd_ps(_mm512_set1_ps(a->val[k]), b0, _mm512_loadu_ps(d)));
+            }
+        } else {
+            __m512 b1 = _mm512_maskz_loadu_ps(m1, b + (size_t)r * ldb + 16);
+            for (int32_t k = a->row_start[r]; k < a->row_start[r + 1]; k++) {
+                float *d = part + (size_t)a->col[k] * 32;
+                __m512 x = _mm512_set1_ps(a->val[k]);
+                _mm512_storeu_ps(d, _mm512_fmadd_ps(x, b0, _mm512_loadu_ps(d)));
+                _mm512_storeu_ps(d + 16, _mm512_fmadd_ps(x, b1, _mm512_loadu_ps(d + 16)));
+            }
+        }
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void scatter_avx2(float *part, int ldp, const nn_csr *a, const float *b,
+                                                             int ldb, int n, int r0, int r1)
+{
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    int nv = ldp / 8;
+    __m256i mask[4];
+    for (int v = 0; v < nv; v++)
+        mask[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8 * v), lanes);
+    for (int r = r0; r < r1; r++) {
+        __m256 row[4];
+        for (int v = 0; v < nv; v++)
+            row[v] = _mm256_maskload_ps(b + (size_t)r * ldb + 8 * v, mask[v]);
+        for (int32_t k = a->row_start[r]; k < a->row_start[r + 1]; k++) {
+            float *d = part + (size_t)a->col[k] * ldp;
+            __m256 x = _mm256_set1_ps(a->val[k]);
+            for (int v = 0; v < nv; v++)
+                _mm256_storeu_ps(d + 8 * v, _mm256_fmadd_ps(x, row[v], _mm256_loadu_ps(d + 8 * v)));
+        }
+    }
+}
 #endif
 
 /* Any CPU. */
@@ -247,6 +295,19 @@ static void tile_plain(const csr_product *p, const float *bp, int j, int width, 
                 sums[q] += v * brow[q];
         }
         memcpy(p->c + (size_t)r * p->ldc + j, sums, (size_t)width * sizeof *sums);
+    }
+}
+
+static void scatter_plain(float *part, int ldp, const nn_csr *a, const float *b, int ldb, int n, int r0, int r1)
+{
+    for (int r = r0; r < r1; r++) {
+        const float *brow = b + (size_t)r * ldb;
+        for (int32_t k = a->row_start[r]; k < a->row_start[r + 1]; k++) {
+            float *d = part + (size_t)a->col[k] * ldp;
+            const float v = a->val[k];
+            for (int q = 0; q < n; q++)
+                d[q] += v * brow[q];
+        }
     }
 }
 
@@ -271,16 +332,23 @@ int nn_csr_set_kernel(nn_csr_kernel k)
     return 1;
 }
 
-static tile_fn pick_kernel(void)
+typedef void (*scatter_fn)(float *part, int ldp, const nn_csr *a, const float *b, int ldb, int n, int r0, int r1);
+
+typedef struct {
+    tile_fn tile;
+    scatter_fn scatter;
+} kernels;
+
+static kernels pick_kernels(void)
 {
 #ifdef HAVE_X86_KERNELS
     nn_csr_kernel k = chosen_kernel;
     if (k == NN_CSR_AVX512 || (k == NN_CSR_AUTO && cpu_has(NN_CSR_AVX512)))
-        return tile_avx512;
+        return (kernels){tile_avx512, scatter_avx512};
     if (k == NN_CSR_AVX2 || (k == NN_CSR_AUTO && cpu_has(NN_CSR_AVX2)))
-        return tile_avx2;
+        return (kernels){tile_avx2, scatter_avx2};
 #endif
-    return tile_plain;
+    return (kernels){tile_plain, scatter_plain};
 }
 
 static int product_threads(const nn_csr *a, int n)
@@ -297,7 +365,7 @@ void nn_csr_mul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int
                 const float *bias, int accumulate, float *scratch)
 {
     csr_product p = {c, ldc, a, b, ldb, n, bias, accumulate, n <= 16 ? 16 : TILE};
-    tile_fn kernel = pick_kernel();
+    tile_fn kernel = pick_kernels().tile;
     int threads = product_threads(a, n);
     int tiles = (n + p.tile - 1) / p.tile;
     /* Units of work: every tile, each cut into row ranges when there are
@@ -326,17 +394,121 @@ void nn_csr_mul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int
     }
 }
 
+/* a^T b by scattering: rows of a are cut into a number of parts that depends
+ * only on the size of the product, each part summed into its own block,
+ * the blocks then added in order, so the result does not depend on the
+ * number of threads. */
+#define TMUL_PARTS 4
+
+static int tmul_parts(const nn_csr *a, int n)
+{
+    return (double)a->row_start[a->rows] * n >= CSR_THREADED_MIN ? TMUL_PARTS : 1;
+}
+
+static int tmul_ld(int n)
+{
+    return n <= 16 ? 16 : 32;
+}
+
+size_t nn_csr_tmul_scratch(const nn_csr *a, int n)
+{
+    return (size_t)tmul_parts(a, n) * (size_t)a->cols * (size_t)tmul_ld(n);
+}
+
+void nn_csr_tmul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int n, int accumulate,
+                 float *scratch)
+{
+    scatter_fn scatter = pick_kernels().scatter;
+    int parts = tmul_parts(a, n), ldp = tmul_ld(n);
+    int threads = parts > 1 ? nn_get_threads() : 1;
+    size_t block = (size_t)a->cols * (size_t)ldp;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads) if (threads > 1)
+#endif
+    {
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int q = 0; q < parts; q++) {
+            float *part = scratch + (size_t)q * block;
+            memset(part, 0, block * sizeof *part);
+            scatter(part, ldp, a, b, ldb, n, (int)((long)a->rows * q / parts),
+                    (int)((long)a->rows * (q + 1) / parts));
+        }
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int j = 0; j < a->cols; j++) {
+            float *cj = c + (size_t)j * ldc;
+            if (!accumulate)
+                memset(cj, 0, (size_t)n * sizeof *cj);
+            for (int q = 0; q < parts; q++) {
+                const float *src = scratch + (size_t)q * block + (size_t)j * ldp;
+                for (int i = 0; i < n; i++)
+                    cj[i] += src[i];
+            }
+        }
+    }
+}
+
 void nn_sparse_batch_free(nn_sparse_batch *s)
 {
     nn_csr_free(&s->by_row);
-    nn_csr_free(&s->by_col);
-    s->has_cols = 0;
+    for (int q = 0; q < s->cap_blocks; q++)
+        nn_csr_free(&s->by_col[q]);
+    free(s->by_col);
+    memset(s, 0, sizeof *s);
 }
 
-const nn_csr *nn_sparse_batch_cols(nn_sparse_batch *s)
+static int transpose_blocks(nn_sparse_batch *s)
 {
-    if (!s->has_cols && !nn_csr_transpose(&s->by_col, &s->by_row))
-        return NULL;
+    int nblocks = (s->by_row.rows + NN_COL_BLOCK - 1) / NN_COL_BLOCK;
+    if (nblocks > s->cap_blocks) {
+        nn_csr *p = realloc(s->by_col, (size_t)nblocks * sizeof *p);
+        if (!p)
+            return 0;
+        memset(p + s->cap_blocks, 0, (size_t)(nblocks - s->cap_blocks) * sizeof *p);
+        s->by_col = p;
+        s->cap_blocks = nblocks;
+    }
+    for (int q = 0; q < nblocks; q++) {
+        int r0 = q * NN_COL_BLOCK, r1 = r0 + NN_COL_BLOCK < s->by_row.rows ? r0 + NN_COL_BLOCK : s->by_row.rows;
+        if (!nn_csr_transpose(&s->by_col[q], &s->by_row, r0, r1))
+            return 0;
+    }
+    s->nblocks = nblocks;
     s->has_cols = 1;
-    return &s->by_col;
+    return 1;
+}
+
+/* Scattering x's rows, for few columns, unless x is transposed already or
+ * will be used again (measured: 10 and 32 columns scatter faster than a
+ * transpose made for one product; 512 do not). */
+static int scatters(const nn_sparse_batch *x, int n)
+{
+    return n <= 32 && !x->has_cols && !x->reused;
+}
+
+size_t nn_sparse_tmul_scratch(const nn_sparse_batch *x, int n)
+{
+    if (scatters(x, n))
+        return nn_csr_tmul_scratch(&x->by_row, n);
+    /* nn_csr_mul packs b's rows of one block of x's transpose */
+    int rows = x->by_row.rows < NN_COL_BLOCK ? x->by_row.rows : NN_COL_BLOCK;
+    return (size_t)nn_get_threads() * (size_t)rows * TILE;
+}
+
+int nn_sparse_tmul(float *c, int ldc, nn_sparse_batch *x, const float *b, int ldb, int n, int accumulate,
+                   float *scratch)
+{
+    if (scatters(x, n)) {
+        nn_csr_tmul(c, ldc, &x->by_row, b, ldb, n, accumulate, scratch);
+        return 1;
+    }
+    if (!x->has_cols && !transpose_blocks(x))
+        return 0;
+    for (int q = 0; q < x->nblocks; q++)
+        nn_csr_mul(c, ldc, &x->by_col[q], b + (size_t)q * NN_COL_BLOCK * (size_t)ldb, ldb, n, NULL,
+                   accumulate || q > 0, scratch);
+    return 1;
 }

@@ -29,9 +29,10 @@ int nn_csr_reserve(nn_csr *c, int rows, size_t nz);
  * ran out: the dense kernels are used then). */
 int nn_csr_from_dense(nn_csr *c, const float *x, int n, int in, double max_density);
 
-/* t = a^T, by counting sort: each of t's rows lists a column of a in
- * increasing row order. 0 if memory ran out. */
-int nn_csr_transpose(nn_csr *t, const nn_csr *a);
+/* t = the transpose of rows [r0, r1) of a, by counting sort: each of t's
+ * rows lists a column of a, by row number counted from r0, increasing.
+ * 0 if memory ran out. */
+int nn_csr_transpose(nn_csr *t, const nn_csr *a, int r0, int r1);
 
 /* c (a->rows x n, row stride ldc) = init + a b, where b is a->cols x n with
  * row stride ldb, and init is c itself when accumulate, else the n values of
@@ -42,22 +43,41 @@ void nn_csr_mul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int
                 const float *bias, int accumulate, float *scratch);
 size_t nn_csr_mul_scratch(const nn_csr *a, int n);
 
+/* c (a->cols x n, row stride ldc) += a^T b (= with accumulate 0), where b
+ * is a->rows x n with row stride ldb, n <= 32: each row of a adds its values times b's row into c,
+ * which for so few columns beats transposing a. scratch holds
+ * nn_csr_tmul_scratch(a, n) floats. Independent of the number of threads. */
+void nn_csr_tmul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int n, int accumulate,
+                 float *scratch);
+size_t nn_csr_tmul_scratch(const nn_csr *a, int n);
+
 /* The kernels nn_csr_mul may use: it takes the widest the CPU has unless
  * told otherwise (the tests compare them). 0 if the CPU lacks that one. */
 typedef enum { NN_CSR_AUTO, NN_CSR_PLAIN, NN_CSR_AVX2, NN_CSR_AVX512 } nn_csr_kernel;
 int nn_csr_set_kernel(nn_csr_kernel k);
 
-/* A batch's non-zeros by row, and by column once the weight gradient needs
- * them. */
+/* Rows per block of a batch's transpose: a block's rows of the other factor
+ * (2048 x 16 floats) stay in cache while its columns are summed. */
+#define NN_COL_BLOCK 2048
+
+/* A batch's non-zeros by row, and by column once a product needs them. */
 typedef struct {
     nn_csr by_row;
-    nn_csr by_col;
-    int has_cols;       /* by_col is the transpose of the current by_row */
+    nn_csr *by_col;     /* owned: the transposes of by_row's blocks of NN_COL_BLOCK rows */
+    int nblocks, cap_blocks;
+    int has_cols;       /* by_col holds the current by_row's blocks; cleared by
+                           whoever refills by_row */
+    int reused;         /* the same batch goes through many products (a cached
+                           full batch): its transpose is worth keeping */
 } nn_sparse_batch;
 
 void nn_sparse_batch_free(nn_sparse_batch *s);
 
-/* by_col, computed once per batch; 0 if memory ran out. */
-const nn_csr *nn_sparse_batch_cols(nn_sparse_batch *s);
+/* c (x's width x n, row stride ldc) += x^T b (= with accumulate 0), where b
+ * has x's rows and n columns (row stride ldb). scratch holds nn_sparse_tmul_scratch(x, n)
+ * floats. 0 if memory ran out. Independent of the number of threads. */
+int nn_sparse_tmul(float *c, int ldc, nn_sparse_batch *x, const float *b, int ldb, int n, int accumulate,
+                   float *scratch);
+size_t nn_sparse_tmul_scratch(const nn_sparse_batch *x, int n);
 
 #endif

@@ -11,13 +11,16 @@
 #include "optim.h"
 
 typedef struct {
-    nn_tensor x;       /* batch inputs */
+    nn_tensor x;       /* batch inputs, dense */
+    nn_sparse_batch xs; /* batch inputs by their non-zeros, for a first Linear layer */
     nn_tensor labels;  /* batch labels */
     nn_tensor grad;    /* d loss / d outputs */
     int32_t *order;    /* owned: item order of the current epoch */
     int32_t order_cap;
-    uint64_t whole;    /* id of the dataset whose every item x holds in order, or 0;
-                          a dataset's scale is fixed, so its id says how x was scaled */
+    uint64_t whole;    /* id of the dataset whose every item x (xs if whole_sparse)
+                          holds in order, or 0; a dataset's scale is fixed, so its id
+                          says how x was scaled */
+    int whole_sparse;
 } nn_workspace;
 
 void nn_workspace_init(nn_workspace *w);

@@ -22,8 +22,8 @@ static void linear_backward_accumulates(void **state)
     (void)state;
     float x[2] = {1, 2}, w[6] = {1, 0, 1, 0, 1, 1}, dy[3] = {1, 2, 3};
     float dw[6] = {0}, db[3] = {0}, dx[2];
-    nn_linear_backward(dx, dw, db, dy, x, w, 1, 2, 3);
-    nn_linear_backward(NULL, dw, db, dy, x, w, 1, 2, 3);
+    nn_linear_backward(dx, dw, db, dy, x, w, 1, 2, 3, 1);
+    nn_linear_backward(NULL, dw, db, dy, x, w, 1, 2, 3, 1);
     float want_dw[6] = {2, 4, 6, 4, 8, 12}, want_db[3] = {2, 4, 6}, want_dx[2] = {4, 5};
     assert_all_close(dw, want_dw, 6, 1e-7);
     assert_all_close(db, want_db, 3, 1e-7);
@@ -61,15 +61,18 @@ static void sparse_products_match_dense_at(int n, int in, int out)
     nn_csr_mul(y2, out, &s.by_row, w, out, out, b, 0, scratch);
     free(scratch);
     assert_all_close(y1, y2, (size_t)n * out, 1e-4);
-    nn_linear_backward(NULL, dw1, NULL, dy, x, w, n, in, out);
-    const nn_csr *cols = nn_sparse_batch_cols(&s);
-    assert_non_null(cols);
-    assert_int_equal(cols->rows, in);
-    assert_int_equal(cols->cols, n);
-    scratch = malloc(nn_csr_mul_scratch(cols, out) * sizeof *scratch);
-    nn_csr_mul(dw2, out, cols, dy, out, out, NULL, 1, scratch);
-    free(scratch);
-    assert_all_close(dw1, dw2, (size_t)in * out, 1e-4);
+    nn_linear_backward(NULL, dw1, NULL, dy, x, w, n, in, out, 1);
+    /* x^T dy by scattering rows (a batch used once, few columns), then
+     * through the transpose (a batch used again); both add to dw. */
+    for (int reused = 0; reused <= 1; reused++) {
+        s.reused = reused;
+        for (int i = 0; i < in * out; i++)
+            dw2[i] = (float)(i % 7);
+        scratch = malloc(nn_sparse_tmul_scratch(&s, out) * sizeof *scratch);
+        assert_int_equal(nn_sparse_tmul(dw2, out, &s, dy, out, out, 1, scratch), 1);
+        free(scratch);
+        assert_all_close(dw1, dw2, (size_t)in * out, 1e-4);
+    }
     assert_int_equal(nn_csr_from_dense(&s.by_row, x, n, in, 0.05), 0); /* too dense for 5% */
     nn_sparse_batch_free(&s);
     free(x), free(w), free(b), free(dy), free(y1), free(y2), free(dw1), free(dw2);
@@ -86,6 +89,7 @@ static void sparse_kernels_match_dense(void **state)
         sparse_products_match_dense_at(37, 50, 21);
         sparse_products_match_dense_at(40, 33, 70);
         sparse_products_match_dense_at(200, 784, 512); /* threaded */
+        sparse_products_match_dense_at(NN_COL_BLOCK + 100, 60, 12); /* two blocks of the transpose */
     }
     nn_csr_set_kernel(NN_CSR_AUTO);
 }

@@ -77,7 +77,7 @@ static void forward_names_the_layer_on_a_bad_shape(void **state)
     const nn_tensor *y;
     assert_status(nn_model_forward(&m, &x, &y, &err), NN_ESHAPE, &err);
     assert_string_equal(err.msg, "Linear(784->32): input has 100 columns, expected 784");
-    assert_status(nn_model_backward(&m, &x, &x, &err), NN_ESTATE, &err);
+    assert_status(nn_model_backward(&m, &x, &x, NN_GRAD_ADD, &err), NN_ESTATE, &err);
     nn_tensor_free(&x);
     nn_model_free(&m);
 }
