@@ -46,7 +46,14 @@ static void prefer_avx512_blas(char **argv)
             return;
     if (setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) != 0 || setenv("NNLAB_BLAS_RESTARTED", "1", 1) != 0)
         return;
-    execv("/proc/self/exe", argv);
+    /* The executable's own path, not /proc/self/exe, which would name the
+     * process "exe" in ps and top. */
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        execv(exe, argv);
+    }
     /* Not restarted (no /proc): carry on with the kernel loaded. */
 }
 

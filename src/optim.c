@@ -119,14 +119,25 @@ NN_HOT static void momentum_step(float *restrict p, float *restrict v, const flo
     }
 }
 
+/* Above this many parameters the update is shared among the threads, each
+ * taking a contiguous part (the result does not depend on how many). */
+#define STEP_THREADED_MIN (1 << 16)
+
 nn_status nn_sgd_step(nn_sgd *o, nn_model *m, nn_error *err)
 {
     if (o->l2 > 0)
         add_decay(o, m);
     float lr = (float)o->cur_lr;
     size_t n = m->nparams;
+    int threads = n >= STEP_THREADED_MIN ? nn_get_threads() : 1;
     if (o->momentum == 0) {
-        plain_step(m->params, m->grads, n, lr);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#endif
+        for (int t = 0; t < threads; t++) {
+            size_t first = n * (size_t)t / (size_t)threads, last = n * (size_t)(t + 1) / (size_t)threads;
+            plain_step(m->params + first, m->grads + first, last - first, lr);
+        }
         return NN_OK;
     }
     if (o->n != n) {
@@ -137,6 +148,13 @@ nn_status nn_sgd_step(nn_sgd *o, nn_model *m, nn_error *err)
         o->velocity = v;
         o->n = n;
     }
-    momentum_step(m->params, o->velocity, m->grads, n, lr, (float)o->momentum, o->nesterov);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#endif
+    for (int t = 0; t < threads; t++) {
+        size_t first = n * (size_t)t / (size_t)threads, last = n * (size_t)(t + 1) / (size_t)threads;
+        momentum_step(m->params + first, o->velocity + first, m->grads + first, last - first, lr,
+                      (float)o->momentum, o->nesterov);
+    }
     return NN_OK;
 }

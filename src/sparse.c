@@ -388,8 +388,12 @@ void nn_csr_mul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int
             int t = u / cuts, cut = u % cuts;
             int j = t * p.tile, width = n - j < p.tile ? n - j : p.tile;
             int r0 = (int)((long)a->rows * cut / cuts), r1 = (int)((long)a->rows * (cut + 1) / cuts);
-            pack_tile(bp, &p, j, width);
-            kernel(&p, bp, j, width, r0, r1);
+            if (n == p.tile && ldb == p.tile) {
+                kernel(&p, b, j, width, r0, r1); /* b is one tile already */
+            } else {
+                pack_tile(bp, &p, j, width);
+                kernel(&p, bp, j, width, r0, r1);
+            }
         }
     }
 }
@@ -420,6 +424,13 @@ void nn_csr_tmul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, in
 {
     scatter_fn scatter = pick_kernels().scatter;
     int parts = tmul_parts(a, n), ldp = tmul_ld(n);
+    if (parts == 1 && ldc == ldp && n == ldp) {
+        /* One part laid out as c: scattered straight into it. */
+        if (!accumulate)
+            memset(c, 0, (size_t)a->cols * (size_t)ldc * sizeof *c);
+        scatter(c, ldp, a, b, ldb, n, 0, a->rows);
+        return;
+    }
     int threads = parts > 1 ? nn_get_threads() : 1;
     size_t block = (size_t)a->cols * (size_t)ldp;
 #ifdef _OPENMP
