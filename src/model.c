@@ -164,80 +164,126 @@ int nn_model_out_features(const nn_model *m)
     return m->layers[m->nlayers - 1].out;
 }
 
-static nn_status reserve_pack(nn_model *m, size_t need, int width, nn_error *err)
+static nn_status reserve_pack(nn_tensor *pack, size_t need, int width, nn_error *err)
 {
     if (need > (size_t)INT_MAX)
         return nn_fail(err, NN_ENOMEM, "a first layer of %d inputs is too wide for the sparse products", width);
-    return nn_tensor_reshape2(&m->pack, 1, (int)need, err);
+    return nn_tensor_reshape2(pack, 1, (int)need, err);
 }
 
-/* Layer i's forward pass; x is its input, NULL for a first layer fed by
- * m->sparse_in. */
-static nn_status layer_forward(nn_model *m, int i, const nn_tensor *x, int n, int cols, nn_error *err)
+int nn_model_splittable(const nn_model *m)
+{
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i].kind == NN_BATCHNORM)
+            return 0;
+    return 1;
+}
+
+nn_status nn_model_begin_batch(nn_model *m, int n, int cols, int sparse, nn_error *err)
+{
+    m->last_rows = -1;
+    if (sparse && m->layers[0].kind != NN_LINEAR)
+        return nn_fail(err, NN_EARG, "a sparse input needs a first Linear layer, not %s",
+                       nn_layer_kind_name(m->layers[0].kind));
+    int width = cols;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        if (l->in >= 0 && width != l->in) {
+            char desc[96];
+            nn_layer_describe(l, desc, sizeof desc);
+            return nn_fail(err, NN_ESHAPE, "%s: input has %d columns, expected %d", desc, width, l->in);
+        }
+        int out = l->kind == NN_LINEAR ? l->out : width;
+        nn_status st = nn_tensor_reshape2(&m->out[i], n, out, err);
+        if (st == NN_OK && i > 0)
+            st = nn_tensor_reshape2(&m->dout[i - 1], n, width, err);
+        if (st == NN_OK && (l->kind == NN_BATCHNORM || (l->kind == NN_DROPOUT && m->training && l->p > 0)))
+            st = nn_tensor_reshape2(&m->aux[i], n, out, err);
+        if (st != NN_OK)
+            return st;
+        /* Masks are drawn for the whole batch, in order, so that they do not
+         * depend on how the batch is cut into parts. */
+        if (l->kind == NN_DROPOUT && m->training && l->p > 0)
+            nn_dropout_mask(m->aux[i].data, (size_t)n * (size_t)out, l->p, &m->dropout_rng);
+        width = out;
+    }
+    m->last_rows = n;
+    m->last_cols = cols;
+    return NN_OK;
+}
+
+/* Layer i's forward pass on part p's rows; x is its input (those rows). */
+static nn_status layer_forward(nn_model *m, int i, nn_model_part *p, const float *x, int cols, nn_error *err)
 {
     const nn_layer *l = &m->layers[i];
-    int out = l->kind == NN_LINEAR ? l->out : cols;
-    nn_status st = nn_tensor_reshape2(&m->out[i], n, out, err);
-    if (st != NN_OK)
-        return st;
-    float *y = m->out[i].data;
-    const float *p = m->params + l->param_offset;
-    size_t count = (size_t)n * (size_t)out;
+    int n = p->rows, out = l->kind == NN_LINEAR ? l->out : cols;
+    float *y = m->out[i].data + (size_t)p->first * (size_t)out;
+    const float *w = m->params + l->param_offset;
+    size_t count = (size_t)n * (size_t)out, skip = (size_t)p->first * (size_t)out;
     switch (l->kind) {
     case NN_LINEAR:
-        if (i == 0 && m->sparse_in) {
-            const nn_csr *x_nz = &m->sparse_in->by_row;
-            if ((st = reserve_pack(m, nn_csr_mul_scratch(x_nz, out), x_nz->cols, err)) != NN_OK)
+        if (i == 0 && p->xs) {
+            const nn_csr *x_nz = &p->xs->by_row;
+            nn_status st = reserve_pack(&p->pack, nn_csr_mul_scratch(x_nz, out), x_nz->cols, err);
+            if (st != NN_OK)
                 return st;
-            nn_csr_mul(y, out, x_nz, p, out, out, l->bias ? p + l->weight_count : NULL, 0, m->pack.data);
-        } else
-            nn_linear_forward(y, x->data, p, l->bias ? p + l->weight_count : NULL, n, l->in, l->out);
-        break;
-    case NN_RELU: nn_relu_forward(y, x->data, count); break;
-    case NN_SIGMOID: nn_sigmoid_forward(y, x->data, count); break;
-    case NN_TANH: nn_tanh_forward(y, x->data, count); break;
-    case NN_DROPOUT:
-        if (!m->training || l->p == 0) {
-            memcpy(y, x->data, count * sizeof *y);
-            break;
+            nn_csr_mul(y, out, x_nz, w, out, out, l->bias ? w + l->weight_count : NULL, 0, p->pack.data);
+        } else {
+            nn_linear_forward(y, x, w, l->bias ? w + l->weight_count : NULL, n, l->in, l->out);
         }
-        if ((st = nn_tensor_reshape2(&m->aux[i], n, out, err)) != NN_OK)
-            return st;
-        nn_dropout_mask(m->aux[i].data, count, l->p, &m->dropout_rng);
-        nn_mul(y, x->data, m->aux[i].data, count);
         break;
-    case NN_BATCHNORM:
-        if ((st = nn_tensor_reshape2(&m->aux[i], n, out, err)) != NN_OK)
-            return st;
-        nn_batchnorm_forward(y, m->aux[i].data, m->stats[i], x->data, p, p + l->out,
-                             m->buffers + l->buffer_offset, n, out, l->eps, l->momentum,
-                             m->training);
+    case NN_RELU: nn_relu_forward(y, x, count); break;
+    case NN_SIGMOID: nn_sigmoid_forward(y, x, count); break;
+    case NN_TANH: nn_tanh_forward(y, x, count); break;
+    case NN_DROPOUT:
+        if (m->training && l->p > 0)
+            nn_mul(y, x, m->aux[i].data + skip, count);
+        else
+            memcpy(y, x, count * sizeof *y);
+        break;
+    case NN_BATCHNORM: /* whole batches only (nn_model_splittable) */
+        nn_batchnorm_forward(y, m->aux[i].data, m->stats[i], x, w, w + l->out, m->buffers + l->buffer_offset, n,
+                             out, l->eps, l->momentum, m->training);
         break;
     }
     return NN_OK;
 }
 
-/* Runs every layer on an input of n rows and cols columns: x, or
- * m->sparse_in when x is NULL. */
-static nn_status forward_layers(nn_model *m, const nn_tensor *x, int n, int cols, const nn_tensor **y,
-                                nn_error *err)
+nn_status nn_model_forward_part(nn_model *m, nn_model_part *p, nn_error *err)
 {
-    m->last_rows = -1;
+    const float *x = p->x;
+    int cols = m->last_cols;
     for (int i = 0; i < m->nlayers; i++) {
-        const nn_layer *l = &m->layers[i];
-        const nn_tensor *in = i == 0 ? x : &m->out[i - 1];
-        int have = i == 0 ? cols : (int)nn_tensor_row_size(in);
-        if (l->in >= 0 && have != l->in) {
-            char desc[96];
-            nn_layer_describe(l, desc, sizeof desc);
-            return nn_fail(err, NN_ESHAPE, "%s: input has %d columns, expected %d", desc, have, l->in);
-        }
-        nn_status st = layer_forward(m, i, in, n, have, err);
+        nn_status st = layer_forward(m, i, p, x, cols, err);
         if (st != NN_OK)
             return st;
+        cols = (int)nn_tensor_row_size(&m->out[i]);
+        x = m->out[i].data + (size_t)p->first * (size_t)cols;
     }
-    m->last_rows = n;
-    m->last_cols = cols;
+    return NN_OK;
+}
+
+/* The whole batch as one part, for the single-batch calls below. */
+static nn_model_part whole_part(nn_model *m, const float *x, nn_sparse_batch *xs)
+{
+    nn_model_part p = {0, m->last_rows, x, xs, m->grads, m->pack};
+    return p;
+}
+
+static nn_status forward_whole(nn_model *m, const float *x, nn_sparse_batch *xs, int n, int cols,
+                               const nn_tensor **y, nn_error *err)
+{
+    m->sparse_in = xs;
+    nn_status st = nn_model_begin_batch(m, n, cols, xs != NULL, err);
+    if (st != NN_OK)
+        return st;
+    nn_model_part p = whole_part(m, x, xs);
+    st = nn_model_forward_part(m, &p, err);
+    m->pack = p.pack;
+    if (st != NN_OK) {
+        m->last_rows = -1;
+        return st;
+    }
     *y = &m->out[m->nlayers - 1];
     return NN_OK;
 }
@@ -251,49 +297,42 @@ nn_status nn_model_forward(nn_model *m, const nn_tensor *x, const nn_tensor **y,
      * layer wide enough for that to beat BLAS on a dense input (measured:
      * 512 outputs yes, 32 and 10 no; a batch gathered by the training loop
      * is sparse from the start and always is). */
-    m->sparse_in = NULL;
+    nn_sparse_batch *xs = NULL;
     if (first->kind == NN_LINEAR && first->out >= SPARSE_MIN_OUT && cols == first->in &&
         nn_csr_from_dense(&m->input_nz.by_row, x->data, n, cols, SPARSE_DENSITY)) {
         m->input_nz.has_cols = 0;
-        m->sparse_in = &m->input_nz;
+        xs = &m->input_nz;
     }
-    return forward_layers(m, x, n, cols, y, err);
+    return forward_whole(m, x->data, xs, n, cols, y, err);
 }
 
 nn_status nn_model_forward_sparse(nn_model *m, nn_sparse_batch *x, const nn_tensor **y,
                                   nn_error *err)
 {
-    if (m->layers[0].kind != NN_LINEAR) {
-        m->last_rows = -1;
-        return nn_fail(err, NN_EARG, "a sparse input needs a first Linear layer, not %s",
-                       nn_layer_kind_name(m->layers[0].kind));
-    }
-    m->sparse_in = x;
-    return forward_layers(m, NULL, x->by_row.rows, x->by_row.cols, y, err);
+    return forward_whole(m, NULL, x, x->by_row.rows, x->by_row.cols, y, err);
 }
 
-static nn_status layer_backward(nn_model *m, int i, const nn_tensor *x, int n, int cols, const float *dy,
+static nn_status layer_backward(nn_model *m, int i, nn_model_part *p, const float *x, int cols, const float *dy,
                                 float *dx, int accumulate, nn_error *err)
 {
     const nn_layer *l = &m->layers[i];
-    size_t count = (size_t)n * (size_t)cols;
-    const float *y = m->out[i].data;
-    const float *p = m->params + l->param_offset;
-    float *g = m->grads + l->param_offset;
+    int n = p->rows;
+    size_t count = (size_t)n * (size_t)cols, skip = (size_t)p->first * (size_t)cols;
+    const float *y = m->out[i].data + skip;
+    const float *w = m->params + l->param_offset;
+    float *g = p->grads + l->param_offset;
     switch (l->kind) {
     case NN_LINEAR:
-        if (i == 0 && m->sparse_in) {
-            nn_sparse_batch *x_nz = m->sparse_in;
-            nn_status st = reserve_pack(m, nn_sparse_tmul_scratch(x_nz, l->out), l->in, err);
+        if (i == 0 && p->xs) {
+            nn_status st = reserve_pack(&p->pack, nn_sparse_tmul_scratch(p->xs, l->out), l->in, err);
             if (st != NN_OK)
                 return st;
-            if (!nn_sparse_tmul(g, l->out, x_nz, dy, l->out, l->out, accumulate, m->pack.data))
+            if (!nn_sparse_tmul(g, l->out, p->xs, dy, l->out, l->out, accumulate, p->pack.data))
                 return nn_fail(err, NN_ENOMEM, "out of memory transposing a batch of %d rows", n);
             if (l->bias)
                 nn_linear_backward_bias(g + l->weight_count, dy, n, l->out, accumulate);
         } else {
-            nn_linear_backward(dx, g, l->bias ? g + l->weight_count : NULL, dy, x->data, p, n, l->in, l->out,
-                               accumulate);
+            nn_linear_backward(dx, g, l->bias ? g + l->weight_count : NULL, dy, x, w, n, l->in, l->out, accumulate);
         }
         break;
     case NN_RELU: if (dx) nn_relu_backward(dx, dy, y, count); break;
@@ -303,22 +342,35 @@ static nn_status layer_backward(nn_model *m, int i, const nn_tensor *x, int n, i
         if (!dx)
             break;
         if (m->training && l->p > 0)
-            nn_mul(dx, dy, m->aux[i].data, count);
+            nn_mul(dx, dy, m->aux[i].data + skip, count);
         else
             memcpy(dx, dy, count * sizeof *dx);
         break;
     case NN_BATCHNORM:
         if (!accumulate)
             memset(g, 0, l->param_count * sizeof *g);
-        nn_batchnorm_backward(dx, g, g + l->out, dy, m->aux[i].data, m->stats[i], p, n, cols,
-                              m->training);
+        nn_batchnorm_backward(dx, g, g + l->out, dy, m->aux[i].data, m->stats[i], w, n, cols, m->training);
         break;
     }
     return NN_OK;
 }
 
-static nn_status backward_layers(nn_model *m, const nn_tensor *x, const nn_tensor *dy, nn_grad_mode mode,
-                                 nn_error *err)
+nn_status nn_model_backward_part(nn_model *m, nn_model_part *p, const float *dy, int accumulate, nn_error *err)
+{
+    for (int i = m->nlayers - 1; i >= 0; i--) {
+        int cols = i == 0 ? m->last_cols : (int)nn_tensor_row_size(&m->out[i - 1]);
+        const float *x = i == 0 ? p->x : m->out[i - 1].data + (size_t)p->first * (size_t)cols;
+        float *dx = i == 0 ? NULL : m->dout[i - 1].data + (size_t)p->first * (size_t)cols;
+        nn_status st = layer_backward(m, i, p, x, cols, dy, dx, accumulate, err);
+        if (st != NN_OK)
+            return st;
+        dy = dx;
+    }
+    return NN_OK;
+}
+
+static nn_status backward_whole(nn_model *m, const float *x, const nn_tensor *dy, nn_grad_mode mode,
+                                nn_error *err)
 {
     const nn_tensor *y = &m->out[m->nlayers - 1];
     if (dy->shape[0] != y->shape[0] || nn_tensor_row_size(dy) != nn_tensor_row_size(y)) {
@@ -327,23 +379,10 @@ static nn_status backward_layers(nn_model *m, const nn_tensor *x, const nn_tenso
         nn_tensor_shape_str(y, b, sizeof b);
         return nn_fail(err, NN_ESHAPE, "backward: gradient is %s, expected %s (the output's shape)", a, b);
     }
-    const float *g = dy->data;
-    for (int i = m->nlayers - 1; i >= 0; i--) {
-        const nn_tensor *in = i == 0 ? x : &m->out[i - 1];
-        int cols = i == 0 ? m->last_cols : (int)nn_tensor_row_size(in);
-        float *dx = NULL;
-        if (i > 0) {
-            nn_status st = nn_tensor_reshape2(&m->dout[i - 1], m->last_rows, cols, err);
-            if (st != NN_OK)
-                return st;
-            dx = m->dout[i - 1].data;
-        }
-        nn_status st = layer_backward(m, i, in, m->last_rows, cols, g, dx, mode == NN_GRAD_ADD, err);
-        if (st != NN_OK)
-            return st;
-        g = dx;
-    }
-    return NN_OK;
+    nn_model_part p = whole_part(m, x, m->sparse_in);
+    nn_status st = nn_model_backward_part(m, &p, dy->data, mode == NN_GRAD_ADD, err);
+    m->pack = p.pack;
+    return st;
 }
 
 nn_status nn_model_backward(nn_model *m, const nn_tensor *x, const nn_tensor *dy, nn_grad_mode mode,
@@ -356,7 +395,7 @@ nn_status nn_model_backward(nn_model *m, const nn_tensor *x, const nn_tensor *dy
     if (x->shape[0] != m->last_rows || (int)nn_tensor_row_size(x) != m->last_cols)
         return nn_fail(err, NN_ESHAPE, "backward: input has %d rows and %d columns, but the last forward had %d and %d",
                        x->shape[0], (int)nn_tensor_row_size(x), m->last_rows, m->last_cols);
-    return backward_layers(m, x, dy, mode, err);
+    return backward_whole(m, x->data, dy, mode, err);
 }
 
 nn_status nn_model_backward_sparse(nn_model *m, nn_sparse_batch *x, const nn_tensor *dy,
@@ -366,7 +405,7 @@ nn_status nn_model_backward_sparse(nn_model *m, nn_sparse_batch *x, const nn_ten
         return nn_fail(err, NN_ESTATE, "backward called before forward");
     if (m->sparse_in != x)
         return nn_fail(err, NN_ESTATE, "backward: not the last forward's input");
-    return backward_layers(m, NULL, dy, mode, err);
+    return backward_whole(m, NULL, dy, mode, err);
 }
 
 void nn_model_forget_input(nn_model *m)

@@ -76,6 +76,27 @@ nn_status nn_model_backward_sparse(nn_model *m, nn_sparse_batch *x, const nn_ten
 /* Forgets the last forward (a later backward fails until the next forward). */
 void nn_model_forget_input(nn_model *m);
 
+/* Data-parallel training: a batch cut into parts of consecutive rows, each
+ * run forward and backward on its own thread into its own gradients.
+ * nn_model_begin_batch sizes the buffers for n rows of cols inputs (and
+ * draws the dropout masks of the whole batch); then, for each part, in any
+ * order or at once: forward (its outputs are rows [first, first + rows) of
+ * the last layer's output), then backward with dy, the gradient of those
+ * rows. A model with BatchNorm, whose statistics span the batch, takes the
+ * whole batch as one part. */
+typedef struct {
+    int first, rows;        /* the part's rows within the batch */
+    const float *x;         /* its dense inputs, rows x cols, or NULL when xs */
+    nn_sparse_batch *xs;    /* its inputs by their non-zeros (row 0 = row first) */
+    float *grads;           /* where its parameter gradients go (nparams floats) */
+    nn_tensor pack;         /* scratch of the sparse products, owned by the caller */
+} nn_model_part;
+
+int nn_model_splittable(const nn_model *m);
+nn_status nn_model_begin_batch(nn_model *m, int n, int cols, int sparse, nn_error *err);
+nn_status nn_model_forward_part(nn_model *m, nn_model_part *p, nn_error *err);
+nn_status nn_model_backward_part(nn_model *m, nn_model_part *p, const float *dy, int accumulate, nn_error *err);
+
 void nn_model_zero_grad(nn_model *m);
 
 /* 0.5 * sum of squared weights (biases and BatchNorm too if with_bias). */

@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 void nn_tensor_empty(nn_tensor *t)
 {
     memset(t, 0, sizeof *t);
@@ -134,6 +138,10 @@ void nn_set_threads(int n)
 
 int nn_get_threads(void)
 {
+#ifdef _OPENMP
+    if (omp_in_parallel())
+        return 1;
+#endif
     if (!configured_threads)
         nn_set_threads(openblas_get_num_threads());
     return configured_threads;

@@ -53,7 +53,8 @@ void nn_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
              const float *a, int lda, const float *b, int ldb, float beta,
              float *c, int ldc);
 
-/* The number of BLAS threads large products use (nn_threads); >= 1. */
+/* The number of threads large products use; >= 1, and 1 when called from
+ * a parallel region (its threads are taken already). */
 void nn_set_threads(int n);
 int nn_get_threads(void);
 
