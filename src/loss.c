@@ -108,8 +108,24 @@ static double squared_error_row(const float *z, const nn_target *t, int r, int c
 #define MIN_PART_ROWS 256
 #define LOSS_THREADED_MIN (1 << 15)
 
+double nn_loss_divisor(nn_loss_kind kind, int batch, int classes)
+{
+    return kind == NN_LOSS_MSE_MEAN ? (double)batch * classes : (double)batch;
+}
+
 nn_status nn_loss_compute(nn_loss_kind kind, const nn_tensor *outputs, const nn_target *target,
                           double *loss, float *grad, long *correct, nn_error *err)
+{
+    double sum;
+    int n = outputs->shape[0], classes = (int)nn_tensor_row_size(outputs);
+    nn_status st = nn_loss_sum(kind, outputs, target, n, &sum, grad, correct, err);
+    if (st == NN_OK)
+        *loss = sum / nn_loss_divisor(kind, n, classes);
+    return st;
+}
+
+nn_status nn_loss_sum(nn_loss_kind kind, const nn_tensor *outputs, const nn_target *target, int batch,
+                      double *sum, float *grad, long *correct, nn_error *err)
 {
     nn_status st = nn_target_check(target, outputs, err);
     if (st != NN_OK)
@@ -117,8 +133,7 @@ nn_status nn_loss_compute(nn_loss_kind kind, const nn_tensor *outputs, const nn_
     int n = outputs->shape[0], classes = (int)nn_tensor_row_size(outputs);
     if (n == 0)
         return nn_fail(err, NN_ESHAPE, "%s: empty batch", nn_loss_name(kind));
-    double div = kind == NN_LOSS_MSE_MEAN ? (double)n * classes : (double)n;
-    float scale = (float)(1.0 / div);
+    float scale = (float)(1.0 / nn_loss_divisor(kind, batch, classes));
     int part_rows = (n + MAX_PARTS - 1) / MAX_PARTS;
     part_rows = part_rows < MIN_PART_ROWS ? MIN_PART_ROWS : part_rows;
     int parts = (n + part_rows - 1) / part_rows;
@@ -130,20 +145,20 @@ nn_status nn_loss_compute(nn_loss_kind kind, const nn_tensor *outputs, const nn_
 #endif
     for (int p = 0; p < parts; p++) {
         int last = (p + 1) * part_rows < n ? (p + 1) * part_rows : n;
-        double sum = 0;
+        double part_sum = 0;
         for (int r = p * part_rows; r < last; r++) {
             const float *z = outputs->data + (size_t)r * classes;
             float *g = grad ? grad + (size_t)r * classes : NULL;
-            sum += kind == NN_LOSS_CROSS_ENTROPY ? cross_entropy_row(z, target, r, classes, g, scale)
+            part_sum += kind == NN_LOSS_CROSS_ENTROPY ? cross_entropy_row(z, target, r, classes, g, scale)
                                                  : squared_error_row(z, target, r, classes, g, scale);
             right += nn_argmax(z, classes) == target_class(target, r, classes);
         }
-        sums[p] = sum;
+        sums[p] = part_sum;
     }
     double total = 0;
     for (int p = 0; p < parts; p++)
         total += sums[p];
-    *loss = total / div;
+    *sum = total;
     if (correct)
         *correct += right;
     return NN_OK;

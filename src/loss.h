@@ -30,6 +30,16 @@ nn_status nn_target_check(const nn_target *t, const nn_tensor *outputs, nn_error
 nn_status nn_loss_compute(nn_loss_kind kind, const nn_tensor *outputs, const nn_target *target,
                           double *loss, float *grad, long *correct, nn_error *err);
 
+/* The same for some rows of a batch of `batch` rows: *sum is the loss
+ * summed over the rows (before the mean is taken), grad is scaled for the
+ * whole batch. */
+nn_status nn_loss_sum(nn_loss_kind kind, const nn_tensor *outputs, const nn_target *target, int batch,
+                      double *sum, float *grad, long *correct, nn_error *err);
+
+/* What a loss summed over a batch is divided by: the batch's rows, times
+ * the classes for MSELoss(mean). */
+double nn_loss_divisor(nn_loss_kind kind, int batch, int classes);
+
 const char *nn_loss_name(nn_loss_kind kind);
 
 /* Index of the largest of v[0..n), the first one on ties. */

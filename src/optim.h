@@ -44,6 +44,9 @@ void nn_sgd_free(nn_sgd *o);
 
 /* One update of m's parameters from its accumulated gradients. */
 nn_status nn_sgd_step(nn_sgd *o, nn_model *m, nn_error *err);
+/* The same when the gradient is m->grads + g2 (nparams floats), the sum
+ * of two parts of a batch: the sum is kept in m->grads. */
+nn_status nn_sgd_step_sum(nn_sgd *o, nn_model *m, const float *g2, nn_error *err);
 
 /* The L2 term 0.5 * c * |W|^2 that the cost adds to the loss. */
 double nn_sgd_penalty(const nn_sgd *o, const nn_model *m);

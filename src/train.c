@@ -9,6 +9,11 @@ void nn_workspace_init(nn_workspace *w)
     nn_tensor_empty(&w->x);
     nn_tensor_empty(&w->labels);
     nn_tensor_empty(&w->grad);
+    for (int p = 0; p < NN_TRAIN_PARTS; p++) {
+        nn_tensor_empty(&w->parts[p].x);
+        nn_tensor_empty(&w->parts[p].labels);
+        nn_tensor_empty(&w->parts[p].part.pack);
+    }
 }
 
 void nn_workspace_free(nn_workspace *w)
@@ -17,6 +22,13 @@ void nn_workspace_free(nn_workspace *w)
     nn_tensor_free(&w->labels);
     nn_tensor_free(&w->grad);
     nn_sparse_batch_free(&w->xs);
+    for (int p = 0; p < NN_TRAIN_PARTS; p++) {
+        nn_tensor_free(&w->parts[p].x);
+        nn_tensor_free(&w->parts[p].labels);
+        nn_tensor_free(&w->parts[p].part.pack);
+        nn_sparse_batch_free(&w->parts[p].xs);
+    }
+    free(w->part_grads);
     free(w->order);
     nn_workspace_init(w);
 }
@@ -61,38 +73,112 @@ static int sparse_batches(const nn_model *m, const nn_dataset *data)
 }
 
 static nn_status gather(const nn_dataset *data, const int32_t *order, int32_t first, int32_t count,
-                        int sparse, nn_workspace *w, nn_error *err)
+                        int sparse, nn_tensor *x, nn_sparse_batch *xs, nn_tensor *labels, nn_error *err)
 {
     if (sparse)
-        return nn_dataset_gather_sparse(data, order, first, count, &w->xs, &w->labels, err);
-    return nn_dataset_gather(data, order, first, count, &w->x, &w->labels, err);
+        return nn_dataset_gather_sparse(data, order, first, count, xs, labels, err);
+    return nn_dataset_gather(data, order, first, count, x, labels, err);
 }
 
-static nn_status forward(nn_model *m, nn_workspace *w, int sparse, const nn_tensor **y, nn_error *err)
+/* Rows a part needs for cutting a batch to pay (measured on two threads:
+ * 200 rows in two parts train 1.15x faster than whole, 90 rows 1.12x
+ * slower: the parts' fixed costs, such as clearing each part's gradients,
+ * outweigh the halved products). */
+#define PART_MIN_ROWS 64
+
+/* nn_sgd_step_sum adds the second part's gradients */
+_Static_assert(NN_TRAIN_PARTS == 2, "one extra part's gradients");
+
+static int batch_parts(const nn_model *m, int rows)
 {
-    return sparse ? nn_model_forward_sparse(m, &w->xs, y, err) : nn_model_forward(m, &w->x, y, err);
+    return nn_model_splittable(m) && rows >= NN_TRAIN_PARTS * PART_MIN_ROWS ? NN_TRAIN_PARTS : 1;
 }
 
-static nn_status train_batch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, nn_workspace *w, int sparse,
-                             nn_epoch_stats *out, long *correct, nn_error *err)
+typedef struct {
+    double loss;      /* summed over the part's rows */
+    long correct;
+    nn_status st;
+    nn_error err;
+} part_result;
+
+/* Part p of `parts` of the batch order[first .. first + count): gathered
+ * (unless held already), forward, loss, backward into its gradients. */
+static nn_status run_part(nn_model *m, nn_loss_kind loss, const nn_dataset *data, const int32_t *order,
+                          int32_t first, int32_t count, int p, int parts, int sparse, int held, nn_workspace *w,
+                          part_result *res)
 {
-    const nn_tensor *y;
-    nn_status st = forward(m, w, sparse, &y, err);
+    nn_batch_part *bp = &w->parts[p];
+    int r0 = (int)((long)count * p / parts), rows = (int)((long)count * (p + 1) / parts) - r0;
+    nn_error *err = &res->err;
+    nn_status st = NN_OK;
+    if (!held)
+        st = gather(data, order, first + r0, rows, sparse, &bp->x, &bp->xs, &bp->labels, err);
     if (st != NN_OK)
         return st;
-    if ((st = nn_tensor_reshape2(&w->grad, y->shape[0], (int)nn_tensor_row_size(y), err)) != NN_OK)
+    bp->part.first = r0;
+    bp->part.rows = rows;
+    bp->part.x = sparse ? NULL : bp->x.data;
+    bp->part.xs = sparse ? &bp->xs : NULL;
+    bp->part.grads = p == 0 ? m->grads : w->part_grads + (size_t)(p - 1) * m->nparams;
+    if ((st = nn_model_forward_part(m, &bp->part, err)) != NN_OK)
         return st;
-    nn_target t = {w->labels.data, NULL};
-    double l;
-    if ((st = nn_loss_compute(loss, y, &t, &l, w->grad.data, correct, err)) != NN_OK)
+    const nn_tensor *y = &m->out[m->nlayers - 1];
+    int classes = (int)nn_tensor_row_size(y);
+    nn_tensor part_out = nn_tensor_rows(y, r0, rows);
+    float *dy = w->grad.data + (size_t)r0 * (size_t)classes;
+    nn_target t = {bp->labels.data, NULL};
+    if ((st = nn_loss_sum(loss, &part_out, &t, count, &res->loss, dy, &res->correct, err)) != NN_OK)
         return st;
+    return nn_model_backward_part(m, &bp->part, dy, 0, err);
+}
+
+static nn_status reserve_part_grads(nn_workspace *w, size_t need, nn_error *err)
+{
+    if (need <= w->part_grads_cap)
+        return NN_OK;
+    float *p = realloc(w->part_grads, need * sizeof *p);
+    if (!p)
+        return nn_fail(err, NN_ENOMEM, "out of memory for %zu gradients", need);
+    w->part_grads = p;
+    w->part_grads_cap = need;
+    return NN_OK;
+}
+
+static nn_status train_batch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const nn_dataset *data, int32_t first,
+                             int32_t count, int parts, int sparse, int held, nn_workspace *w, nn_epoch_stats *out,
+                             long *correct, nn_error *err)
+{
+    nn_status st = nn_model_begin_batch(m, count, data->store->dim, sparse, err);
+    if (st == NN_OK)
+        st = nn_tensor_reshape2(&w->grad, count, (int)nn_tensor_row_size(&m->out[m->nlayers - 1]), err);
+    if (st == NN_OK && parts > 1)
+        st = reserve_part_grads(w, (size_t)(parts - 1) * m->nparams, err);
+    if (st != NN_OK)
+        return st;
+    part_result res[NN_TRAIN_PARTS];
+    int threads = nn_get_threads() < parts ? nn_get_threads() : parts;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#endif
+    for (int p = 0; p < parts; p++) {
+        res[p].loss = 0;
+        res[p].correct = 0;
+        res[p].err.msg[0] = '\0';
+        res[p].st = run_part(m, loss, data, w->order, first, count, p, parts, sparse, held, w, &res[p]);
+    }
+    double sum = 0;
+    for (int p = 0; p < parts; p++) {
+        if (res[p].st != NN_OK) {
+            *err = res[p].err;
+            return res[p].st;
+        }
+        sum += res[p].loss;
+        *correct += res[p].correct;
+    }
+    double l = sum / nn_loss_divisor(loss, count, (int)nn_tensor_row_size(&w->grad));
     out->loss += l;
     out->cost += l + nn_sgd_penalty(opt, m);
-    st = sparse ? nn_model_backward_sparse(m, &w->xs, &w->grad, NN_GRAD_SET, err)
-                : nn_model_backward(m, &w->x, &w->grad, NN_GRAD_SET, err);
-    if (st != NN_OK)
-        return st;
-    return nn_sgd_step(opt, m, err);
+    return nn_sgd_step_sum(opt, m, parts > 1 ? w->part_grads : NULL, err);
 }
 
 nn_status nn_train_epoch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const nn_dataset *data,
@@ -113,13 +199,14 @@ nn_status nn_train_epoch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const nn_d
     int whole = !shuffle_rng && batch >= data->n;
     for (int32_t first = 0; first < data->n && st == NN_OK; first += batch) {
         int32_t count = data->n - first < batch ? data->n - first : batch;
-        if (!(whole && w->whole == data->id && w->whole_sparse == sparse))
-            st = gather(data, w->order, first, count, sparse, w, err);
-        w->xs.reused = whole;
+        int parts = batch_parts(m, count);
+        int held = whole && w->whole == data->id && w->whole_sparse == sparse && w->whole_parts == parts;
+        for (int p = 0; p < parts; p++)
+            w->parts[p].xs.reused = whole;
+        st = train_batch(m, loss, opt, data, first, count, parts, sparse, held, w, out, &correct, err);
         w->whole = whole && st == NN_OK ? data->id : 0;
         w->whole_sparse = sparse;
-        if (st == NN_OK)
-            st = train_batch(m, loss, opt, w, sparse, out, &correct, err);
+        w->whole_parts = parts;
         out->batches++;
     }
     /* The model's last input lives in w, which it must not keep using. */
@@ -158,9 +245,9 @@ nn_status nn_evaluate(nn_model *m, nn_loss_kind loss, const nn_dataset *data, in
     for (int32_t first = 0; first < data->n && st == NN_OK; first += batch) {
         int32_t count = data->n - first < batch ? data->n - first : batch;
         const nn_tensor *y;
-        st = gather(data, NULL, first, count, sparse, w, err);
+        st = gather(data, NULL, first, count, sparse, &w->x, &w->xs, &w->labels, err);
         if (st == NN_OK)
-            st = forward(m, w, sparse, &y, err);
+            st = sparse ? nn_model_forward_sparse(m, &w->xs, &y, err) : nn_model_forward(m, &w->x, &y, err);
         if (st == NN_OK) {
             nn_target t = {w->labels.data, NULL};
             double l;

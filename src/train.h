@@ -10,17 +10,33 @@
 #include "model.h"
 #include "optim.h"
 
+/* A training batch is cut into this many parts of consecutive rows, run at
+ * once on as many threads, when the model allows it (nn_model_splittable)
+ * and the batch has enough rows: the cut depends on the batch alone, never
+ * on the number of threads, so neither do the results. */
+#define NN_TRAIN_PARTS 2
+
 typedef struct {
-    nn_tensor x;       /* batch inputs, dense */
-    nn_sparse_batch xs; /* batch inputs by their non-zeros, for a first Linear layer */
+    nn_tensor x;          /* the part's inputs, dense */
+    nn_sparse_batch xs;   /* or by their non-zeros, for a first Linear layer */
+    nn_tensor labels;
+    nn_model_part part;
+} nn_batch_part;
+
+typedef struct {
+    nn_tensor x;       /* batch inputs, dense (evaluation, gradient checks) */
+    nn_sparse_batch xs; /* batch inputs by their non-zeros (evaluation) */
     nn_tensor labels;  /* batch labels */
     nn_tensor grad;    /* d loss / d outputs */
+    nn_batch_part parts[NN_TRAIN_PARTS]; /* training batches */
+    float *part_grads; /* owned: the gradients of parts 2.., nparams floats each */
+    size_t part_grads_cap;
     int32_t *order;    /* owned: item order of the current epoch */
     int32_t order_cap;
-    uint64_t whole;    /* id of the dataset whose every item x (xs if whole_sparse)
-                          holds in order, or 0; a dataset's scale is fixed, so its id
-                          says how x was scaled */
-    int whole_sparse;
+    uint64_t whole;    /* id of the dataset whose every item the parts hold in
+                          order, or 0; a dataset's scale is fixed, so its id says
+                          how they were scaled */
+    int whole_sparse, whole_parts; /* how the parts hold them */
 } nn_workspace;
 
 void nn_workspace_init(nn_workspace *w);
