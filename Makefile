@@ -85,8 +85,12 @@ memcheck: all
 	OPENBLAS_NUM_THREADS=1 valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9 \
 	    --quiet $(BUILD)/nnlab tests/scripts/memcheck.lua
 
-bench: all
+bench: all $(BUILD)/bench/sgemm_peak
 	@sh bench/run.sh
+
+$(BUILD)/bench/sgemm_peak: bench/sgemm_peak.c
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(WARN) -O2 -o $@ $< -lopenblas
 
 check-style:
 	luacheck lua experiments tests/lua
