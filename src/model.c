@@ -74,6 +74,7 @@ void nn_model_free(nn_model *m)
     }
     nn_sparse_batch_free(&m->input_nz);
     nn_tensor_free(&m->pack);
+    nn_tensor_free(&m->w0_packed);
     free(m->layers);
     free(m->params);
     free(m->grads);
@@ -144,6 +145,7 @@ nn_status nn_model_init(nn_model *m, const nn_layer *layers, int n, nn_rng *init
         }
     }
     nn_tensor_empty(&m->pack);
+    nn_tensor_empty(&m->w0_packed);
     init_parameters(m, init_rng);
     m->training = 1;
     m->last_rows = -1;
@@ -207,13 +209,21 @@ nn_status nn_model_begin_batch(nn_model *m, int n, int cols, int sparse, nn_erro
             nn_dropout_mask(m->aux[i].data, (size_t)n * (size_t)out, l->p, &m->dropout_rng);
         width = out;
     }
+    if (sparse) {
+        /* Packed once for all the parts of the batch. */
+        const nn_layer *l = &m->layers[0];
+        nn_status st = reserve_pack(&m->w0_packed, nn_csr_packed_size(l->in, l->out), l->in, err);
+        if (st != NN_OK)
+            return st;
+        nn_csr_pack(m->w0_packed.data, m->params + l->param_offset, l->in, l->out, l->out);
+    }
     m->last_rows = n;
     m->last_cols = cols;
     return NN_OK;
 }
 
 /* Layer i's forward pass on part p's rows; x is its input (those rows). */
-static nn_status layer_forward(nn_model *m, int i, nn_model_part *p, const float *x, int cols, nn_error *err)
+static void layer_forward(nn_model *m, int i, const nn_model_part *p, const float *x, int cols)
 {
     const nn_layer *l = &m->layers[i];
     int n = p->rows, out = l->kind == NN_LINEAR ? l->out : cols;
@@ -223,11 +233,8 @@ static nn_status layer_forward(nn_model *m, int i, nn_model_part *p, const float
     switch (l->kind) {
     case NN_LINEAR:
         if (i == 0 && p->xs) {
-            const nn_csr *x_nz = &p->xs->by_row;
-            nn_status st = reserve_pack(&p->pack, nn_csr_mul_scratch(x_nz, out), x_nz->cols, err);
-            if (st != NN_OK)
-                return st;
-            nn_csr_mul(y, out, x_nz, w, out, out, l->bias ? w + l->weight_count : NULL, 0, p->pack.data);
+            nn_csr_mul_packed(y, out, &p->xs->by_row, m->w0_packed.data, out, l->bias ? w + l->weight_count : NULL,
+                              0);
         } else {
             nn_linear_forward(y, x, w, l->bias ? w + l->weight_count : NULL, n, l->in, l->out);
         }
@@ -246,21 +253,17 @@ static nn_status layer_forward(nn_model *m, int i, nn_model_part *p, const float
                              out, l->eps, l->momentum, m->training);
         break;
     }
-    return NN_OK;
 }
 
-nn_status nn_model_forward_part(nn_model *m, nn_model_part *p, nn_error *err)
+void nn_model_forward_part(nn_model *m, const nn_model_part *p)
 {
     const float *x = p->x;
     int cols = m->last_cols;
     for (int i = 0; i < m->nlayers; i++) {
-        nn_status st = layer_forward(m, i, p, x, cols, err);
-        if (st != NN_OK)
-            return st;
+        layer_forward(m, i, p, x, cols);
         cols = (int)nn_tensor_row_size(&m->out[i]);
         x = m->out[i].data + (size_t)p->first * (size_t)cols;
     }
-    return NN_OK;
 }
 
 /* The whole batch as one part, for the single-batch calls below. */
@@ -278,12 +281,7 @@ static nn_status forward_whole(nn_model *m, const float *x, nn_sparse_batch *xs,
     if (st != NN_OK)
         return st;
     nn_model_part p = whole_part(m, x, xs);
-    st = nn_model_forward_part(m, &p, err);
-    m->pack = p.pack;
-    if (st != NN_OK) {
-        m->last_rows = -1;
-        return st;
-    }
+    nn_model_forward_part(m, &p);
     *y = &m->out[m->nlayers - 1];
     return NN_OK;
 }

@@ -32,6 +32,7 @@ typedef struct {
     nn_sparse_batch input_nz;  /* a dense input's non-zeros, when a first Linear layer used them */
     nn_sparse_batch *sparse_in; /* the last forward's input by its non-zeros, or NULL */
     nn_tensor pack;      /* scratch of the sparse products */
+    nn_tensor w0_packed; /* a sparse batch's first-layer weights, packed (nn_csr_pack) */
     int last_rows;       /* batch size of the last forward, -1 if none */
     int last_cols;       /* input width of the last forward */
 } nn_model;
@@ -94,7 +95,7 @@ typedef struct {
 
 int nn_model_splittable(const nn_model *m);
 nn_status nn_model_begin_batch(nn_model *m, int n, int cols, int sparse, nn_error *err);
-nn_status nn_model_forward_part(nn_model *m, nn_model_part *p, nn_error *err);
+void nn_model_forward_part(nn_model *m, const nn_model_part *p);
 nn_status nn_model_backward_part(nn_model *m, nn_model_part *p, const float *dy, int accumulate, nn_error *err);
 
 void nn_model_zero_grad(nn_model *m);

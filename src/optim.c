@@ -91,6 +91,14 @@ double nn_sgd_penalty(const nn_sgd *o, const nn_model *m)
 NN_HOT static void step_range(float *restrict p, float *restrict g, const float *restrict g2, float *restrict v,
                               size_t n, float lr, float c, float mu, int nesterov)
 {
+    if (g2 && c == 0 && !v) {
+        /* The common case in one pass over memory, which bounds it. */
+        for (size_t k = 0; k < n; k++) {
+            g[k] += g2[k];
+            p[k] -= lr * g[k];
+        }
+        return;
+    }
     if (g2) {
         for (size_t k = 0; k < n; k++)
             g[k] += g2[k];

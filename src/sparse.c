@@ -126,12 +126,13 @@ static const float *tile_init(const csr_product *p, int r, int j)
     return p->bias ? p->bias + j : NULL;
 }
 
-static void pack_tile(float *bp, const csr_product *p, int j, int width)
+/* Columns [j, j + width) of b's rows into bp, tile floats a row. */
+static void pack_tile(float *bp, const float *b, int rows, int ldb, int tile, int j, int width)
 {
-    for (int r = 0; r < p->a->cols; r++) {
-        float *dst = bp + (size_t)r * p->tile;
-        memcpy(dst, p->b + (size_t)r * p->ldb + j, (size_t)width * sizeof *dst);
-        memset(dst + width, 0, (size_t)(p->tile - width) * sizeof *dst);
+    for (int r = 0; r < rows; r++) {
+        float *dst = bp + (size_t)r * tile;
+        memcpy(dst, b + (size_t)r * ldb + j, (size_t)width * sizeof *dst);
+        memset(dst + width, 0, (size_t)(tile - width) * sizeof *dst);
     }
 }
 
@@ -361,10 +362,17 @@ size_t nn_csr_mul_scratch(const nn_csr *a, int n)
     return (size_t)product_threads(a, n) * (size_t)a->cols * TILE;
 }
 
-void nn_csr_mul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int n,
-                const float *bias, int accumulate, float *scratch)
+static int tile_width(int n)
 {
-    csr_product p = {c, ldc, a, b, ldb, n, bias, accumulate, n <= 16 ? 16 : TILE};
+    return n <= 16 ? 16 : TILE;
+}
+
+/* The product, tile by tile; packed is b already packed (all tiles, as
+ * nn_csr_pack lays them out), or NULL to pack each tile into scratch. */
+static void csr_mul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int n, const float *bias,
+                    int accumulate, const float *packed, float *scratch)
+{
+    csr_product p = {c, ldc, a, b, ldb, n, bias, accumulate, tile_width(n)};
     tile_fn kernel = pick_kernels().tile;
     int threads = product_threads(a, n);
     int tiles = (n + p.tile - 1) / p.tile;
@@ -380,7 +388,6 @@ void nn_csr_mul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int
 #ifdef _OPENMP
         me = omp_get_thread_num();
 #endif
-        float *bp = scratch + (size_t)me * (size_t)a->cols * TILE;
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
@@ -388,14 +395,48 @@ void nn_csr_mul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int
             int t = u / cuts, cut = u % cuts;
             int j = t * p.tile, width = n - j < p.tile ? n - j : p.tile;
             int r0 = (int)((long)a->rows * cut / cuts), r1 = (int)((long)a->rows * (cut + 1) / cuts);
-            if (n == p.tile && ldb == p.tile) {
+            if (packed) {
+                kernel(&p, packed + (size_t)t * (size_t)a->cols * (size_t)p.tile, j, width, r0, r1);
+            } else if (n == p.tile && ldb == p.tile) {
                 kernel(&p, b, j, width, r0, r1); /* b is one tile already */
             } else {
-                pack_tile(bp, &p, j, width);
+                float *bp = scratch + (size_t)me * (size_t)a->cols * TILE;
+                pack_tile(bp, b, a->cols, ldb, p.tile, j, width);
                 kernel(&p, bp, j, width, r0, r1);
             }
         }
     }
+}
+
+void nn_csr_mul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int n,
+                const float *bias, int accumulate, float *scratch)
+{
+    csr_mul(c, ldc, a, b, ldb, n, bias, accumulate, NULL, scratch);
+}
+
+size_t nn_csr_packed_size(int rows, int n)
+{
+    int tile = tile_width(n);
+    return (size_t)((n + tile - 1) / tile) * (size_t)tile * (size_t)rows;
+}
+
+void nn_csr_pack(float *packed, const float *b, int rows, int ldb, int n)
+{
+    int tile = tile_width(n), tiles = (n + tile - 1) / tile;
+    int threads = (double)rows * n >= CSR_THREADED_MIN / 8 ? nn_get_threads() : 1;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#endif
+    for (int t = 0; t < tiles; t++) {
+        int j = t * tile;
+        pack_tile(packed + (size_t)t * (size_t)rows * (size_t)tile, b, rows, ldb, tile, j, n - j < tile ? n - j : tile);
+    }
+}
+
+void nn_csr_mul_packed(float *c, int ldc, const nn_csr *a, const float *packed, int n, const float *bias,
+                       int accumulate)
+{
+    csr_mul(c, ldc, a, NULL, 0, n, bias, accumulate, packed, NULL);
 }
 
 /* a^T b by scattering: rows of a are cut into a number of parts that depends
@@ -471,7 +512,7 @@ void nn_sparse_batch_free(nn_sparse_batch *s)
     memset(s, 0, sizeof *s);
 }
 
-static int transpose_blocks(nn_sparse_batch *s)
+int nn_sparse_batch_transpose(nn_sparse_batch *s)
 {
     int nblocks = (s->by_row.rows + NN_COL_BLOCK - 1) / NN_COL_BLOCK;
     if (nblocks > s->cap_blocks) {
@@ -516,7 +557,7 @@ int nn_sparse_tmul(float *c, int ldc, nn_sparse_batch *x, const float *b, int ld
         nn_csr_tmul(c, ldc, &x->by_row, b, ldb, n, accumulate, scratch);
         return 1;
     }
-    if (!x->has_cols && !transpose_blocks(x))
+    if (!x->has_cols && !nn_sparse_batch_transpose(x))
         return 0;
     for (int q = 0; q < x->nblocks; q++)
         nn_csr_mul(c, ldc, &x->by_col[q], b + (size_t)q * NN_COL_BLOCK * (size_t)ldb, ldb, n, NULL,

@@ -43,6 +43,15 @@ void nn_csr_mul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int
                 const float *bias, int accumulate, float *scratch);
 size_t nn_csr_mul_scratch(const nn_csr *a, int n);
 
+/* b (rows x n, row stride ldb) laid out as nn_csr_mul packs it, all tiles
+ * at once (nn_csr_packed_size floats), for products with several matrices
+ * a that share one b: the first layer's weights, packed once a batch and
+ * used by every part of it. */
+size_t nn_csr_packed_size(int rows, int n);
+void nn_csr_pack(float *packed, const float *b, int rows, int ldb, int n);
+void nn_csr_mul_packed(float *c, int ldc, const nn_csr *a, const float *packed, int n, const float *bias,
+                       int accumulate);
+
 /* c (a->cols x n, row stride ldc) += a^T b (= with accumulate 0), where b
  * is a->rows x n with row stride ldb, n <= 32: each row of a adds its values times b's row into c,
  * which for so few columns beats transposing a. scratch holds
@@ -72,6 +81,10 @@ typedef struct {
 } nn_sparse_batch;
 
 void nn_sparse_batch_free(nn_sparse_batch *s);
+
+/* Fills by_col from by_row (has_cols set); 0 if memory ran out. A batch
+ * transposed ahead of time has its weight gradient taken through by_col. */
+int nn_sparse_batch_transpose(nn_sparse_batch *s);
 
 /* c (x's width x n, row stride ldc) += x^T b (= with accumulate 0), where b
  * has x's rows and n columns (row stride ldb). scratch holds nn_sparse_tmul_scratch(x, n)

@@ -3,6 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 void nn_workspace_init(nn_workspace *w)
 {
     memset(w, 0, sizeof *w);
@@ -101,13 +105,13 @@ typedef struct {
     nn_error err;
 } part_result;
 
-/* Part p of `parts` of the batch order[first .. first + count): gathered
- * (unless held already), forward, loss, backward into its gradients. */
+/* Part p of `parts` of the batch order[first .. first + count), in bp:
+ * gathered (unless held already), forward, loss, backward into its
+ * gradients. */
 static nn_status run_part(nn_model *m, nn_loss_kind loss, const nn_dataset *data, const int32_t *order,
-                          int32_t first, int32_t count, int p, int parts, int sparse, int held, nn_workspace *w,
-                          part_result *res)
+                          int32_t first, int32_t count, int p, int parts, int sparse, int held, nn_batch_part *bp,
+                          nn_workspace *w, part_result *res)
 {
-    nn_batch_part *bp = &w->parts[p];
     int r0 = (int)((long)count * p / parts), rows = (int)((long)count * (p + 1) / parts) - r0;
     nn_error *err = &res->err;
     nn_status st = NN_OK;
@@ -120,8 +124,7 @@ static nn_status run_part(nn_model *m, nn_loss_kind loss, const nn_dataset *data
     bp->part.x = sparse ? NULL : bp->x.data;
     bp->part.xs = sparse ? &bp->xs : NULL;
     bp->part.grads = p == 0 ? m->grads : w->part_grads + (size_t)(p - 1) * m->nparams;
-    if ((st = nn_model_forward_part(m, &bp->part, err)) != NN_OK)
-        return st;
+    nn_model_forward_part(m, &bp->part);
     const nn_tensor *y = &m->out[m->nlayers - 1];
     int classes = (int)nn_tensor_row_size(y);
     nn_tensor part_out = nn_tensor_rows(y, r0, rows);
@@ -144,9 +147,10 @@ static nn_status reserve_part_grads(nn_workspace *w, size_t need, nn_error *err)
     return NN_OK;
 }
 
+/* One batch in parts w->parts[buf ..]. */
 static nn_status train_batch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const nn_dataset *data, int32_t first,
-                             int32_t count, int parts, int sparse, int held, nn_workspace *w, nn_epoch_stats *out,
-                             long *correct, nn_error *err)
+                             int32_t count, int parts, int buf, int sparse, int held, nn_workspace *w,
+                             nn_epoch_stats *out, long *correct, nn_error *err)
 {
     nn_status st = nn_model_begin_batch(m, count, data->store->dim, sparse, err);
     if (st == NN_OK)
@@ -164,7 +168,8 @@ static nn_status train_batch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const 
         res[p].loss = 0;
         res[p].correct = 0;
         res[p].err.msg[0] = '\0';
-        res[p].st = run_part(m, loss, data, w->order, first, count, p, parts, sparse, held, w, &res[p]);
+        res[p].st = run_part(m, loss, data, w->order, first, count, p, parts, sparse, held, &w->parts[buf + p], w,
+                             &res[p]);
     }
     double sum = 0;
     for (int p = 0; p < parts; p++) {
@@ -179,6 +184,65 @@ static nn_status train_batch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const 
     out->loss += l;
     out->cost += l + nn_sgd_penalty(opt, m);
     return nn_sgd_step_sum(opt, m, parts > 1 ? w->part_grads : NULL, err);
+}
+
+/* Batches too small to cut into parts (the seed 001 network's 90 rows)
+ * leave the second thread to gather the next batch meanwhile. */
+static int pipelined(const nn_model *m, const nn_dataset *data, int batch, int whole)
+{
+#ifdef _OPENMP
+    return !whole && data->n > batch && batch_parts(m, batch) == 1 && nn_get_threads() > 1;
+#else
+    (void)m, (void)data, (void)batch, (void)whole;
+    return 0;
+#endif
+}
+
+/* Gathers a batch into bp and, when sparse, transposes it too: the
+ * gathering thread has the time, and the weight gradient is then faster
+ * taken through the transpose than by scattering. */
+static nn_status gather_ahead(const nn_dataset *data, const int32_t *order, int32_t first, int32_t count,
+                              int sparse, nn_batch_part *bp, nn_error *err)
+{
+    nn_status st = gather(data, order, first, count, sparse, &bp->x, &bp->xs, &bp->labels, err);
+    if (st == NN_OK && sparse && !nn_sparse_batch_transpose(&bp->xs))
+        st = nn_fail(err, NN_ENOMEM, "out of memory transposing a batch of %d items", count);
+    return st;
+}
+
+static nn_status train_pipelined(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const nn_dataset *data, int batch,
+                                 int sparse, nn_workspace *w, nn_epoch_stats *out, long *correct, nn_error *err)
+{
+    int32_t count = data->n < batch ? data->n : batch;
+    nn_status st = gather_ahead(data, w->order, 0, count, sparse, &w->parts[0], err);
+    w->whole = 0;
+    for (int32_t first = 0, buf = 0; first < data->n && st == NN_OK; first += batch, buf = 1 - buf) {
+        count = data->n - first < batch ? data->n - first : batch;
+        int32_t next = first + batch, next_count = data->n - next < batch ? data->n - next : batch;
+        nn_batch_part *np = &w->parts[1 - buf];
+        nn_status st_next = NN_OK;
+        nn_error err_next = {""};
+#ifdef _OPENMP
+#pragma omp parallel num_threads(2)
+#endif
+        {
+#ifdef _OPENMP
+            int me = omp_get_thread_num();
+#else
+            int me = 0;
+#endif
+            if (me == 0)
+                st = train_batch(m, loss, opt, data, first, count, 1, buf, sparse, 1, w, out, correct, err);
+            else if (next < data->n)
+                st_next = gather_ahead(data, w->order, next, next_count, sparse, np, &err_next);
+        }
+        if (st == NN_OK && st_next != NN_OK) {
+            *err = err_next;
+            st = st_next;
+        }
+        out->batches++;
+    }
+    return st;
 }
 
 nn_status nn_train_epoch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const nn_dataset *data,
@@ -197,17 +261,21 @@ nn_status nn_train_epoch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const nn_d
     /* Full-batch training in a fixed order sees the same batch every epoch:
      * it is gathered (and scaled, and transposed) once. */
     int whole = !shuffle_rng && batch >= data->n;
-    for (int32_t first = 0; first < data->n && st == NN_OK; first += batch) {
-        int32_t count = data->n - first < batch ? data->n - first : batch;
-        int parts = batch_parts(m, count);
-        int held = whole && w->whole == data->id && w->whole_sparse == sparse && w->whole_parts == parts;
-        for (int p = 0; p < parts; p++)
-            w->parts[p].xs.reused = whole;
-        st = train_batch(m, loss, opt, data, first, count, parts, sparse, held, w, out, &correct, err);
-        w->whole = whole && st == NN_OK ? data->id : 0;
-        w->whole_sparse = sparse;
-        w->whole_parts = parts;
-        out->batches++;
+    for (int p = 0; p < NN_TRAIN_PARTS; p++)
+        w->parts[p].xs.reused = whole;
+    if (pipelined(m, data, batch, whole)) {
+        st = train_pipelined(m, loss, opt, data, batch, sparse, w, out, &correct, err);
+    } else {
+        for (int32_t first = 0; first < data->n && st == NN_OK; first += batch) {
+            int32_t count = data->n - first < batch ? data->n - first : batch;
+            int parts = batch_parts(m, count);
+            int held = whole && w->whole == data->id && w->whole_sparse == sparse && w->whole_parts == parts;
+            st = train_batch(m, loss, opt, data, first, count, parts, 0, sparse, held, w, out, &correct, err);
+            w->whole = whole && st == NN_OK ? data->id : 0;
+            w->whole_sparse = sparse;
+            w->whole_parts = parts;
+            out->batches++;
+        }
     }
     /* The model's last input lives in w, which it must not keep using. */
     nn_model_forget_input(m);
