@@ -69,8 +69,11 @@ static double cross_entropy_row(const float *z, const nn_target *t, int r, int c
     float mx = z[0];
     for (int c = 1; c < classes; c++)
         mx = z[c] > mx ? z[c] : mx;
-    double sum = 0;
-    for (int c = 0; c < classes; c++) {
+    float e0 = expf(z[0] - mx);
+    double sum = e0;
+    if (g)
+        g[0] = e0;
+    for (int c = 1; c < classes; c++) {
         float e = expf(z[c] - mx);
         sum += e;
         if (g)
