@@ -202,6 +202,9 @@ static void cross_entropy_labels_match_distributions(void **state)
         assert_close(l1, l2, 1e-6 * l2);
         assert_all_close(g1, g2, (size_t)N * classes, 1e-7);
         assert_int_equal(c1, c2);
+        z.data[classes] = NAN; /* not row 2's label: carried into the loss all the same */
+        assert_ok(nn_loss_compute(NN_LOSS_CROSS_ENTROPY, &z, &by_label, &l1, g1, NULL, &err), &err);
+        assert_true(isnan(l1));
         nn_tensor_free(&z);
         nn_tensor_free(&dist);
     }
