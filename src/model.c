@@ -209,7 +209,7 @@ nn_status nn_model_begin_batch(nn_model *m, int n, int cols, int sparse, nn_erro
             nn_dropout_mask(m->aux[i].data, (size_t)n * (size_t)out, l->p, &m->dropout_rng);
         width = out;
     }
-    if (sparse) {
+    if (sparse && nn_csr_pack_needed(m->layers[0].out)) {
         /* Packed once for all the parts of the batch. */
         const nn_layer *l = &m->layers[0];
         nn_status st = reserve_pack(&m->w0_packed, nn_csr_packed_size(l->in, l->out), l->in, err);
@@ -233,8 +233,8 @@ static void layer_forward(nn_model *m, int i, const nn_model_part *p, const floa
     switch (l->kind) {
     case NN_LINEAR:
         if (i == 0 && p->xs) {
-            nn_csr_mul_packed(y, out, &p->xs->by_row, m->w0_packed.data, out, l->bias ? w + l->weight_count : NULL,
-                              0);
+            nn_csr_mul_packed(y, out, &p->xs->by_row, nn_csr_pack_needed(out) ? m->w0_packed.data : w, out,
+                              l->bias ? w + l->weight_count : NULL, 0);
         } else {
             nn_linear_forward(y, x, w, l->bias ? w + l->weight_count : NULL, n, l->in, l->out);
         }

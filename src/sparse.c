@@ -414,6 +414,11 @@ void nn_csr_mul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int
     csr_mul(c, ldc, a, b, ldb, n, bias, accumulate, NULL, scratch);
 }
 
+int nn_csr_pack_needed(int n)
+{
+    return n != tile_width(n);
+}
+
 size_t nn_csr_packed_size(int rows, int n)
 {
     int tile = tile_width(n);

@@ -48,6 +48,8 @@ size_t nn_csr_mul_scratch(const nn_csr *a, int n);
  * a that share one b: the first layer's weights, packed once a batch and
  * used by every part of it. */
 size_t nn_csr_packed_size(int rows, int n);
+/* 0 when b of n columns (row stride n) is laid out packed already. */
+int nn_csr_pack_needed(int n);
 void nn_csr_pack(float *packed, const float *b, int rows, int ldb, int n);
 void nn_csr_mul_packed(float *c, int ldc, const nn_csr *a, const float *packed, int n, const float *bias,
                        int accumulate);
