@@ -36,6 +36,25 @@ describe("training", function()
     assert.are.equal(3, #h.seconds)
   end)
 
+  it("gives the same numbers to the bit on one thread and on two", function()
+    -- Batches of 200 are cut into two parts, of 90 pipelined with the next
+    -- gather: neither may change a figure.
+    local data = mnist.train:subset(1, 3000)
+    local function run(threads, batch)
+      nn.threads(threads)
+      nn.seed(3)
+      local m = nn.Sequential{nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10)}
+      local h = nn.train{model = m, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.1, momentum = 0.9},
+                         data = data, batch = batch, epochs = 2, verbose = false}
+      return {h.cost[2], h.train_accuracy[2], m:parameters():sum()}
+    end
+    local before = nn.info().threads
+    for _, batch in ipairs{200, 90} do
+      assert.are.same(run(1, batch), run(2, batch))
+    end
+    nn.threads(before)
+  end)
+
   it("keeps a history with validation, and gives the same numbers for the same seed", function()
     local function run()
       nn.seed(7)
