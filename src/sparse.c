@@ -429,12 +429,18 @@ void nn_csr_pack(float *packed, const float *b, int rows, int ldb, int n)
 {
     int tile = tile_width(n), tiles = (n + tile - 1) / tile;
     int threads = (double)rows * n >= CSR_THREADED_MIN / 8 ? nn_get_threads() : 1;
+    /* Each thread takes a contiguous range of b's rows, as the SGD step
+     * does, which has just written them: they are still in its cache. */
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
 #endif
-    for (int t = 0; t < tiles; t++) {
-        int j = t * tile;
-        pack_tile(packed + (size_t)t * (size_t)rows * (size_t)tile, b, rows, ldb, tile, j, n - j < tile ? n - j : tile);
+    for (int t = 0; t < threads; t++) {
+        int r0 = (int)((long)rows * t / threads), r1 = (int)((long)rows * (t + 1) / threads);
+        for (int k = 0; k < tiles; k++) {
+            int j = k * tile;
+            pack_tile(packed + ((size_t)k * (size_t)rows + (size_t)r0) * (size_t)tile, b + (size_t)r0 * (size_t)ldb,
+                      r1 - r0, ldb, tile, j, n - j < tile ? n - j : tile);
+        }
     }
 }
 

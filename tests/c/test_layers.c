@@ -61,6 +61,14 @@ static void sparse_products_match_dense_at(int n, int in, int out)
     nn_csr_mul(y2, out, &s.by_row, w, out, out, b, 0, scratch);
     free(scratch);
     assert_all_close(y1, y2, (size_t)n * out, 1e-4);
+    /* the same with w packed beforehand, as a first layer's forward does */
+    float *packed = malloc(nn_csr_packed_size(in, out) * sizeof *packed);
+    assert_non_null(packed);
+    nn_csr_pack(packed, w, in, out, out);
+    memset(y2, 0, (size_t)n * out * sizeof *y2);
+    nn_csr_mul_packed(y2, out, &s.by_row, packed, out, b, 0);
+    free(packed);
+    assert_all_close(y1, y2, (size_t)n * out, 1e-4);
     nn_linear_backward(NULL, dw1, NULL, dy, x, w, n, in, out, 1);
     /* x^T dy by scattering rows (a batch used once, few columns), then
      * through the transpose (a batch used again); both add to dw. */
