@@ -55,9 +55,10 @@ void nn_csr_mul_packed(float *c, int ldc, const nn_csr *a, const float *packed, 
                        int accumulate);
 
 /* c (a->cols x n, row stride ldc) += a^T b (= with accumulate 0), where b
- * is a->rows x n with row stride ldb, n <= 32: each row of a adds its values times b's row into c,
- * which for so few columns beats transposing a. scratch holds
- * nn_csr_tmul_scratch(a, n) floats. Independent of the number of threads. */
+ * is a->rows x n with row stride ldb, n <= 32: each row of a adds its
+ * values times b's row into c, which for so few columns beats transposing
+ * a. scratch holds nn_csr_tmul_scratch(a, n) floats. Independent of the
+ * number of threads. */
 void nn_csr_tmul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int n, int accumulate,
                  float *scratch);
 size_t nn_csr_tmul_scratch(const nn_csr *a, int n);
