@@ -395,7 +395,8 @@ nn_status nn_dataset_gather_sparse(const nn_dataset *d, const int32_t *order, in
         if (r + 1 < count) {
             /* The next image, a random one when shuffled, is fetched from
              * memory while this one is read. */
-            const uint8_t *next = d->store->images + (size_t)d->idx[order ? order[first + r + 1] : first + r + 1] * (size_t)dim;
+            int32_t next_item = d->idx[order ? order[first + r + 1] : first + r + 1];
+            const uint8_t *next = d->store->images + (size_t)next_item * (size_t)dim;
             for (int b = 0; b < dim; b += 64)
                 __builtin_prefetch(next + b);
         }
