@@ -8,6 +8,20 @@ describe("build/nnlab", function()
     assert.matches("BLAS: OpenBLAS", out)
   end)
 
+  it("picks OpenBLAS's AVX-512 kernel on a CPU that has it, unless told to keep OpenBLAS's choice", function()
+    local f = assert(io.open("/proc/cpuinfo"))
+    local flags = (f:read("a"):match("\nflags%s*:([^\n]*)") or "") .. " "
+    f:close()
+    local avx512 = true
+    for _, want in ipairs{"avx512f", "avx512bw", "avx512vl", "avx512dq"} do
+      avx512 = avx512 and flags:find(" " .. want .. " ", 1, true) ~= nil
+    end
+    local _, out = helper.nnlab("--version", "OPENBLAS_CORETYPE=Haswell")
+    assert.matches(avx512 and "kernel SkylakeX;" or "kernel Haswell;", out)
+    _, out = helper.nnlab("--version", "OPENBLAS_CORETYPE=Haswell NNLAB_KEEP_BLAS_CORE=1")
+    assert.matches("kernel Haswell;", out)
+  end)
+
   it("runs a script with its arguments from any folder", function()
     local dir = helper.tmpdir()
     helper.write(dir .. "/s.lua", 'local nn = require("nnlab"); print(arg[1], nn.mnist().test:size())')
