@@ -269,7 +269,7 @@ void nn_model_forward_part(nn_model *m, const nn_model_part *p)
 /* The whole batch as one part, for the single-batch calls below. */
 static nn_model_part whole_part(nn_model *m, const float *x, nn_sparse_batch *xs)
 {
-    nn_model_part p = {0, m->last_rows, x, xs, m->grads, m->pack};
+    nn_model_part p = {0, m->last_rows, x, xs, m->grads, &m->pack};
     return p;
 }
 
@@ -322,10 +322,10 @@ static nn_status layer_backward(nn_model *m, int i, nn_model_part *p, const floa
     switch (l->kind) {
     case NN_LINEAR:
         if (i == 0 && p->xs) {
-            nn_status st = reserve_pack(&p->pack, nn_sparse_tmul_scratch(p->xs, l->out), l->in, err);
+            nn_status st = reserve_pack(p->pack, nn_sparse_tmul_scratch(p->xs, l->out), l->in, err);
             if (st != NN_OK)
                 return st;
-            if (!nn_sparse_tmul(g, l->out, p->xs, dy, l->out, l->out, accumulate, p->pack.data))
+            if (!nn_sparse_tmul(g, l->out, p->xs, dy, l->out, l->out, accumulate, p->pack->data))
                 return nn_fail(err, NN_ENOMEM, "out of memory transposing a batch of %d rows", n);
             if (l->bias)
                 nn_linear_backward_bias(g + l->weight_count, dy, n, l->out, accumulate);
@@ -378,9 +378,7 @@ static nn_status backward_whole(nn_model *m, const float *x, const nn_tensor *dy
         return nn_fail(err, NN_ESHAPE, "backward: gradient is %s, expected %s (the output's shape)", a, b);
     }
     nn_model_part p = whole_part(m, x, m->sparse_in);
-    nn_status st = nn_model_backward_part(m, &p, dy->data, mode == NN_GRAD_ADD, err);
-    m->pack = p.pack;
-    return st;
+    return nn_model_backward_part(m, &p, dy->data, mode == NN_GRAD_ADD, err);
 }
 
 nn_status nn_model_backward(nn_model *m, const nn_tensor *x, const nn_tensor *dy, nn_grad_mode mode,

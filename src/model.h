@@ -90,7 +90,7 @@ typedef struct {
     const float *x;         /* its dense inputs, rows x cols, or NULL when xs */
     nn_sparse_batch *xs;    /* its inputs by their non-zeros (row 0 = row first) */
     float *grads;           /* where its parameter gradients go (nparams floats) */
-    nn_tensor pack;         /* scratch of the sparse products, owned by the caller */
+    nn_tensor *pack;        /* scratch of the sparse products (the caller's) */
 } nn_model_part;
 
 int nn_model_splittable(const nn_model *m);

@@ -66,7 +66,10 @@ int nn_csr_from_dense(nn_csr *c, const float *x, int n, int in, double max_densi
     return 1;
 }
 
-int nn_csr_transpose(nn_csr *t, const nn_csr *a, int r0, int r1)
+/* t = the transpose of rows [r0, r1) of a, by counting sort: each of t's
+ * rows lists a column of a, by row number counted from r0, increasing.
+ * 0 if memory ran out. */
+static int csr_transpose(nn_csr *t, const nn_csr *a, int r0, int r1)
 {
     int32_t base = a->row_start[r0];
     size_t nz = (size_t)(a->row_start[r1] - base);
@@ -461,21 +464,19 @@ static int tmul_parts(const nn_csr *a, int n)
     return (double)a->row_start[a->rows] * n >= CSR_THREADED_MIN ? TMUL_PARTS : 1;
 }
 
-static int tmul_ld(int n)
+static size_t csr_tmul_scratch(const nn_csr *a, int n)
 {
-    return n <= 16 ? 16 : 32;
+    return (size_t)tmul_parts(a, n) * (size_t)a->cols * (size_t)tile_width(n);
 }
 
-size_t nn_csr_tmul_scratch(const nn_csr *a, int n)
-{
-    return (size_t)tmul_parts(a, n) * (size_t)a->cols * (size_t)tmul_ld(n);
-}
-
-void nn_csr_tmul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int n, int accumulate,
-                 float *scratch)
+/* c (a->cols x n, row stride ldc) += a^T b (= with accumulate 0), where b
+ * is a->rows x n with row stride ldb, n <= 32: each row of a adds its
+ * values times b's row into c. scratch holds csr_tmul_scratch(a, n) floats. */
+static void csr_tmul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int n, int accumulate,
+                     float *scratch)
 {
     scatter_fn scatter = pick_kernels().scatter;
-    int parts = tmul_parts(a, n), ldp = tmul_ld(n);
+    int parts = tmul_parts(a, n), ldp = tile_width(n);
     if (parts == 1 && ldc == ldp && n == ldp) {
         /* One part laid out as c: scattered straight into it. */
         if (!accumulate)
@@ -536,7 +537,7 @@ int nn_sparse_batch_transpose(nn_sparse_batch *s)
     }
     for (int q = 0; q < nblocks; q++) {
         int r0 = q * NN_COL_BLOCK, r1 = r0 + NN_COL_BLOCK < s->by_row.rows ? r0 + NN_COL_BLOCK : s->by_row.rows;
-        if (!nn_csr_transpose(&s->by_col[q], &s->by_row, r0, r1))
+        if (!csr_transpose(&s->by_col[q], &s->by_row, r0, r1))
             return 0;
     }
     s->nblocks = nblocks;
@@ -555,7 +556,7 @@ static int scatters(const nn_sparse_batch *x, int n)
 size_t nn_sparse_tmul_scratch(const nn_sparse_batch *x, int n)
 {
     if (scatters(x, n))
-        return nn_csr_tmul_scratch(&x->by_row, n);
+        return csr_tmul_scratch(&x->by_row, n);
     /* nn_csr_mul packs b's rows of one block of x's transpose */
     int rows = x->by_row.rows < NN_COL_BLOCK ? x->by_row.rows : NN_COL_BLOCK;
     return (size_t)nn_get_threads() * (size_t)rows * TILE;
@@ -565,7 +566,7 @@ int nn_sparse_tmul(float *c, int ldc, nn_sparse_batch *x, const float *b, int ld
                    float *scratch)
 {
     if (scatters(x, n)) {
-        nn_csr_tmul(c, ldc, &x->by_row, b, ldb, n, accumulate, scratch);
+        csr_tmul(c, ldc, &x->by_row, b, ldb, n, accumulate, scratch);
         return 1;
     }
     if (!x->has_cols && !nn_sparse_batch_transpose(x))

@@ -29,11 +29,6 @@ int nn_csr_reserve(nn_csr *c, int rows, size_t nz);
  * ran out: the dense kernels are used then). */
 int nn_csr_from_dense(nn_csr *c, const float *x, int n, int in, double max_density);
 
-/* t = the transpose of rows [r0, r1) of a, by counting sort: each of t's
- * rows lists a column of a, by row number counted from r0, increasing.
- * 0 if memory ran out. */
-int nn_csr_transpose(nn_csr *t, const nn_csr *a, int r0, int r1);
-
 /* c (a->rows x n, row stride ldc) = init + a b, where b is a->cols x n with
  * row stride ldb, and init is c itself when accumulate, else the n values of
  * bias in every row, else 0. scratch holds nn_csr_mul_scratch(a, n) floats.
@@ -53,15 +48,6 @@ int nn_csr_pack_needed(int n);
 void nn_csr_pack(float *packed, const float *b, int rows, int ldb, int n);
 void nn_csr_mul_packed(float *c, int ldc, const nn_csr *a, const float *packed, int n, const float *bias,
                        int accumulate);
-
-/* c (a->cols x n, row stride ldc) += a^T b (= with accumulate 0), where b
- * is a->rows x n with row stride ldb, n <= 32: each row of a adds its
- * values times b's row into c, which for so few columns beats transposing
- * a. scratch holds nn_csr_tmul_scratch(a, n) floats. Independent of the
- * number of threads. */
-void nn_csr_tmul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int n, int accumulate,
-                 float *scratch);
-size_t nn_csr_tmul_scratch(const nn_csr *a, int n);
 
 /* The kernels nn_csr_mul may use: it takes the widest the CPU has unless
  * told otherwise (the tests compare them). 0 if the CPU lacks that one. */

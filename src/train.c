@@ -1,5 +1,6 @@
 #include "train.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,8 +17,9 @@ void nn_workspace_init(nn_workspace *w)
     for (int p = 0; p < NN_TRAIN_PARTS; p++) {
         nn_tensor_empty(&w->parts[p].x);
         nn_tensor_empty(&w->parts[p].labels);
-        nn_tensor_empty(&w->parts[p].part.pack);
+        nn_tensor_empty(&w->parts[p].pack);
     }
+    nn_tensor_empty(&w->part_grads);
 }
 
 void nn_workspace_free(nn_workspace *w)
@@ -29,10 +31,10 @@ void nn_workspace_free(nn_workspace *w)
     for (int p = 0; p < NN_TRAIN_PARTS; p++) {
         nn_tensor_free(&w->parts[p].x);
         nn_tensor_free(&w->parts[p].labels);
-        nn_tensor_free(&w->parts[p].part.pack);
+        nn_tensor_free(&w->parts[p].pack);
         nn_sparse_batch_free(&w->parts[p].xs);
     }
-    free(w->part_grads);
+    nn_tensor_free(&w->part_grads);
     free(w->order);
     nn_workspace_init(w);
 }
@@ -86,8 +88,9 @@ static nn_status gather(const nn_dataset *data, const int32_t *order, int32_t fi
 
 /* Rows a part needs for cutting a batch to pay (measured on two threads:
  * 200 rows in two parts train 1.15x faster than whole, 90 rows 1.12x
- * slower: the parts' fixed costs, such as clearing each part's gradients,
- * outweigh the halved products). */
+ * slower: the parts' fixed costs, such as each part writing a whole
+ * first-layer gradient and the small layers' products, outweigh the halved
+ * products). */
 #define PART_MIN_ROWS 64
 
 /* nn_sgd_step_sum adds the second part's gradients */
@@ -123,7 +126,8 @@ static nn_status run_part(nn_model *m, nn_loss_kind loss, const nn_dataset *data
     bp->part.rows = rows;
     bp->part.x = sparse ? NULL : bp->x.data;
     bp->part.xs = sparse ? &bp->xs : NULL;
-    bp->part.grads = p == 0 ? m->grads : w->part_grads + (size_t)(p - 1) * m->nparams;
+    bp->part.grads = p == 0 ? m->grads : w->part_grads.data + (size_t)(p - 1) * m->nparams;
+    bp->part.pack = &bp->pack;
     nn_model_forward_part(m, &bp->part);
     const nn_tensor *y = &m->out[m->nlayers - 1];
     int classes = (int)nn_tensor_row_size(y);
@@ -135,18 +139,6 @@ static nn_status run_part(nn_model *m, nn_loss_kind loss, const nn_dataset *data
     return nn_model_backward_part(m, &bp->part, dy, 0, err);
 }
 
-static nn_status reserve_part_grads(nn_workspace *w, size_t need, nn_error *err)
-{
-    if (need <= w->part_grads_cap)
-        return NN_OK;
-    float *p = realloc(w->part_grads, need * sizeof *p);
-    if (!p)
-        return nn_fail(err, NN_ENOMEM, "out of memory for %zu gradients", need);
-    w->part_grads = p;
-    w->part_grads_cap = need;
-    return NN_OK;
-}
-
 /* One batch in parts w->parts[buf ..]. */
 static nn_status train_batch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const nn_dataset *data, int32_t first,
                              int32_t count, int parts, int buf, int sparse, int held, nn_workspace *w,
@@ -156,7 +148,9 @@ static nn_status train_batch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const 
     if (st == NN_OK)
         st = nn_tensor_reshape2(&w->grad, count, (int)nn_tensor_row_size(&m->out[m->nlayers - 1]), err);
     if (st == NN_OK && parts > 1)
-        st = reserve_part_grads(w, (size_t)(parts - 1) * m->nparams, err);
+        st = m->nparams > INT_MAX ? nn_fail(err, NN_ENOMEM, "%zu parameters are too many for a second part's "
+                                                            "gradients", m->nparams)
+                                  : nn_tensor_reshape2(&w->part_grads, parts - 1, (int)m->nparams, err);
     if (st != NN_OK)
         return st;
     part_result res[NN_TRAIN_PARTS];
@@ -183,7 +177,7 @@ static nn_status train_batch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const 
     double l = sum / nn_loss_divisor(loss, count, (int)nn_tensor_row_size(&w->grad));
     out->loss += l;
     out->cost += l + nn_sgd_penalty(opt, m);
-    return nn_sgd_step_sum(opt, m, parts > 1 ? w->part_grads : NULL, err);
+    return nn_sgd_step_sum(opt, m, parts > 1 ? w->part_grads.data : NULL, err);
 }
 
 /* Batches too small to cut into parts (the seed 001 network's 90 rows)

@@ -20,6 +20,7 @@ typedef struct {
     nn_tensor x;          /* the part's inputs, dense */
     nn_sparse_batch xs;   /* or by their non-zeros, for a first Linear layer */
     nn_tensor labels;
+    nn_tensor pack;       /* the part's scratch of the sparse products */
     nn_model_part part;
 } nn_batch_part;
 
@@ -29,8 +30,7 @@ typedef struct {
     nn_tensor labels;  /* batch labels */
     nn_tensor grad;    /* d loss / d outputs */
     nn_batch_part parts[NN_TRAIN_PARTS]; /* training batches */
-    float *part_grads; /* owned: the gradients of parts 2.., nparams floats each */
-    size_t part_grads_cap;
+    nn_tensor part_grads; /* the gradients of parts 2.. (a row of nparams each) */
     int32_t *order;    /* owned: item order of the current epoch */
     int32_t order_cap;
     uint64_t whole;    /* id of the dataset whose every item the parts hold in
