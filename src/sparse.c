@@ -145,36 +145,44 @@ static void pack_tile(float *bp, const float *b, int rows, int ldb, int tile, in
 
 #define AVX512_INLINE static inline __attribute__((target("avx512f"), always_inline))
 
-/* One row: nv vectors of sums, two sets (even and odd non-zeros) so that
- * consecutive multiply-adds do not wait for each other. */
+/* One row: nv vectors of sums, in 4 / nv sets taking turns over the
+ * non-zeros, so that consecutive multiply-adds do not wait for each other
+ * (measured on B1's 16 columns: 4 sets 1.15x faster than 2). */
 AVX512_INLINE void row_avx512(float *c, const float *init, const int32_t *col, const float *val, int32_t nz,
                               const float *bp, int width, const int nv)
 {
-    __m512 acc[2], odd[2];
+    const int sets = 4 / nv;
+    __m512 acc[4][2];
     __mmask16 mask[2];
     for (int v = 0; v < nv; v++) {
         int left = width - 16 * v;
         mask[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
-        acc[v] = init ? _mm512_maskz_loadu_ps(mask[v], init + 16 * v) : _mm512_setzero_ps();
-        odd[v] = _mm512_setzero_ps();
+        for (int s = 0; s < sets; s++)
+            acc[s][v] = _mm512_setzero_ps();
+        if (init)
+            acc[0][v] = _mm512_maskz_loadu_ps(mask[v], init + 16 * v);
     }
     int32_t k = 0;
-    for (; k + 2 <= nz; k += 2) {
-        const float *b0 = bp + (size_t)col[k] * 16 * nv, *b1 = bp + (size_t)col[k + 1] * 16 * nv;
-        __m512 x0 = _mm512_set1_ps(val[k]), x1 = _mm512_set1_ps(val[k + 1]);
-        for (int v = 0; v < nv; v++) {
-            acc[v] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b0 + 16 * v), acc[v]);
-            odd[v] = _mm512_fmadd_ps(x1, _mm512_loadu_ps(b1 + 16 * v), odd[v]);
+    for (; k + sets <= nz; k += sets) {
+        for (int s = 0; s < sets; s++) {
+            const float *b = bp + (size_t)col[k + s] * 16 * nv;
+            __m512 x = _mm512_set1_ps(val[k + s]);
+            for (int v = 0; v < nv; v++)
+                acc[s][v] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b + 16 * v), acc[s][v]);
         }
     }
-    if (k < nz) {
-        const float *b0 = bp + (size_t)col[k] * 16 * nv;
-        __m512 x0 = _mm512_set1_ps(val[k]);
+    for (int s = 0; k < nz; k++, s++) {
+        const float *b = bp + (size_t)col[k] * 16 * nv;
+        __m512 x = _mm512_set1_ps(val[k]);
         for (int v = 0; v < nv; v++)
-            acc[v] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b0 + 16 * v), acc[v]);
+            acc[s][v] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b + 16 * v), acc[s][v]);
     }
-    for (int v = 0; v < nv; v++)
-        _mm512_mask_storeu_ps(c + 16 * v, mask[v], _mm512_add_ps(acc[v], odd[v]));
+    for (int v = 0; v < nv; v++) {
+        __m512 sum = acc[0][v];
+        for (int s = 1; s < sets; s++)
+            sum = _mm512_add_ps(sum, acc[s][v]);
+        _mm512_mask_storeu_ps(c + 16 * v, mask[v], sum);
+    }
 }
 
 __attribute__((target("avx512f"))) static void tile_avx512(const csr_product *p, const float *bp, int j,

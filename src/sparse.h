@@ -55,8 +55,8 @@ typedef enum { NN_CSR_AUTO, NN_CSR_PLAIN, NN_CSR_AVX2, NN_CSR_AVX512 } nn_csr_ke
 int nn_csr_set_kernel(nn_csr_kernel k);
 
 /* Rows per block of a batch's transpose: a block's rows of the other factor
- * (2048 x 16 floats) stay in cache while its columns are summed. */
-#define NN_COL_BLOCK 2048
+ * (512 x 16 floats, 32 KiB) stay in L1 while its columns are summed. */
+#define NN_COL_BLOCK 512
 
 /* A batch's non-zeros by row, and by column once a product needs them. */
 typedef struct {
