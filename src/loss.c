@@ -162,6 +162,12 @@ __attribute__((target("avx512f"))) static row_sums ce_rows_avx512(const nn_tenso
     __mmask16 live = (__mmask16)((1u << classes) - 1);
     const __m512 lanes = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     row_sums s = {0, 0};
+    /* The rows' log-sums are added as the log of their product, one log a
+     * LOG_ROWS rows (each sum lies in [1, 16], so the product stays far
+     * below double's range): the log took half the time of this loop. */
+    enum { LOG_ROWS = 64 };
+    double prod = 1;
+    int in_prod = 0;
     for (int r = r0; r < r1; r++) {
         const float *z = outputs->data + (size_t)r * classes;
         __m512 zv = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), live, z);
@@ -177,7 +183,13 @@ __attribute__((target("avx512f"))) static row_sums ce_rows_avx512(const nn_tenso
         __m512 e = _mm512_maskz_mov_ps(live, exp_avx512(_mm512_sub_ps(zv, _mm512_set1_ps(mx))));
         float sum = _mm512_reduce_add_ps(e);
         int label = (int)labels[r];
-        s.sum += mx + log((double)sum) - z[label];
+        s.sum += (double)mx - z[label];
+        prod *= sum;
+        if (++in_prod == LOG_ROWS) {
+            s.sum += log(prod);
+            prod = 1;
+            in_prod = 0;
+        }
         __mmask16 at_max = _mm512_mask_cmp_ps_mask(live, zv, _mm512_set1_ps(mx), _CMP_EQ_OQ);
         s.right += (int)__builtin_ctz(at_max) == label;
         if (grad) {
@@ -187,6 +199,7 @@ __attribute__((target("avx512f"))) static row_sums ce_rows_avx512(const nn_tenso
             _mm512_mask_storeu_ps(grad + (size_t)r * classes, live, g);
         }
     }
+    s.sum += log(prod);
     return s;
 }
 #endif
