@@ -129,13 +129,19 @@ static const float *tile_init(const csr_product *p, int r, int j)
     return p->bias ? p->bias + j : NULL;
 }
 
-/* Columns [j, j + width) of b's rows into bp, tile floats a row. */
+/* Columns [j, j + width) of b's rows into bp, tile floats a row. Plain
+ * loops rather than memcpy and memset: a call per 128 bytes made packing
+ * the seed 003 layer's weights take a tenth of its training time. */
 static void pack_tile(float *bp, const float *b, int rows, int ldb, int tile, int j, int width)
 {
     for (int r = 0; r < rows; r++) {
         float *dst = bp + (size_t)r * tile;
-        memcpy(dst, b + (size_t)r * ldb + j, (size_t)width * sizeof *dst);
-        memset(dst + width, 0, (size_t)(tile - width) * sizeof *dst);
+        const float *src = b + (size_t)r * ldb + j;
+        int q = 0;
+        for (; q < width; q++)
+            dst[q] = src[q];
+        for (; q < tile; q++)
+            dst[q] = 0.0f;
     }
 }
 
