@@ -42,30 +42,6 @@ int nn_csr_reserve(nn_csr *c, int rows, size_t nz)
     return 1;
 }
 
-int nn_csr_from_dense(nn_csr *c, const float *x, int n, int in, double max_density)
-{
-    size_t total = (size_t)n * (size_t)in, limit = (size_t)(max_density * (double)total);
-    if (total == 0 || !nn_csr_reserve(c, n, limit + 1))
-        return 0;
-    size_t nz = 0;
-    for (int r = 0; r < n; r++) {
-        c->row_start[r] = (int32_t)nz;
-        const float *row = x + (size_t)r * in;
-        for (int i = 0; i < in; i++) {
-            if (row[i] != 0.0f) {
-                if (nz == limit)
-                    return 0;
-                c->col[nz] = i;
-                c->val[nz++] = row[i];
-            }
-        }
-    }
-    c->row_start[n] = (int32_t)nz;
-    c->rows = n;
-    c->cols = in;
-    return 1;
-}
-
 /* t = the transpose of rows [r0, r1) of a, by counting sort: each of t's
  * rows lists a column of a, by row number counted from r0, increasing.
  * 0 if memory ran out. */
@@ -143,6 +119,20 @@ static void pack_tile(float *bp, const float *b, int rows, int ldb, int tile, in
         for (; q < tile; q++)
             dst[q] = 0.0f;
     }
+}
+
+/* Appends row's non-zeros to col and val, which have room for in + 16
+ * more; returns how many. */
+static size_t append_row(int32_t *restrict col, float *restrict val, const float *restrict row, int in)
+{
+    size_t nz = 0;
+    for (int i = 0; i < in; i++) {
+        if (row[i] != 0.0f) {
+            col[nz] = i;
+            val[nz++] = row[i];
+        }
+    }
+    return nz;
 }
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -296,6 +286,31 @@ __attribute__((target("avx2,fma"))) static void scatter_avx2(float *part, int ld
         }
     }
 }
+
+/* Sixteen values at a time, the non-zeros packed to the front of a
+ * register (compress) and stored whole; all-zero runs (an image's border)
+ * cost one compare. Measured on 200 MNIST rows: the scan took 150 us with
+ * a branch per value, three times the product with a 32-column layer. */
+__attribute__((target("avx512f"))) static size_t append_row_avx512(int32_t *col, float *val, const float *row,
+                                                                    int in)
+{
+    const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    size_t nz = 0;
+    int i = 0;
+    for (; i + 16 <= in; i += 16) {
+        __m512 v = _mm512_loadu_ps(row + i);
+        __mmask16 keep = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+        if (!keep)
+            continue;
+        _mm512_storeu_ps(val + nz, _mm512_maskz_compress_ps(keep, v));
+        _mm512_storeu_si512(col + nz, _mm512_maskz_compress_epi32(keep, _mm512_add_epi32(lanes, _mm512_set1_epi32(i))));
+        nz += (size_t)__builtin_popcount(keep);
+    }
+    size_t tail = append_row(col + nz, val + nz, row + i, in - i);
+    for (size_t k = nz; k < nz + tail; k++)
+        col[k] += i;
+    return nz + tail;
+}
 #endif
 
 /* Any CPU. */
@@ -352,9 +367,12 @@ int nn_csr_set_kernel(nn_csr_kernel k)
 
 typedef void (*scatter_fn)(float *part, int ldp, const nn_csr *a, const float *b, int ldb, int n, int r0, int r1);
 
+typedef size_t (*append_fn)(int32_t *col, float *val, const float *row, int in);
+
 typedef struct {
     tile_fn tile;
     scatter_fn scatter;
+    append_fn append;
 } kernels;
 
 static kernels pick_kernels(void)
@@ -362,11 +380,30 @@ static kernels pick_kernels(void)
 #ifdef HAVE_X86_KERNELS
     nn_csr_kernel k = chosen_kernel;
     if (k == NN_CSR_AVX512 || (k == NN_CSR_AUTO && cpu_has(NN_CSR_AVX512)))
-        return (kernels){tile_avx512, scatter_avx512};
+        return (kernels){tile_avx512, scatter_avx512, append_row_avx512};
     if (k == NN_CSR_AVX2 || (k == NN_CSR_AUTO && cpu_has(NN_CSR_AVX2)))
-        return (kernels){tile_avx2, scatter_avx2};
+        return (kernels){tile_avx2, scatter_avx2, append_row};
 #endif
-    return (kernels){tile_plain, scatter_plain};
+    return (kernels){tile_plain, scatter_plain, append_row};
+}
+
+int nn_csr_from_dense(nn_csr *c, const float *x, int n, int in, double max_density)
+{
+    size_t total = (size_t)n * (size_t)in, limit = (size_t)(max_density * (double)total);
+    if (total == 0 || !nn_csr_reserve(c, n, limit + (size_t)in + 16))
+        return 0;
+    append_fn append = pick_kernels().append;
+    size_t nz = 0;
+    for (int r = 0; r < n; r++) {
+        c->row_start[r] = (int32_t)nz;
+        nz += append(c->col + nz, c->val + nz, x + (size_t)r * in, in);
+        if (nz > limit)
+            return 0;
+    }
+    c->row_start[n] = (int32_t)nz;
+    c->rows = n;
+    c->cols = in;
+    return 1;
 }
 
 static int product_threads(const nn_csr *a, int n)
