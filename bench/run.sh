@@ -2,7 +2,8 @@
 # make bench: the seeds' workloads through nnlab's Lua API and, in the same
 # run, through PyTorch (Debian's python3-torch, CPU, its best thread count,
 # the same OpenBLAS kernel as nnlab) when it is installed; a table of
-# medians and ratios, and whether each goal is met.
+# medians and ratios, and whether each goal is met. The two sides' runs take
+# turns, since these machines have slow and fast spells of many seconds.
 #   sh bench/run.sh [repeats]
 top=$(cd "$(dirname "$0")/.." && pwd)
 repeats=${1:-3}
@@ -22,14 +23,47 @@ version=$("$nnlab" --version)
 kernel=$(printf '%s\n' "$version" | sed -n 's/.*kernel \([A-Za-z0-9]*\);.*/\1/p')
 threads=$(printf '%s\n' "$version" | sed -n 's/.*; \([0-9]*\) threads*$/\1/p')
 
-best_torch() { # best_torch WORKLOAD: the run with the lowest time over 1 and 2 threads
-    best=""
-    for t in 1 2; do
-        line=$(OPENBLAS_CORETYPE=$kernel $py "$top/bench/torch_workloads.py" "$1" "$repeats" "$t") || continue
-        s=$(field "$line" seconds_per_iteration)$(field "$line" seconds_per_epoch)
-        if [ -z "$best" ] || awk "BEGIN{exit !($s < $bs)}"; then best=$(printf '%s\tthreads=%s' "$line" "$t"); bs=$s; fi
+with_field() { # with_field LINE KEY VALUE: LINE with KEY's value replaced (or added)
+    printf '%s\n' "$1" | tr '\t' '\n' | grep -v "^$2=" | tr '\n' '\t'
+    printf '%s=%s\n' "$2" "$3"
+}
+
+median() { # median of the numbers on stdin
+    sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'
+}
+
+sgemm_gflops() {
+    field "$(OPENBLAS_CORETYPE=$kernel "$peak" 2048 "$threads")" gflops
+}
+
+# run_interleaved WORKLOAD KEY: the repeats of nnlab and of PyTorch on 1 and
+# 2 threads take turns (nnlab, torch 1, torch 2, nnlab, ...), so that the
+# machine's slow and fast spells fall on both sides; B3's turns measure the
+# sgemm yardstick too. Sets n and t (the last line of each, its time field
+# replaced by the median, t with the better thread count) and gflops_b3.
+run_interleaved() {
+    n="" t="" ns="" t1s="" t2s="" gs="" l1="" l2=""
+    for r in $(seq "$repeats"); do
+        [ "$1" = B3 ] && gs="$gs $(sgemm_gflops)"
+        n=$("$nnlab" "$top/bench/workloads.lua" "$1" 1)
+        ns="$ns $(field "$n" "$2")"
+        [ $have_torch -eq 1 ] || continue
+        if l=$(OPENBLAS_CORETYPE=$kernel $py "$top/bench/torch_workloads.py" "$1" 1 1); then
+            l1=$l t1s="$t1s $(field "$l" "$2")"
+        fi
+        if l=$(OPENBLAS_CORETYPE=$kernel $py "$top/bench/torch_workloads.py" "$1" 1 2); then
+            l2=$l t2s="$t2s $(field "$l" "$2")"
+        fi
     done
-    printf '%s\n' "$best"
+    nm=$(echo $ns | tr ' ' '\n' | median)
+    n=$(with_field "$n" "$2" "$nm")
+    [ "$1" = B3 ] && gflops_b3=$(echo $gs | tr ' ' '\n' | median)
+    m1=$(echo $t1s | tr ' ' '\n' | median) m2=$(echo $t2s | tr ' ' '\n' | median)
+    if [ -n "$m1" ] && { [ -z "$m2" ] || awk "BEGIN{exit !($m1 <= $m2)}"; }; then
+        t=$(with_field "$(with_field "$l1" "$2" "$m1")" threads 1)
+    elif [ -n "$m2" ]; then
+        t=$(with_field "$(with_field "$l2" "$2" "$m2")" threads 2)
+    fi
 }
 
 met() { # met CONDITION: "met" or "NOT met"
@@ -38,16 +72,13 @@ met() { # met CONDITION: "met" or "NOT met"
 
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 printf '%s\n' "$version"
-gflops=$(field "$(OPENBLAS_CORETYPE=$kernel "$peak" 2048 "$threads")" gflops)
-echo "OpenBLAS sgemm 2048^3 on $threads threads ($kernel): $gflops GFLOPS"
-echo "repeats: $repeats (medians)"
+echo "OpenBLAS sgemm 2048^3 on $threads threads ($kernel): $(sgemm_gflops) GFLOPS"
+echo "repeats: $repeats (medians; nnlab's and PyTorch's runs take turns)"
 printf '\n%-4s %-24s %11s %11s %8s  %-30s %s\n' work measure nnlab pytorch ratio goal ""
 for w in B1 B2 B3; do
-    n=$("$nnlab" "$top/bench/workloads.lua" $w "$repeats")
-    t=""
-    [ $have_torch -eq 1 ] && t=$(best_torch $w)
     key=seconds_per_epoch
     [ $w = B1 ] && key=seconds_per_iteration
+    run_interleaved $w $key
     nv=$(field "$n" $key)
     tv=$(field "$t" $key)
     ratio="" verdict=""
@@ -56,7 +87,7 @@ for w in B1 B2 B3; do
         B1) goal=">= 10x"; [ -n "$ratio" ] && verdict=$(met "$ratio >= 10") ;;
         B2) goal=">= 5x"; [ -n "$ratio" ] && verdict=$(met "$ratio >= 5") ;;
         B3) # 784-512-256-10: 2 * 60000 * (2 * 535040 + 133632) FLOPs an epoch (dense count)
-            bound=$(awk "BEGIN{printf \"%.3f\", 1.2 * 2 * 60000 * (2 * 535040 + 133632) / ($gflops * 1e9)}")
+            bound=$(awk "BEGIN{printf \"%.3f\", 1.2 * 2 * 60000 * (2 * 535040 + 133632) / ($gflops_b3 * 1e9)}")
             goal=">= 6x or <= $bound s (1.2x sgemm)"
             verdict=$(met "${ratio:-0} >= 6 || $nv <= $bound") ;;
     esac

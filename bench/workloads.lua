@@ -39,6 +39,10 @@ local function b1()
 end
 
 local function epoch_bench(data, test, build, loss, opt, batch)
+  -- A few batches first, as torch_workloads.py does, so that neither side's
+  -- one-time start (threads, buffers) falls in the timed epoch.
+  nn.train{model = build(), loss = loss, optimizer = opt(), data = data:subset(1, 10 * batch), batch = batch,
+           epochs = 1, verbose = false}
   local times, acc = {}, nil
   for r = 1, repeats do
     nn.seed(r)
