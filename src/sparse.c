@@ -596,12 +596,16 @@ int nn_sparse_batch_transpose(nn_sparse_batch *s)
     return 1;
 }
 
-/* Scattering x's rows, for few columns, unless x is transposed already or
- * will be used again (measured: 10 and 32 columns scatter faster than a
- * transpose made for one product; 512 do not). */
+int nn_sparse_transpose_pays(int n)
+{
+    return n > 32;
+}
+
+/* Scattering x's rows, unless a transpose pays, or x is transposed already
+ * or will be used again. */
 static int scatters(const nn_sparse_batch *x, int n)
 {
-    return n <= 32 && !x->has_cols && !x->reused;
+    return !nn_sparse_transpose_pays(n) && !x->has_cols && !x->reused;
 }
 
 size_t nn_sparse_tmul_scratch(const nn_sparse_batch *x, int n)
