@@ -121,9 +121,9 @@ nn_status nn_model_init(nn_model *m, const nn_layer *layers, int n, nn_rng *init
     const nn_layer *last = &m->layers[n - 1];
     m->nparams = last->param_offset + last->param_count;
     m->nbuffers = last->buffer_offset + last->buffer_count;
-    m->params = calloc(m->nparams + 1, sizeof(float));
-    m->grads = calloc(m->nparams + 1, sizeof(float));
-    m->buffers = calloc(m->nbuffers + 1, sizeof(float));
+    m->params = nn_alloc_floats(m->nparams + 1);
+    m->grads = nn_alloc_floats(m->nparams + 1);
+    m->buffers = nn_alloc_floats(m->nbuffers + 1);
     m->out = calloc((size_t)n, sizeof(nn_tensor));
     m->dout = calloc((size_t)n, sizeof(nn_tensor));
     m->aux = calloc((size_t)n, sizeof(nn_tensor));
@@ -132,6 +132,9 @@ nn_status nn_model_init(nn_model *m, const nn_layer *layers, int n, nn_rng *init
         nn_model_free(m);
         return nn_fail(err, NN_ENOMEM, "out of memory allocating %zu parameters", m->nparams);
     }
+    memset(m->params, 0, (m->nparams + 1) * sizeof(float));
+    memset(m->grads, 0, (m->nparams + 1) * sizeof(float));
+    memset(m->buffers, 0, (m->nbuffers + 1) * sizeof(float));
     for (int i = 0; i < n; i++) {
         nn_tensor_empty(&m->out[i]);
         nn_tensor_empty(&m->dout[i]);

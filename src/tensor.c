@@ -2,6 +2,7 @@
 
 #include <cblas.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,15 +17,28 @@ void nn_tensor_empty(nn_tensor *t)
     t->owner = 1;
 }
 
+#define NN_ALIGN 64
+
+float *nn_alloc_floats(size_t n)
+{
+    if (n > (SIZE_MAX - NN_ALIGN) / sizeof(float))
+        return NULL;
+    size_t bytes = (n * sizeof(float) + NN_ALIGN - 1) / NN_ALIGN * NN_ALIGN;
+    return aligned_alloc(NN_ALIGN, bytes ? bytes : NN_ALIGN);
+}
+
 static nn_status tensor_reserve(nn_tensor *t, size_t n, nn_error *err)
 {
     if (n <= t->capacity)
         return NN_OK;
     if (!t->owner)
         return nn_fail(err, NN_ESTATE, "cannot grow a tensor view");
-    float *p = realloc(t->data, n * sizeof *p);
+    float *p = nn_alloc_floats(n);
     if (!p)
         return nn_fail(err, NN_ENOMEM, "out of memory allocating %zu floats", n);
+    if (t->data)
+        memcpy(p, t->data, t->capacity * sizeof *p);
+    free(t->data);
     t->data = p;
     t->capacity = n;
     return NN_OK;
