@@ -24,9 +24,8 @@ typedef struct {
 /* An empty owning tensor: no buffer, shape {0}. Safe to free. */
 /* n floats (at least one) starting on a 64-byte boundary, uninitialized,
  * for free(); NULL if memory ran out. The sparse kernels load 64-byte rows
- * of tensors and parameters: malloc's 16-byte alignment left them
- * straddling two cache lines, or not, by the luck of the heap (the same
- * build ran B1 15% slower in one directory than in another). */
+ * of tensors and parameters, which malloc's 16-byte alignment left
+ * straddling two cache lines, or not, by the luck of the heap. */
 float *nn_alloc_floats(size_t n);
 
 void nn_tensor_empty(nn_tensor *t);
