@@ -1,5 +1,6 @@
 #include "sparse.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,14 +30,23 @@ int nn_csr_reserve(nn_csr *c, int rows, size_t nz)
         c->cap_rows = (size_t)rows + 1;
     }
     if (nz > c->cap_nz) {
-        int32_t *ci = realloc(c->col, nz * sizeof *ci);
-        if (ci)
-            c->col = ci;
-        float *v = realloc(c->val, nz * sizeof *v);
-        if (v)
-            c->val = v;
-        if (!ci || !v)
+        if (nz > SIZE_MAX / sizeof(float))
             return 0;
+        int32_t *ci = nn_alloc_large(nz * sizeof *ci);
+        float *v = nn_alloc_large(nz * sizeof *v);
+        if (!ci || !v) {
+            free(ci);
+            free(v);
+            return 0;
+        }
+        if (c->cap_nz) {
+            memcpy(ci, c->col, c->cap_nz * sizeof *ci);
+            memcpy(v, c->val, c->cap_nz * sizeof *v);
+        }
+        free(c->col);
+        free(c->val);
+        c->col = ci;
+        c->val = v;
         c->cap_nz = nz;
     }
     return 1;

@@ -1,3 +1,4 @@
+#define _DEFAULT_SOURCE /* madvise */
 #include "tensor.h"
 
 #include <cblas.h>
@@ -5,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -25,6 +27,22 @@ float *nn_alloc_floats(size_t n)
         return NULL;
     size_t bytes = (n * sizeof(float) + NN_ALIGN - 1) / NN_ALIGN * NN_ALIGN;
     return aligned_alloc(NN_ALIGN, bytes ? bytes : NN_ALIGN);
+}
+
+#define LARGE_MIN ((size_t)4 << 20)
+#define HUGE_PAGE ((size_t)2 << 20)
+
+void *nn_alloc_large(size_t bytes)
+{
+    if (bytes < LARGE_MIN || bytes > SIZE_MAX - HUGE_PAGE)
+        return malloc(bytes ? bytes : 1);
+    size_t size = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    void *p = aligned_alloc(HUGE_PAGE, size);
+#ifdef MADV_HUGEPAGE
+    if (p)
+        madvise(p, size, MADV_HUGEPAGE); /* a hint: failure leaves small pages */
+#endif
+    return p;
 }
 
 static nn_status tensor_reserve(nn_tensor *t, size_t n, nn_error *err)

@@ -28,6 +28,11 @@ typedef struct {
  * straddling two cache lines, or not, by the luck of the heap. */
 float *nn_alloc_floats(size_t n);
 
+/* bytes for free(), NULL if memory ran out; from 4 MiB up, on 2 MiB pages
+ * where the system gives them (a cached full batch's non-zeros are streamed
+ * every step: with 4 KiB pages that is a TLB miss every 4 KiB). */
+void *nn_alloc_large(size_t bytes);
+
 void nn_tensor_empty(nn_tensor *t);
 
 /* Allocates a zero-filled tensor of the given shape. Every dimension >= 0. */
