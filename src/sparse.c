@@ -198,6 +198,8 @@ __attribute__((target("avx512f"))) static void tile_avx512(const csr_product *p,
     const nn_csr *a = p->a;
     for (int r = r0; r < r1; r++) {
         int32_t first = a->row_start[r], nz = a->row_start[r + 1] - first;
+        if (nz == 0 && p->accumulate)
+            continue; /* a transpose's row of an all-zero pixel */
         float *c = p->c + (size_t)r * p->ldc + j;
         if (p->tile == 16)
             row_avx512(c, tile_init(p, r, j), a->col + first, a->val + first, nz, bp, width, 1);
@@ -243,6 +245,8 @@ __attribute__((target("avx2,fma"))) static void tile_avx2(const csr_product *p, 
     const nn_csr *a = p->a;
     for (int r = r0; r < r1; r++) {
         int32_t first = a->row_start[r], nz = a->row_start[r + 1] - first;
+        if (nz == 0 && p->accumulate)
+            continue;
         float *c = p->c + (size_t)r * p->ldc + j;
         if (p->tile == 16)
             row_avx2(c, tile_init(p, r, j), a->col + first, a->val + first, nz, bp, width, 2);
@@ -432,8 +436,28 @@ static int tile_width(int n)
     return n <= 16 ? 16 : TILE;
 }
 
+/* Unit u of a product cut into tiles, each in `cuts` row ranges; bp is
+ * this thread's scratch for packing a tile of b. */
+static void product_unit(const csr_product *p, tile_fn kernel, const float *packed, float *bp, int u, int cuts)
+{
+    const nn_csr *a = p->a;
+    int t = u / cuts, cut = u % cuts;
+    int j = t * p->tile, width = p->n - j < p->tile ? p->n - j : p->tile;
+    int r0 = (int)((long)a->rows * cut / cuts), r1 = (int)((long)a->rows * (cut + 1) / cuts);
+    if (packed) {
+        kernel(p, packed + (size_t)t * (size_t)a->cols * (size_t)p->tile, j, width, r0, r1);
+    } else if (p->n == p->tile && p->ldb == p->tile) {
+        kernel(p, p->b, j, width, r0, r1); /* b is one tile already */
+    } else {
+        pack_tile(bp, p->b, a->cols, p->ldb, p->tile, j, width);
+        kernel(p, bp, j, width, r0, r1);
+    }
+}
+
 /* The product, tile by tile; packed is b already packed (all tiles, as
- * nn_csr_pack lays them out), or NULL to pack each tile into scratch. */
+ * nn_csr_pack lays them out), or NULL to pack each tile into scratch. On
+ * one thread no OpenMP construct is entered: a part's weight gradient on
+ * B1 makes thirty of these calls a step, each inside a parallel region. */
 static void csr_mul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int n, const float *bias,
                     int accumulate, const float *packed, float *scratch)
 {
@@ -446,31 +470,19 @@ static void csr_mul(float *c, int ldc, const nn_csr *a, const float *b, int ldb,
     int cuts = tiles >= threads ? 1 : threads;
     int units = tiles * cuts;
 #ifdef _OPENMP
-#pragma omp parallel num_threads(threads) if (threads > 1)
-#endif
-    {
-        int me = 0;
-#ifdef _OPENMP
-        me = omp_get_thread_num();
-#endif
-#ifdef _OPENMP
+    if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+        {
+            float *bp = scratch ? scratch + (size_t)omp_get_thread_num() * (size_t)a->cols * TILE : NULL;
 #pragma omp for schedule(static)
-#endif
-        for (int u = 0; u < units; u++) {
-            int t = u / cuts, cut = u % cuts;
-            int j = t * p.tile, width = n - j < p.tile ? n - j : p.tile;
-            int r0 = (int)((long)a->rows * cut / cuts), r1 = (int)((long)a->rows * (cut + 1) / cuts);
-            if (packed) {
-                kernel(&p, packed + (size_t)t * (size_t)a->cols * (size_t)p.tile, j, width, r0, r1);
-            } else if (n == p.tile && ldb == p.tile) {
-                kernel(&p, b, j, width, r0, r1); /* b is one tile already */
-            } else {
-                float *bp = scratch + (size_t)me * (size_t)a->cols * TILE;
-                pack_tile(bp, b, a->cols, ldb, p.tile, j, width);
-                kernel(&p, bp, j, width, r0, r1);
-            }
+            for (int u = 0; u < units; u++)
+                product_unit(&p, kernel, packed, bp, u, cuts);
         }
+        return;
     }
+#endif
+    for (int u = 0; u < units; u++)
+        product_unit(&p, kernel, packed, scratch, u, cuts);
 }
 
 void nn_csr_mul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int n,
