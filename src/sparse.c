@@ -83,13 +83,15 @@ static int csr_transpose(nn_csr *t, const nn_csr *a, int r0, int r1)
     return 1;
 }
 
-/* The product goes by tiles of TILE columns. A tile of b is first copied
- * into a contiguous scratch block, zero-padded: b's rows are often 2 KiB
- * apart, a stride at which a tile's rows compete for a few cache sets.
- * Measured on 200 x 784 (146 non-zeros a row) times 784 x 512: 0.85 ms
- * unpacked, 0.40 ms packed, dense sgemm 0.93 ms. Tiles of 32 beat 16 and 64
- * (the packed block must stay in L2); a b of 16 columns or fewer uses 16. */
-#define TILE 32
+/* The product goes by tiles of 16, 32 or (AVX-512) up to TILE columns. A
+ * tile of b is first copied into a contiguous scratch block, zero-padded:
+ * b's rows are often 2 KiB apart, a stride at which a tile's rows compete
+ * for a few cache sets. Measured on 200 x 784 (146 non-zeros a row) times
+ * 784 x 512: 0.85 ms unpacked, 0.40 ms packed, dense sgemm 0.93 ms. Tiles
+ * of 64 train the seed 003 network 1.01-1.06x faster than 32 with AVX-512
+ * (a non-zero's index and value serve four vectors); AVX2 has too few
+ * registers for them. */
+#define TILE 64
 /* Below this many multiply-adds one thread is faster. */
 #define CSR_THREADED_MIN (1 << 20)
 
@@ -101,7 +103,7 @@ typedef struct {
     int ldb, n;
     const float *bias;
     int accumulate;
-    int tile;           /* TILE, or 16 for a narrow b */
+    int tile;           /* 16, 32 or 64 columns */
 } csr_product;
 
 /* Rows [r0, r1) of c, columns [j, j + width) (width <= p->tile), from the
@@ -159,8 +161,8 @@ AVX512_INLINE void row_avx512(float *c, const float *init, const int32_t *col, c
                               const float *bp, int width, const int nv)
 {
     const int sets = 4 / nv;
-    __m512 acc[4][2];
-    __mmask16 mask[2];
+    __m512 acc[4][4];
+    __mmask16 mask[4];
     for (int v = 0; v < nv; v++) {
         int left = width - 16 * v;
         mask[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
@@ -203,8 +205,10 @@ __attribute__((target("avx512f"))) static void tile_avx512(const csr_product *p,
         float *c = p->c + (size_t)r * p->ldc + j;
         if (p->tile == 16)
             row_avx512(c, tile_init(p, r, j), a->col + first, a->val + first, nz, bp, width, 1);
-        else
+        else if (p->tile == 32)
             row_avx512(c, tile_init(p, r, j), a->col + first, a->val + first, nz, bp, width, 2);
+        else
+            row_avx512(c, tile_init(p, r, j), a->col + first, a->val + first, nz, bp, width, 4);
     }
 }
 
@@ -388,6 +392,7 @@ typedef struct {
     tile_fn tile;
     scatter_fn scatter;
     append_fn append;
+    int wide_tile;      /* the tile for more than 32 columns */
 } kernels;
 
 static kernels pick_kernels(void)
@@ -395,11 +400,11 @@ static kernels pick_kernels(void)
 #ifdef HAVE_X86_KERNELS
     nn_csr_kernel k = chosen_kernel;
     if (k == NN_CSR_AVX512 || (k == NN_CSR_AUTO && cpu_has(NN_CSR_AVX512)))
-        return (kernels){tile_avx512, scatter_avx512, append_row_avx512};
+        return (kernels){tile_avx512, scatter_avx512, append_row_avx512, 64};
     if (k == NN_CSR_AVX2 || (k == NN_CSR_AUTO && cpu_has(NN_CSR_AVX2)))
-        return (kernels){tile_avx2, scatter_avx2, append_row};
+        return (kernels){tile_avx2, scatter_avx2, append_row, 32};
 #endif
-    return (kernels){tile_plain, scatter_plain, append_row};
+    return (kernels){tile_plain, scatter_plain, append_row, 32};
 }
 
 int nn_csr_from_dense(nn_csr *c, const float *x, int n, int in, double max_density)
@@ -433,7 +438,7 @@ size_t nn_csr_mul_scratch(const nn_csr *a, int n)
 
 static int tile_width(int n)
 {
-    return n <= 16 ? 16 : TILE;
+    return n <= 16 ? 16 : n <= 32 ? 32 : pick_kernels().wide_tile;
 }
 
 /* Unit u of a product cut into tiles, each in `cuts` row ranges; bp is
