@@ -118,8 +118,9 @@ static const float *tile_init(const csr_product *p, int r, int j)
 }
 
 /* Columns [j, j + width) of b's rows into bp, tile floats a row. Plain
- * loops rather than memcpy and memset: a call per 128 bytes made packing
- * the seed 003 layer's weights take a tenth of its training time. */
+ * loops rather than a memcpy and a memset call per 128 bytes (packing the
+ * seed 003 layer's weights took a tenth of its training time with them, a
+ * sixth less this way). */
 static void pack_tile(float *bp, const float *b, int rows, int ldb, int tile, int j, int width)
 {
     for (int r = 0; r < rows; r++) {

@@ -21,7 +21,6 @@ typedef struct {
     int owner;              /* 1 if data is ours to free */
 } nn_tensor;
 
-/* An empty owning tensor: no buffer, shape {0}. Safe to free. */
 /* n floats (at least one) starting on a 64-byte boundary, uninitialized,
  * for free(); NULL if memory ran out. The sparse kernels load 64-byte rows
  * of tensors and parameters, which malloc's 16-byte alignment left
@@ -33,6 +32,7 @@ float *nn_alloc_floats(size_t n);
  * every step: with 4 KiB pages that is a TLB miss every 4 KiB). */
 void *nn_alloc_large(size_t bytes);
 
+/* An empty owning tensor: no buffer, shape {0}. Safe to free. */
 void nn_tensor_empty(nn_tensor *t);
 
 /* Allocates a zero-filled tensor of the given shape. Every dimension >= 0. */
