@@ -21,7 +21,8 @@ endif
 BUILD    = build
 ENGINE   = status tensor rng sparse layers model loss optim data train gradcheck model_io
 ENG_OBJ  = $(ENGINE:%=$(BUILD)/obj/%.o)
-BIND_OBJ = $(BUILD)/obj/lnnlab.o
+BINDING  = lnnlab lnn_aux lnn_sys lnn_tensor lnn_model lnn_data lnn_optim lnn_train
+BIND_OBJ = $(BINDING:%=$(BUILD)/obj/%.o)
 C_TESTS  = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
 FUZZ_TARGETS = idx model images
 REPLAYS  = $(FUZZ_TARGETS:%=$(BUILD)/tests/replay_%)

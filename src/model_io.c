@@ -2,6 +2,7 @@
 #include "model_io.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,25 @@ static nn_status decode_layers(reader *r, nn_layer **out, int *n, const char *na
     return NN_OK;
 }
 
+/* Refuses running statistics that are not finite (or a negative variance). */
+static nn_status check_buffers(const nn_model *m, const char *name, nn_error *err)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        const float *b = m->buffers + l->buffer_offset;
+        for (size_t k = 0; k < l->buffer_count; k++) {
+            int var = k >= l->buffer_count / 2;
+            if (!isfinite(b[k]) || (var && b[k] < 0)) {
+                char d[96];
+                nn_layer_describe(l, d, sizeof d);
+                return nn_fail(err, NN_EFORMAT, "%s: layer %d, %s: running %s %zu is %g", name, i + 1, d,
+                               var ? "variance" : "mean", k % (l->buffer_count / 2) + 1, (double)b[k]);
+            }
+        }
+    }
+    return NN_OK;
+}
+
 static nn_status decode_payload(nn_model *m, reader *r, const char *name, nn_error *err)
 {
     nn_layer *layers = NULL;
@@ -165,22 +185,38 @@ static nn_status decode_payload(nn_model *m, reader *r, const char *name, nn_err
     nn_status st = decode_layers(r, &layers, &n, name, err);
     if (st != NN_OK)
         return st;
-    st = nn_model_init(m, layers, n, NULL, err);
-    free(layers);
-    if (st != NN_OK && st != NN_ENOMEM) {
-        char why[NN_ERRMSG_MAX];
-        snprintf(why, sizeof why, "%s", err ? err->msg : "");
-        return nn_fail(err, NN_EFORMAT, "%s: damaged model file (%s)", name, why);
+    /* Planned first, so that the floats the layers claim are known to be
+     * in the file before anything is allocated for them. */
+    st = nn_model_plan(layers, n, err);
+    if (st == NN_OK) {
+        const nn_layer *last = &layers[n - 1];
+        size_t np = last->param_offset + last->param_count, nb = last->buffer_offset + last->buffer_count;
+        if ((r->len - r->pos) / 4 < np || (r->len - r->pos - 4 * np) / 4 < nb ||
+            r->len - r->pos != 16 + 4 * (np + nb))
+            st = nn_fail(err, NN_EFORMAT, "%s: damaged model file (the layers need %zu parameters and %zu "
+                                          "statistics, the file holds %zu bytes for them)",
+                         name, np, nb, r->len - r->pos);
+        else
+            st = nn_model_init(m, layers, n, NULL, err);
     }
-    if (st != NN_OK)
-        return st;
+    free(layers);
+    if (st != NN_OK) {
+        if (!err || strncmp(err->msg, name, strlen(name)) == 0)
+            return st;
+        char why[NN_ERRMSG_MAX];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return nn_fail(err, st == NN_ENOMEM ? st : NN_EFORMAT, "%s: %s(%s)", name,
+                       st == NN_ENOMEM ? "" : "damaged model file ", why);
+    }
     uint64_t np, nb;
     if (!get_u64(r, &np) || np != m->nparams || !get_floats(r, m->params, np) || !get_u64(r, &nb) ||
         nb != m->nbuffers || !get_floats(r, m->buffers, nb) || r->pos != r->len) {
         nn_model_free(m);
         return nn_fail(err, NN_EFORMAT, "%s: damaged model file (parameters do not match the layers)", name);
     }
-    return NN_OK;
+    if ((st = check_buffers(m, name, err)) != NN_OK)
+        nn_model_free(m);
+    return st;
 }
 
 nn_status nn_model_decode(nn_model *m, const uint8_t *buf, size_t len, const char *name,

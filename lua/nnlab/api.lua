@@ -5,9 +5,6 @@ local core = require("nnlab.core")
 local check = require("nnlab.check")
 
 local nn = {}
-local registry = debug.getregistry()
-local Model = registry["nnlab.Model"].__index
-local Dataset = registry["nnlab.Dataset"].__index
 
 local TENSOR, MODEL, DATASET = "nnlab.Tensor", "nnlab.Model", "nnlab.Dataset"
 local LOSS, SGD = "nnlab.Loss", "nnlab.SGD"
@@ -19,31 +16,16 @@ nn.root = root
 
 ---------------------------------------------------------------- system
 
-function nn.seed(s)
-  core.seed(check.int("seed", "#1", "seed", s, 0))
-end
-
-function nn.threads(n)
-  if n ~= nil then check.int("threads", "#1", "n", n, 1, 1024) end
-  return core.threads(n)
-end
-
+-- Functions of the C core whose arguments it checks itself.
+nn.seed = core.seed
+nn.threads = core.threads
 nn.info = core.info
 nn.clock = core.clock
 
 ---------------------------------------------------------------- tensors
 
-function nn.tensor(t)
-  if type(t) ~= "table" then check.fail("tensor", "#1", "expected a (nested) table of numbers, got " .. type(t)) end
-  return core.tensor(t)
-end
-
-function nn.zeros(shape)
-  if type(shape) ~= "table" then
-    check.fail("zeros", "#1", "expected a shape table such as {2, 3}, got " .. type(shape))
-  end
-  return core.zeros(shape)
-end
+nn.tensor = core.tensor
+nn.zeros = core.zeros
 
 ---------------------------------------------------------------- layers
 
@@ -124,17 +106,6 @@ function nn.Sequential(layers)
   return core.sequential(layers)
 end
 
-Model.__name = "nnlab.Model"
-
---- Class predictions (1-based) for a batch of inputs.
-function Model:predict(x)
-  local was = self:is_training()
-  self:evaluate()
-  local out = self:forward(x)
-  if was then self:training() end
-  return out:argmax()
-end
-
 ---------------------------------------------------------------- losses
 
 function nn.CrossEntropyLoss(...)
@@ -152,38 +123,9 @@ end
 
 ---------------------------------------------------------------- optimizer
 
-local SCHEDULES = {step = true, exponential = true, cosine = true}
-
-local function schedule_args(s)
-  if s == nil then return "none" end
-  local f = "SGD"
-  check.options(f, "#1", s, {kind = true, step_size = true, gamma = true, t_max = true, min_lr = true})
-  local kind = check.oneof(f, "#1", "schedule.kind", s.kind, {"step", "exponential", "cosine"})
-  assert(SCHEDULES[kind])
-  if kind == "step" then
-    return kind, check.int(f, "#1", "schedule.step_size", s.step_size, 1),
-           check.number(f, "#1", "schedule.gamma", s.gamma or 0.1, 0, false, 1)
-  elseif kind == "exponential" then
-    return kind, 1, check.number(f, "#1", "schedule.gamma", s.gamma, 0, false, 1)
-  end
-  return kind, check.int(f, "#1", "schedule.t_max", s.t_max, 1), 1,
-         check.number(f, "#1", "schedule.min_lr", s.min_lr or 0, 0, true)
-end
-
-function nn.SGD(opts)
-  local f = "SGD"
-  if type(opts) ~= "table" then check.fail(f, "#1", "expected a table of options such as {lr = 0.1}") end
-  check.options(f, "#1", opts, {lr = true, momentum = true, nesterov = true, l2 = true, l2_bias = true,
-                                schedule = true})
-  local lr = check.number(f, "#1", "lr", opts.lr, 0)
-  local momentum = check.number(f, "#1", "momentum", opts.momentum or 0, 0, true)
-  if momentum >= 1 then check.fail(f, "#1", ("momentum must be below 1, got %s"):format(momentum)) end
-  local nesterov = check.boolean(f, "#1", "nesterov", opts.nesterov or false)
-  if nesterov and momentum == 0 then check.fail(f, "#1", "nesterov needs a momentum > 0") end
-  local l2 = check.number(f, "#1", "l2", opts.l2 or 0, 0, true)
-  local l2_bias = check.boolean(f, "#1", "l2_bias", opts.l2_bias or false)
-  return core.sgd(lr, momentum, nesterov, l2, l2_bias, schedule_args(opts.schedule))
-end
+--- nn.SGD{lr = 0.1, momentum = 0.9, nesterov = false, l2 = 0, l2_bias = false,
+--         schedule = {kind = "step", step_size = 10, gamma = 0.1}}: the C core checks every option.
+nn.SGD = core.sgd
 
 ---------------------------------------------------------------- data
 
@@ -243,63 +185,6 @@ function nn.dataset(opts)
   local classes = check.int(f, "#1", "classes", opts.classes or 10, 1, 256)
   local scale = check.number(f, "#1", "scale", opts.scale or 1 / 255, 0)
   return core.dataset_from(opts.x, opts.y, classes, scale)
-end
-
-local function is_fraction(v)
-  return type(v) == "number" and v > 0 and v < 1
-end
-
---- Shuffles (seeded) and cuts the dataset into parts: counts {50000, 10000}
--- or fractions {0.6, 0.2, 0.2}.
-function Dataset:split(parts)
-  local f = "split"
-  if type(parts) ~= "table" or #parts == 0 then
-    check.fail(f, "#1", "expected a list of counts such as {50000, 10000} or fractions such as {0.8, 0.2}")
-  end
-  local n, counts = self:size(), {}
-  if is_fraction(parts[1]) then
-    local sum = 0
-    for i, v in ipairs(parts) do
-      if not is_fraction(v) then
-        check.fail(f, "#1", ("part %d is %s: give all parts as fractions in (0, 1) or all as counts"):format(
-          i, check.describe(v)))
-      end
-      sum = sum + v
-    end
-    if sum > 1 + 1e-9 then check.fail(f, "#1", ("the fractions add up to %g, more than 1"):format(sum)) end
-    local used = 0
-    for i, v in ipairs(parts) do
-      counts[i] = math.floor(v * n + 0.5)
-      used = used + counts[i]
-    end
-    if used > n then counts[#counts] = counts[#counts] - (used - n) end
-  else
-    local sum = 0
-    for i, v in ipairs(parts) do
-      counts[i] = check.int(f, "#1", ("part %d"):format(i), v, 1)
-      sum = sum + counts[i]
-    end
-    if sum > n then
-      check.fail(f, "#1", ("the parts add up to %d items but the dataset has %d"):format(sum, n))
-    end
-  end
-  return self:split_counts(table.unpack(counts))
-end
-
-local subset = Dataset.subset
-function Dataset:subset(first, count)
-  local n = self:size()
-  check.int("subset", "#1", "first", first, 1, n)
-  count = check.int("subset", "#2", "count", count == nil and n - first + 1 or count, 1, n - first + 1)
-  return subset(self, first, count)
-end
-
---- for batch in ds:batches{size = 100, shuffle = true} do ... batch.x, batch.y ... end
--- The batch tensors are reused from one step to the next.
-function Dataset:batches(opts)
-  opts = check.options("batches", "#1", opts, {size = true, shuffle = true})
-  local size = check.int("batches", "#1", "size", opts.size or 32, 1)
-  return self:batch_iter(size, opts.shuffle and true or false)
 end
 
 ---------------------------------------------------------------- training
