@@ -93,6 +93,8 @@ lua_Integer lnn_field_int(lua_State *L, int t, int arg, const char *prefix, cons
                           lua_Integer lo, lua_Integer hi);
 double lnn_field_number(lua_State *L, int t, int arg, const char *prefix, const char *key, double def);
 int lnn_field_boolean(lua_State *L, int t, int arg, const char *prefix, const char *key, int def);
+/* Raises "<prefix>: <key> must be <what>, got nil" when the field is nil. */
+void lnn_field_required(lua_State *L, int t, int arg, const char *prefix, const char *key, const char *what);
 /* Field `key` as one of the strings in list (NULL-terminated); its index. */
 int lnn_field_option(lua_State *L, int t, int arg, const char *prefix, const char *key, const char *def,
                      const char *const list[]);

@@ -73,10 +73,20 @@ double lnn_check_finite(lua_State *L, int arg, const char *what)
 
 /* ---------------------------------------------------------------- table fields */
 
-static int field_error(lua_State *L, int arg, const char *prefix, const char *key, const char *expected)
+/* The field's value is at vidx (absolute). */
+static int field_error(lua_State *L, int arg, int vidx, const char *prefix, const char *key, const char *expected)
 {
+    const char *got = value_text(L, vidx);
     return luaL_argerror(L, arg, lua_pushfstring(L, "%s%s%s must be %s, got %s", prefix ? prefix : "",
-                                                 prefix ? ": " : "", key, expected, value_text(L, -1)));
+                                                 prefix ? ": " : "", key, expected, got));
+}
+
+void lnn_field_required(lua_State *L, int t, int arg, const char *prefix, const char *key, const char *what)
+{
+    if (lua_getfield(L, t, key) == LUA_TNIL)
+        luaL_argerror(L, arg, lua_pushfstring(L, "%s%s%s must be %s, got nil", prefix ? prefix : "",
+                                              prefix ? ": " : "", key, what));
+    lua_pop(L, 1);
 }
 
 lua_Integer lnn_field_int(lua_State *L, int t, int arg, const char *prefix, const char *key, lua_Integer def,
@@ -84,8 +94,11 @@ lua_Integer lnn_field_int(lua_State *L, int t, int arg, const char *prefix, cons
 {
     lua_Integer v = def;
     if (lua_getfield(L, t, key) != LUA_TNIL) {
-        if (lua_type(L, -1) != LUA_TNUMBER || !to_integer(L, -1, &v) || v < lo || v > hi)
-            field_error(L, arg, prefix, key, lua_pushfstring(L, "an integer %s", range_text(L, lo, hi)));
+        int vidx = lua_gettop(L);
+        if (lua_type(L, -1) != LUA_TNUMBER || !to_integer(L, -1, &v) || v < lo || v > hi) {
+            const char *range = range_text(L, lo, hi);
+            field_error(L, arg, vidx, prefix, key, lua_pushfstring(L, "an integer %s", range));
+        }
     }
     lua_pop(L, 1);
     return v;
@@ -96,7 +109,7 @@ double lnn_field_number(lua_State *L, int t, int arg, const char *prefix, const 
     double v = def;
     if (lua_getfield(L, t, key) != LUA_TNIL) {
         if (lua_type(L, -1) != LUA_TNUMBER || !isfinite(lua_tonumber(L, -1)))
-            field_error(L, arg, prefix, key, "a finite number");
+            field_error(L, arg, lua_gettop(L), prefix, key, "a finite number");
         v = lua_tonumber(L, -1);
     }
     lua_pop(L, 1);
@@ -112,7 +125,7 @@ int lnn_field_boolean(lua_State *L, int t, int arg, const char *prefix, const ch
     else if (ty == LUA_TNUMBER && lua_isinteger(L, -1) && (lua_tointeger(L, -1) == 0 || lua_tointeger(L, -1) == 1))
         v = (int)lua_tointeger(L, -1);
     else if (ty != LUA_TNIL)
-        field_error(L, arg, prefix, key, "true or false");
+        field_error(L, arg, lua_gettop(L), prefix, key, "true or false");
     lua_pop(L, 1);
     return v;
 }
@@ -123,7 +136,7 @@ int lnn_field_option(lua_State *L, int t, int arg, const char *prefix, const cha
     const char *name = def;
     if (lua_getfield(L, t, key) != LUA_TNIL) {
         if (lua_type(L, -1) != LUA_TSTRING)
-            field_error(L, arg, prefix, key, "a string");
+            field_error(L, arg, lua_gettop(L), prefix, key, "a string");
         name = lua_tostring(L, -1);
     }
     for (int i = 0; name && list[i]; i++)
@@ -131,6 +144,7 @@ int lnn_field_option(lua_State *L, int t, int arg, const char *prefix, const cha
             lua_pop(L, 1);
             return i;
         }
+    const char *got = lua_pushfstring(L, "'%s'", name ? name : "nil");
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     for (int i = 0; list[i]; i++) {
@@ -139,7 +153,8 @@ int lnn_field_option(lua_State *L, int t, int arg, const char *prefix, const cha
         luaL_addstring(&b, list[i]);
     }
     luaL_pushresult(&b);
-    return field_error(L, arg, prefix, key, lua_pushfstring(L, "one of %s", lua_tostring(L, -1)));
+    return luaL_argerror(L, arg, lua_pushfstring(L, "%s%s%s must be one of %s, got %s", prefix ? prefix : "",
+                                                 prefix ? ": " : "", key, lua_tostring(L, -1), got));
 }
 
 void lnn_check_fields(lua_State *L, int t, int arg, const char *const allowed[])

@@ -307,7 +307,9 @@ static int batches_next(lua_State *L)
 
 static const char *const batches_fields[] = {"size", "shuffle", NULL};
 
-/* for batch in ds:batches{size = 100, shuffle = true} do ... batch.x, batch.y ... end */
+/* for batch in ds:batches{size = 100, shuffle = true} do ... batch.x, batch.y ... end
+ * The iterator is the loop's closing value: when the loop ends its buffers
+ * are freed, and a batch's x or y kept past it raises an error. */
 static int ds_batches(lua_State *L)
 {
     nn_dataset *d = lnn_check_dataset(L, 1);
@@ -338,8 +340,12 @@ static int ds_batches(lua_State *L)
     lua_setiuservalue(L, iter, 1);
     lua_createtable(L, 0, 2);
     lua_setiuservalue(L, iter, 2);
+    lua_pushvalue(L, iter);
     lua_pushcclosure(L, batches_next, 1);
-    return 1;
+    lua_pushnil(L);
+    lua_pushnil(L);
+    lua_pushvalue(L, iter); /* the loop's closing value: the buffers go when the loop ends */
+    return 4;
 }
 
 static int ds_tostring(lua_State *L)

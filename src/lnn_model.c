@@ -51,13 +51,16 @@ static void read_layer_spec(lua_State *L, int t, int i, nn_layer *l)
     l->in = l->out = -1;
     if (l->kind == NN_LINEAR) {
         l->in = (int)lnn_field_int(L, t, 1, where, "in_features", 0, 1, NN_MAX_FEATURES);
+        lnn_field_required(L, t, 1, where, "in_features", "an integer in 1..16777216");
         l->out = (int)lnn_field_int(L, t, 1, where, "out_features", 0, 1, NN_MAX_FEATURES);
+        lnn_field_required(L, t, 1, where, "out_features", "an integer in 1..16777216");
         l->bias = lnn_field_boolean(L, t, 1, where, "bias", 1);
         l->init = (nn_init_kind)lnn_field_option(L, t, 1, where, "init", "default", init_kinds);
         l->std = lnn_field_number(L, t, 1, where, "std", 0.01);
         l->a = lnn_field_number(L, t, 1, where, "a", -0.05);
         l->b = lnn_field_number(L, t, 1, where, "b", 0.05);
     } else if (l->kind == NN_BATCHNORM) {
+        lnn_field_required(L, t, 1, where, "features", "an integer in 1..16777216");
         l->out = (int)lnn_field_int(L, t, 1, where, "features", 0, 1, NN_MAX_FEATURES);
         l->eps = lnn_field_number(L, t, 1, where, "eps", 1e-5);
         l->momentum = lnn_field_number(L, t, 1, where, "momentum", 0.1);

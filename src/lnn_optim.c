@@ -119,30 +119,21 @@ static const char *const sgd_fields[] = {"lr", "momentum", "nesterov", "l2", "l2
 static const char *const schedule_fields[] = {"kind", "step_size", "gamma", "t_max", "min_lr", NULL};
 static const char *const schedule_kinds[] = {"step", "exponential", "cosine", NULL};
 
-/* A field that must be given: raises "<prefix>: <key> must be <what>, got nil". */
-static void require_field(lua_State *L, int t, int arg, const char *prefix, const char *key, const char *what)
-{
-    if (lua_getfield(L, t, key) == LUA_TNIL)
-        luaL_argerror(L, arg, lua_pushfstring(L, "%s%s%s must be %s, got nil", prefix ? prefix : "",
-                                              prefix ? ": " : "", key, what));
-    lua_pop(L, 1);
-}
-
 /* The table at index t of argument arg as a schedule. */
 static void read_schedule(lua_State *L, int t, int arg, nn_schedule *s)
 {
     memset(s, 0, sizeof *s);
     luaL_argcheck(L, lua_type(L, t) == LUA_TTABLE, arg, "schedule must be a table such as {kind = \"step\", ...}");
     lnn_check_fields(L, t, arg, schedule_fields);
-    require_field(L, t, arg, "schedule", "kind", "one of step, exponential, cosine");
+    lnn_field_required(L, t, arg, "schedule", "kind", "one of step, exponential, cosine");
     int kind = lnn_field_option(L, t, arg, "schedule", "kind", NULL, schedule_kinds);
     s->kind = (nn_schedule_kind)(kind + 1);
     if (s->kind == NN_SCHEDULE_STEP)
-        require_field(L, t, arg, "schedule", "step_size", "an integer >= 1");
+        lnn_field_required(L, t, arg, "schedule", "step_size", "an integer >= 1");
     if (s->kind == NN_SCHEDULE_EXP)
-        require_field(L, t, arg, "schedule", "gamma", "a number in (0, 1]");
+        lnn_field_required(L, t, arg, "schedule", "gamma", "a number in (0, 1]");
     if (s->kind == NN_SCHEDULE_COSINE)
-        require_field(L, t, arg, "schedule", "t_max", "an integer >= 1");
+        lnn_field_required(L, t, arg, "schedule", "t_max", "an integer >= 1");
     s->step_size = (int)lnn_field_int(L, t, arg, "schedule", "step_size", 1, 1, 1 << 30);
     s->t_max = (int)lnn_field_int(L, t, arg, "schedule", "t_max", 1, 1, 1 << 30);
     s->gamma = lnn_field_number(L, t, arg, "schedule", "gamma", 0.1);
@@ -154,7 +145,7 @@ static int l_sgd(lua_State *L)
 {
     luaL_argcheck(L, lua_type(L, 1) == LUA_TTABLE, 1, "expected a table of options such as {lr = 0.1}");
     lnn_check_fields(L, 1, 1, sgd_fields);
-    require_field(L, 1, 1, NULL, "lr", "a finite number");
+    lnn_field_required(L, 1, 1, NULL, "lr", "a finite number");
     double lr = lnn_field_number(L, 1, 1, NULL, "lr", 0);
     double momentum = lnn_field_number(L, 1, 1, NULL, "momentum", 0);
     int nesterov = lnn_field_boolean(L, 1, 1, NULL, "nesterov", 0);
