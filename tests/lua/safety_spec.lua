@@ -136,12 +136,13 @@ describe("an output fed back as input", function()
     assert.are.same(g_separate, m:gradients():totable())
   end)
 
-  it("to a loss's backward gives what a copy gives", function()
-    local loss = nn.MSELoss()
-    local g = loss:backward(nn.tensor{{1, 2}}, nn.tensor{{0, 0}})
-    local expected = loss:backward(g:clone(), nn.tensor{{0, 0}}):clone():totable()
-    g = loss:backward(nn.tensor{{1, 2}}, nn.tensor{{0, 0}})
-    assert.are.same(expected, loss:backward(g, nn.tensor{{0, 0}}):totable())
+  it("as a loss's target gives what a copy gives", function()
+    local loss = nn.CrossEntropyLoss()
+    local z, t = nn.tensor{{1, 2, -1}}, nn.tensor{{0.2, 0.3, 0.5}}
+    local g = loss:backward(z, t)
+    local expected = loss:backward(z, g:clone()):clone():totable()
+    g = loss:backward(z, t)
+    assert.are.same(expected, loss:backward(z, g):totable())
   end)
 end)
 
@@ -319,20 +320,17 @@ describe("BatchNorm in training mode", function()
   end)
 
   it("folds a trailing one-row batch into the one before it in nn.train", function()
-    nn.seed(2)
-    local ds = nn.dataset{x = batch(5, 2, function(r, c) return (r * 3 + c) % 7 end), y = nn.tensor{0, 1, 0, 1, 0},
+    local ds = nn.dataset{x = batch(3, 2, function(r, c) return (r * 3 + c) % 7 end), y = nn.tensor{0, 1, 0},
                           classes = 2}
-    local m = nn.Sequential{nn.Linear(2, 2), nn.BatchNorm(2)}
-    local h = nn.train{model = m, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.1}, data = ds, epochs = 3,
-                       batch = 2, verbose = false}
-    assert.are.equal(3, #h.cost)
-    -- the running variance stays near the batches' variance, not decayed towards 0 by one-row batches
-    local p = m:encode()
-    assert.is_truthy(p)
-    m:evaluate()
-    local out = m:forward(batch(5, 2, function(r, c) return (r * 3 + c) % 7 end)):totable()
-    for _, row in ipairs(out) do
-      for _, v in ipairs(row) do assert.is_true(math.abs(v) < 10, tostring(v)) end
+    local function trained(size)
+      nn.seed(2)
+      local m = nn.Sequential{nn.Linear(2, 2), nn.BatchNorm(2)}
+      local h = nn.train{model = m, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.1}, data = ds,
+                         epochs = 20, batch = size, shuffle = false, verbose = false}
+      assert.are.equal(20, #h.cost)
+      return m:encode()
     end
+    -- batches of 2 on 3 items are one batch of 3: the same model to the bit
+    assert.is_true(trained(3) == trained(2))
   end)
 end)
