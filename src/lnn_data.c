@@ -1,6 +1,7 @@
 /* lnn_data.c - the Dataset type and its batch iterator: core.load_idx,
  * core.dataset_from and the dataset methods. A batch's x and y are views
  * of the iterator's buffers, made anew for each batch. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,25 +67,43 @@ static void pixel_at(lua_State *L, const nn_tensor *x, size_t k)
 {
     float v = x->data[k];
     if (!(v >= 0 && v <= 255) || v != floorf(v))
-        luaL_argerror(L, 1, lua_pushfstring(L, "pixel %I is %f, expected an integer in 0..255", (LUAI_UACINT)k + 1,
-                                            (lua_Number)v));
+        luaL_argerror(L, 1, lua_pushfstring(L, "pixel %I is %s, expected an integer in 0..255", (LUAI_UACINT)k + 1,
+                                            v != v ? "nan" : lua_pushfstring(L, "%f", (lua_Number)v)));
 }
 
-/* core.dataset_from(images, labels, classes, scale): a dataset from tensors
- * holding pixel values 0..255 (one row per item) and labels. */
-static int l_dataset_from(lua_State *L)
+/* Field key of the table at index 1, a tensor, put at stack slot slot
+ * (so that it stays alive while in use, whatever the table's metatable does). */
+static nn_tensor *tensor_field(lua_State *L, const char *key, int slot)
 {
-    nn_tensor *x = lnn_check_tensor(L, 1), *y = lnn_check_tensor(L, 2);
-    int classes = (int)lnn_check_int(L, 3, 1, 256, "classes");
-    double scale = lnn_check_finite(L, 4, "scale");
+    lua_getfield(L, 1, key);
+    if (!luaL_testudata(L, -1, LNN_TENSOR))
+        luaL_argerror(L, 1, lua_pushfstring(L, "%s must be a tensor, got %s", key, luaL_typename(L, -1)));
+    lua_replace(L, slot);
+    return lnn_check_tensor(L, slot);
+}
+
+static const char *const dataset_fields[] = {"x", "y", "classes", "scale", NULL};
+
+/* core.dataset{x = images, y = labels, classes = 10, scale = 1/255}: a
+ * dataset from tensors holding pixel values 0..255 (one row per item) and
+ * labels. */
+static int l_dataset(lua_State *L)
+{
+    luaL_argcheck(L, lua_type(L, 1) == LUA_TTABLE, 1, "expected {x = tensor, y = tensor}");
+    lnn_check_fields(L, 1, 1, dataset_fields);
+    lua_settop(L, 3);
+    nn_tensor *x = tensor_field(L, "x", 2), *y = tensor_field(L, "y", 3);
+    int classes = (int)lnn_field_int(L, 1, 1, NULL, "classes", 10, 1, 256);
+    double scale = lnn_field_number(L, 1, 1, NULL, "scale", 1.0 / 255);
+    luaL_argcheck(L, scale > 0 && scale <= FLT_MAX, 1, "scale must be a number > 0 within float range");
     size_t dim = nn_tensor_row_size(x);
     luaL_argcheck(L, x->ndim >= 2 && x->shape[0] >= 1 && dim >= 1 && dim <= INT32_MAX, 1,
-                  "images must be a non-empty tensor of rows");
+                  "x must be a non-empty tensor of rows");
     int n = x->shape[0];
-    luaL_argcheck(L, y->size == (size_t)n, 2, lua_pushfstring(L, "%I labels for %d images", (LUAI_UACINT)y->size, n));
+    luaL_argcheck(L, y->size == (size_t)n, 1, lua_pushfstring(L, "%I labels for %d images", (LUAI_UACINT)y->size, n));
     for (int k = 0; k < n; k++)
         if (!(y->data[k] >= 0 && y->data[k] < classes) || y->data[k] != floorf(y->data[k]))
-            luaL_argerror(L, 2, lua_pushfstring(L, "label %d is %f, expected a class in 0..%d", k + 1,
+            luaL_argerror(L, 1, lua_pushfstring(L, "label %d is %f, expected a class in 0..%d", k + 1,
                                                 (lua_Number)y->data[k], classes - 1));
     for (size_t k = 0; k < x->size; k++)
         pixel_at(L, x, k);
@@ -367,7 +386,7 @@ static const luaL_Reg dataset_meta[] = {{"__gc", dataset_close}, {"__close", dat
 static const luaL_Reg batches_methods[] = {{NULL, NULL}};
 static const luaL_Reg batches_meta[] = {{"__gc", batches_close}, {"__close", batches_close}, {NULL, NULL}};
 
-static const luaL_Reg data_funcs[] = {{"load_idx", l_load_idx}, {"dataset_from", l_dataset_from}, {NULL, NULL}};
+static const luaL_Reg data_funcs[] = {{"load_idx", l_load_idx}, {"dataset", l_dataset}, {NULL, NULL}};
 
 void lnn_open_data(lua_State *L)
 {

@@ -316,7 +316,7 @@ static int m_restore(lua_State *L)
     nn_model tmp;
     nn_error err;
     if (nn_model_decode(&tmp, (const uint8_t *)bytes, len, name, &err) != NN_OK)
-        return lnn_error(L, &err);
+        return luaL_argerror(L, 2, err.msg);
     int same = same_architecture(&tmp, &u->m);
     if (same) {
         memcpy(u->m.params, tmp.params, tmp.nparams * sizeof(float));

@@ -79,6 +79,8 @@ static int loss_compute(lua_State *L, int with_grad)
         if (t.labels == u->grad.data)
             t.labels = u->input.data;
     }
+    if (nn_target_check(u->kind, &t, out, &err) != NN_OK)
+        return luaL_argerror(L, 3, lua_pushfstring(L, "%s: %s", nn_loss_name(u->kind), err.msg));
     double loss;
     if (with_grad && nn_tensor_reshape2(&u->grad, out->shape[0], out->shape[1], &err) != NN_OK)
         return lnn_error(L, &err);

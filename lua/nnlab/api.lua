@@ -175,21 +175,15 @@ function nn.mnist_split(opts)
   return {train = train, validation = val, test = mnist.test}
 end
 
---- A dataset from tensors: x holds pixel values 0..255 (one row per item), y labels.
-function nn.dataset(opts)
-  local f = "dataset"
-  if type(opts) ~= "table" then check.fail(f, "#1", "expected {x = tensor, y = tensor}") end
-  check.options(f, "#1", opts, {x = true, y = true, classes = true, scale = true})
-  check.is(f, "#1", "x", opts.x, TENSOR, "a tensor")
-  check.is(f, "#1", "y", opts.y, TENSOR, "a tensor")
-  local classes = check.int(f, "#1", "classes", opts.classes or 10, 1, 256)
-  local scale = check.number(f, "#1", "scale", opts.scale or 1 / 255, 0)
-  return core.dataset_from(opts.x, opts.y, classes, scale)
-end
+--- nn.dataset{x = tensor, y = tensor, classes = 10, scale = 1/255}: a dataset
+-- from tensors; x holds pixel values 0..255 (one row per item), y labels.
+nn.dataset = core.dataset
 
 ---------------------------------------------------------------- training
 
 local function fmt_time(s)
+  check.number("format_time", "#1", "seconds", s)
+  if s < 0 or s >= 1e9 then return "?" end
   if s < 60 then return ("%.1fs"):format(s) end
   if s < 3600 then return ("%dm%02ds"):format(s // 60, math.floor(s % 60)) end
   return ("%dh%02dm"):format(s // 3600, math.floor(s % 3600) // 60)
@@ -223,9 +217,10 @@ local function check_train(o)
   if o.validation ~= nil then check.is(f, "#1", "validation", o.validation, DATASET, "a dataset") end
   local batch = o.batch
   if batch == nil or batch == "full" then batch = o.data:size() end
-  batch = check.int(f, "#1", "batch", batch, 1)
+  batch = check.int(f, "#1", "batch", batch, 1, 0x7fffffff)
   local epochs = check.int(f, "#1", "epochs", o.epochs or 1, 0)
   local first = check.int(f, "#1", "first_epoch", o.first_epoch or 1, 1)
+  check.int(f, "#1", "eval_batch", o.eval_batch or 1000, 1, 0x7fffffff)
   return batch, epochs, first
 end
 
@@ -275,7 +270,7 @@ function nn.evaluate(model, data, opts)
   opts = check.options(f, "#3", opts, {loss = true, batch = true})
   local loss = opts.loss or nn.CrossEntropyLoss()
   check.is(f, "#3", "loss", loss, LOSS, "a loss")
-  local batch = check.int(f, "#3", "batch", opts.batch or 1000, 1)
+  local batch = check.int(f, "#3", "batch", opts.batch or 1000, 1, 0x7fffffff)
   local l, acc, confusion = core.evaluate(model, loss, data, batch)
   local k = #confusion
   local precision, recall = {}, {}

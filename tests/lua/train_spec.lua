@@ -102,7 +102,7 @@ describe("training", function()
       return o
     end
     assert.has_error(function() nn.train(with("batch", 0)) end,
-      "bad argument #1 to 'train' (batch must be an integer >= 1, got 0)")
+      "bad argument #1 to 'train' (batch must be an integer in 1..2147483647, got 0)")
     assert.has_error(function() nn.train(with("epochs", 1.5)) end,
       "bad argument #1 to 'train' (epochs must be an integer, got 1.5)")
     assert.error_matches(function() nn.train(with("data", 5)) end, "data must be a dataset, got 5")
