@@ -29,7 +29,8 @@ static int to_integer(lua_State *L, int idx, lua_Integer *out)
     }
     lua_Number n = lua_tonumber(L, idx);
     /* -2^63 is exact in a double; 2^63 is the first value that does not fit. */
-    if (!(n == floor(n) && n >= -0x1p63 && n < 0x1p63))
+    const lua_Number two_63 = 9223372036854775808.0;
+    if (!(n == floor(n) && n >= -two_63 && n < two_63))
         return 0;
     *out = (lua_Integer)n;
     return 1;

@@ -232,7 +232,7 @@ static int split_counts(lua_State *L, int arg, int32_t n, int32_t *counts)
             lua_rawgeti(L, arg, i + 1);
             if (lua_isinteger(L, -1))
                 c = lua_tointeger(L, -1);
-            else if (lua_type(L, -1) == LUA_TNUMBER && v == floor(v) && fabs(v) < 0x1p62)
+            else if (lua_type(L, -1) == LUA_TNUMBER && v == floor(v) && fabs(v) < 4611686018427387904.0)
                 c = (lua_Integer)v;
             else
                 luaL_argerror(L, arg, lua_pushfstring(L, "%s must be an integer >= 1, got %s", key,

@@ -6,7 +6,7 @@ local check = require("nnlab.check")
 
 local nn = {}
 
-local TENSOR, MODEL, DATASET = "nnlab.Tensor", "nnlab.Model", "nnlab.Dataset"
+local MODEL, DATASET = "nnlab.Model", "nnlab.Dataset"
 local LOSS, SGD = "nnlab.Loss", "nnlab.SGD"
 
 -- The project root, two folders above this file (lua/nnlab/api.lua).

@@ -233,14 +233,16 @@ describe("a model file", function()
     helper.write(path, model_file({{1, 2, 2}, {6, 2, 2, 1, 0, 0 / 0, 0.1}}, {1, 2, 3, 4, 5, 6, 1, 1, 0, 0},
                                   {0, 0, 1, 1}))
     assert.error_matches(function() nn.load(path) end,
-      path:gsub("%p", "%%%0") .. ": damaged model file %(layer 2, BatchNorm%(2%): eps must be a finite number > 0, got %-?nan%)")
+      path:gsub("%p", "%%%0") .. ": damaged model file %(layer 2, BatchNorm%(2%): eps must be a finite number > 0, " ..
+      "got %-?nan%)")
     helper.write(path, model_file({{1, 2, 2}, {6, 2, 2, 1, 0, 1e-5, math.huge}}, {1, 2, 3, 4, 5, 6, 1, 1, 0, 0},
                                   {0, 0, 1, 1}))
     assert.has_error(function() nn.load(path) end,
       path .. ": damaged model file (layer 2, BatchNorm(2): momentum must be in [0, 1], got inf)")
     helper.write(path, model_file({{1, 2, 2}, {6, 2, 2, 1, 0, 1e-5, 0.1}}, {1, 2, 3, 4, 5, 6, 1, 1, 0, 0},
                                   {0, 0 / 0, 1, 1}))
-    assert.error_matches(function() nn.load(path) end, path:gsub("%p", "%%%0") .. ": layer 2, BatchNorm%(2%): running mean 2 is %-?nan")
+    assert.error_matches(function() nn.load(path) end,
+      path:gsub("%p", "%%%0") .. ": layer 2, BatchNorm%(2%): running mean 2 is %-?nan")
     helper.write(path, model_file({{1, 2, 2}, {6, 2, 2, 1, 0, 1e-5, 0.1}}, {1, 2, 3, 4, 5, 6, 1, 1, 0, 0},
                                   {0, 0, 1, -1}))
     assert.has_error(function() nn.load(path) end, path .. ": layer 2, BatchNorm(2): running variance 2 is -1")
@@ -291,7 +293,8 @@ describe("argument errors", function()
     local x = nn.zeros{2, 3}
     assert.has_error(function() x:get(1, 9) end, "bad argument #2 to 'get' (index 9 is outside 1..3)")
     assert.has_error(function() x:get(1, "a") end, "bad argument #2 to 'get' (number expected, got string)")
-    assert.has_error(function() x:reshape{7} end, "bad argument #1 to 'reshape' (a shape of 7 elements for a tensor of 6)")
+    assert.has_error(function() x:reshape{7} end,
+      "bad argument #1 to 'reshape' (a shape of 7 elements for a tensor of 6)")
     assert.has_error(function() x:reshape(7) end, "bad argument #1 to 'reshape' (table expected, got number)")
     assert.has_error(function() nn.seed(1e300) end,
       "bad argument #1 to 'seed' (seed must be an integer >= 0, got 1e+300)")
