@@ -12,6 +12,7 @@ OPENMP  ?= -fopenmp
 WARN     = -std=c11 -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
 CPPFLAGS = -I$(LUA_INC) -Isrc -MMD -MP
 LIBS     = -lopenblas -lz -lm $(OPENMP)
+BIND_LIBS = -lpng16
 
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -21,7 +22,7 @@ endif
 BUILD    = build
 ENGINE   = status tensor rng sparse layers model loss optim data train gradcheck model_io
 ENG_OBJ  = $(ENGINE:%=$(BUILD)/obj/%.o)
-BIND_OBJ = $(BUILD)/obj/lnnlab.o
+BIND_OBJ = $(BUILD)/obj/lnnlab.o $(BUILD)/obj/lnn_image.o $(BUILD)/obj/lnn_scale.o
 C_TESTS  = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
 FUZZ_TARGETS = idx model images
 REPLAYS  = $(FUZZ_TARGETS:%=$(BUILD)/tests/replay_%)
@@ -42,10 +43,10 @@ $(BUILD)/obj/%.o: src/%.c $(FLAGS_STAMP) | $(BUILD)/obj
 	$(CC) $(WARN) $(CFLAGS) -fPIC $(CPPFLAGS) -c $< -o $@
 
 $(BUILD)/nnlab: $(BUILD)/obj/main.o $(BIND_OBJ) $(ENG_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LUA_LIB) $(LIBS) -Wl,-E
+	$(CC) $(LDFLAGS) -o $@ $^ $(LUA_LIB) $(BIND_LIBS) $(LIBS) -Wl,-E
 
 $(BUILD)/nnlab.so: $(BIND_OBJ) $(ENG_OBJ)
-	$(CC) $(LDFLAGS) -shared -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -shared -o $@ $^ $(BIND_LIBS) $(LIBS)
 
 $(BUILD)/tests/%: tests/c/%.c $(ENG_OBJ) $(FLAGS_STAMP) | $(BUILD)/tests
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -Itests/c $(LDFLAGS) -o $@ $< $(ENG_OBJ) -lcmocka $(LIBS)

@@ -402,6 +402,11 @@ static lt_model *check_model(lua_State *L, int arg)
     return u;
 }
 
+nn_model *lnn_check_model(lua_State *L, int arg)
+{
+    return &check_model(L, arg)->m;
+}
+
 static lt_model *push_model(lua_State *L)
 {
     /* uservalues: 1 output view, 2 parameters view, 3 gradients view */
@@ -1469,6 +1474,8 @@ int luaopen_nnlab_core(lua_State *L)
     }
     lua_pop(L, 1);
     luaL_newlib(L, core_funcs);
+    lnn_open_image(L);
+    lnn_open_scale(L);
     return 1;
 }
 
