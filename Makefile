@@ -1,6 +1,9 @@
 # nnlab: a C engine for small neural networks, driven from Lua 5.4.
 #   make          build/nnlab (Lua host with the engine) and build/nnlab.so
 #   make test     C unit tests and Busted specs; ends with "N passed, N failed"
+#   make install  PREFIX (/usr/local) under DESTDIR: bin/nnlab, lib/lua/5.4/nnlab.so,
+#                 share/lua/5.4/nnlab/*.lua, share/nnlab/data/mnist/, share/man/man1/nnlab.1
+#   make uninstall  removes exactly those files (and their folders when left empty)
 #   make clean
 
 CC      ?= cc
@@ -100,5 +103,32 @@ check-style:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all test bench fuzz memcheck check-style clean FORCE
+# Installing. Each folder can be set on its own (the rockspec stages the
+# files in luarocks' folders this way); MNIST goes to DATADIR/data/mnist.
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR   ?= $(PREFIX)/bin
+LUA_CDIR ?= $(PREFIX)/lib/lua/5.4
+LUA_LDIR ?= $(PREFIX)/share/lua/5.4
+DATADIR  ?= $(PREFIX)/share/nnlab
+MANDIR   ?= $(PREFIX)/share/man/man1
+LUA_MODS  = $(notdir $(wildcard lua/nnlab/*.lua))
+MNIST     = $(notdir $(wildcard data/mnist/*))
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LUA_CDIR) $(DESTDIR)$(LUA_LDIR)/nnlab \
+	    $(DESTDIR)$(DATADIR)/data/mnist $(DESTDIR)$(MANDIR)
+	install -m 755 $(BUILD)/nnlab $(DESTDIR)$(BINDIR)/nnlab
+	install -m 755 $(BUILD)/nnlab.so $(DESTDIR)$(LUA_CDIR)/nnlab.so
+	install -m 644 $(LUA_MODS:%=lua/nnlab/%) $(DESTDIR)$(LUA_LDIR)/nnlab/
+	install -m 644 $(MNIST:%=data/mnist/%) $(DESTDIR)$(DATADIR)/data/mnist/
+	install -m 644 doc/nnlab.1 $(DESTDIR)$(MANDIR)/nnlab.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/nnlab $(DESTDIR)$(LUA_CDIR)/nnlab.so $(DESTDIR)$(MANDIR)/nnlab.1 \
+	    $(LUA_MODS:%=$(DESTDIR)$(LUA_LDIR)/nnlab/%) $(MNIST:%=$(DESTDIR)$(DATADIR)/data/mnist/%)
+	-rmdir $(DESTDIR)$(LUA_LDIR)/nnlab $(DESTDIR)$(DATADIR)/data/mnist $(DESTDIR)$(DATADIR)/data \
+	    $(DESTDIR)$(DATADIR) 2>/dev/null
+
+.PHONY: all test bench fuzz memcheck check-style clean install uninstall FORCE
 -include $(wildcard $(BUILD)/obj/*.d)
