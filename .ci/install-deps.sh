@@ -5,15 +5,24 @@
 #   sh .ci/install-deps.sh --dev   that and what the tests, make fuzz,
 #                                  make memcheck, make check-style and
 #                                  make bench need
+#   ... --list                     prints the packages instead
 set -e
 runtime="build-essential lua5.4 liblua5.4-dev zlib1g-dev libopenblas-dev libpng-dev gnuplot-nox lua-argparse lua-filesystem"
 # python3-torch (1.13, from Debian's own archive) is make bench's yardstick.
 dev="lua-busted libcmocka-dev lua-check cppcheck clang libclang-rt-14-dev valgrind slurm-wlm munge parallel luarocks python3-torch"
-case "$1" in
-    "") pkgs=$runtime ;;
-    --dev) pkgs="$runtime $dev" ;;
-    *) echo "usage: sh .ci/install-deps.sh [--dev]" >&2; exit 2 ;;
-esac
+pkgs=$runtime
+list=""
+for a in "$@"; do
+    case "$a" in
+        --dev) pkgs="$runtime $dev" ;;
+        --list) list=1 ;;
+        *) echo "usage: sh .ci/install-deps.sh [--dev] [--list]" >&2; exit 2 ;;
+    esac
+done
+if [ -n "$list" ]; then
+    echo $pkgs
+    exit 0
+fi
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
