@@ -47,7 +47,7 @@ describe("experiments/digits", function()
 end)
 
 describe("experiments/own_digits.lua", function()
-  it("trains (quick) the softmax model and the best MLP and counts right answers as nnlab predict gives them", function()
+  it("trains (quick) the softmax model and the best MLP, counts right answers as nnlab predict does", function()
     local out = helper.tmpdir()
     local code, stdout, stderr = helper.nnlab(("%s/experiments/own_digits.lua --quick --out %s"):format(root, out))
     assert.are.equal(0, code, stderr)
