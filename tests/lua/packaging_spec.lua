@@ -14,8 +14,9 @@ local function sh(cmd)
 end
 
 -- The commands below must not see the clone's module paths (tests/run.sh
--- sets them) nor the sanitizer runtimes of make test SANITIZE=1.
-local CLEAN_ENV = "env -u LUA_PATH -u LUA_CPATH -u LD_PRELOAD -u ASAN_OPTIONS"
+-- sets them). Under make test SANITIZE=1 the copies are built with the
+-- sanitizers too, and the runtimes tests/run.sh preloads stay.
+local CLEAN_ENV = "env -u LUA_PATH -u LUA_CPATH"
 
 local EXPERIMENT = [[
 local nn = require("nnlab")
