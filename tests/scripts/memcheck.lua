@@ -9,3 +9,8 @@ local p = os.tmpname(); model:save(p); local m2 = nn.load(p); os.remove(p)
 print(nn.evaluate(m2, b).accuracy, nn.gradcheck{model = model, loss = nn.CrossEntropyLoss(), data = d:subset(1, 5)})
 for batch in b:batches{size = 30, shuffle = true} do local o = model:forward(batch.x) end
 pcall(nn.load, "/nonexistent"); pcall(nn.mnist, {dir = "/tmp"})
+assert(m2:input_scale() == 1 / 255 or math.abs(m2:input_scale() - 1 / 255) < 1e-9)
+local f = assert(io.open(nn.root .. "/tests/scripts/blue-three.png", "rb")); local png = f:read("a"); f:close()
+local core = require("nnlab.core")
+assert(core.decode_png(png) == 28); assert(core.decode_png(png:sub(1, 100)) == nil)
+assert(core.decode_png(png:sub(1, 40) .. "x" .. png:sub(42)) == nil)
