@@ -9,56 +9,65 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <png.h>
-#include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "lnnlab.h"
 
 #define MAX_PIXELS (4096 * 4096)
 
+/* The size in a PNG's IHDR chunk (bytes 16..23, big-endian), or 0. */
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int fail(lua_State *L, const char *name, const char *what, const char *why)
+{
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s (%s)", name, what, why);
+    return 2;
+}
+
 static int l_decode_png(lua_State *L)
 {
     size_t len;
     const char *data = luaL_checklstring(L, 1, &len);
     const char *name = luaL_optstring(L, 2, "image");
+    static const unsigned char magic[8] = {137, 'P', 'N', 'G', '\r', '\n', 26, '\n'};
+    if (len < 24 || memcmp(data, magic, 8) != 0 || memcmp(data + 12, "IHDR", 4) != 0)
+        return fail(L, name, "not a readable PNG", "no PNG signature and header");
+    uint32_t w = be32((const unsigned char *)data + 16), h = be32((const unsigned char *)data + 20);
+    if (w == 0 || h == 0 || (uint64_t)w * h > MAX_PIXELS) {
+        luaL_pushfail(L);
+        lua_pushfstring(L, "%s: PNG of %I x %I pixels, not a digit image", name, (lua_Integer)w, (lua_Integer)h);
+        return 2;
+    }
+    /* The pixels live in a userdata, so that a Lua error (out of memory)
+     * leaks nothing; libpng holds memory only between begin and finish. */
+    size_t n = (size_t)w * h;
+    unsigned char *ga = lua_newuserdatauv(L, 2 * n, 0);
     png_image img;
     memset(&img, 0, sizeof img);
     img.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_memory(&img, data, len)) {
-        luaL_pushfail(L);
-        lua_pushfstring(L, "%s: not a readable PNG (%s)", name, img.message);
-        return 2;
-    }
-    if (img.width == 0 || img.height == 0 || (size_t)img.width * img.height > MAX_PIXELS) {
+    if (!png_image_begin_read_from_memory(&img, data, len))
+        return fail(L, name, "not a readable PNG", img.message);
+    if (img.width != w || img.height != h) {
         png_image_free(&img);
-        luaL_pushfail(L);
-        lua_pushfstring(L, "%s: PNG of %dx%d pixels, too large for a digit", name, (int)img.width,
-                        (int)img.height);
-        return 2;
+        return fail(L, name, "damaged PNG", "sizes disagree");
     }
     img.format = PNG_FORMAT_GA;
-    size_t n = (size_t)img.width * img.height;
-    unsigned char *ga = malloc(2 * n);
-    if (!ga) {
-        png_image_free(&img);
-        return luaL_error(L, "decode_png: out of memory");
-    }
-    if (!png_image_finish_read(&img, NULL, ga, 0, NULL)) {
-        /* finish_read frees the image's memory on failure */
-        free(ga);
-        luaL_pushfail(L);
-        lua_pushfstring(L, "%s: damaged PNG (%s)", name, img.message);
-        return 2;
-    }
+    /* finish_read frees libpng's memory, on success and on failure */
+    if (!png_image_finish_read(&img, NULL, ga, 0, NULL))
+        return fail(L, name, "damaged PNG", img.message);
     /* grey g with alpha a over white: g * a + 255 * (1 - a), in place */
     for (size_t i = 0; i < n; i++) {
         unsigned g = ga[2 * i], a = ga[2 * i + 1];
         ga[i] = (unsigned char)((g * a + 255u * (255u - a) + 127u) / 255u);
     }
-    lua_pushinteger(L, (lua_Integer)img.width);
-    lua_pushinteger(L, (lua_Integer)img.height);
+    lua_pushinteger(L, (lua_Integer)w);
+    lua_pushinteger(L, (lua_Integer)h);
     lua_pushlstring(L, (const char *)ga, n);
-    free(ga);
     return 3;
 }
 

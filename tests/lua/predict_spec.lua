@@ -233,7 +233,10 @@ describe("nnlab predict", function()
     local w, h, pixels = core.decode_png(png(4, 3, 0, function(c, r) return 10 * r + c end))
     assert.are.same({4, 3}, {w, h})
     assert.are.equal(string.char(0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23), pixels)
-    assert.are.same({nil, "x: not a readable PNG (PNG file corrupted by ASCII conversion)"},
+    assert.are.same({nil, "x: not a readable PNG (no PNG signature and header)"},
       {core.decode_png("\137PNG\r\n\26\r", "x")})
+    -- a header claiming 100000 x 100000 pixels is refused before anything is allocated
+    local huge = good:sub(1, 16) .. string.pack(">I4I4", 100000, 100000) .. good:sub(25)
+    assert.are.same({nil, "h: PNG of 100000 x 100000 pixels, not a digit image"}, {core.decode_png(huge, "h")})
   end)
 end)
