@@ -55,13 +55,13 @@ $(BUILD)/tests/%: tests/c/%.c $(ENG_OBJ) $(FLAGS_STAMP) | $(BUILD)/tests
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -Itests/c $(LDFLAGS) -o $@ $< $(ENG_OBJ) -lcmocka $(LIBS)
 
 # A fuzz target replayed over its corpus (seeds and regressions) without libFuzzer.
-$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(ENG_OBJ) $(FLAGS_STAMP) | $(BUILD)/tests
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(ENG_OBJ) $(BUILD)/obj/lnn_image.o $(FLAGS_STAMP) | $(BUILD)/tests
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -DNNLAB_ROOT=\"$(CURDIR)\" -DCORPUS_DIR=\"$(CURDIR)/tests/fuzz/corpus/$*\" \
-	    $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(ENG_OBJ) $(LUA_LIB) $(LIBS)
+	    $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(ENG_OBJ) $(BUILD)/obj/lnn_image.o $(LUA_LIB) $(BIND_LIBS) $(LIBS)
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(ENGINE:%=src/%.c) | $(BUILD)/fuzz
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(ENGINE:%=src/%.c) src/lnn_image.c | $(BUILD)/fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -std=c11 -Isrc -I$(LUA_INC) -DNNLAB_ROOT=\"$(CURDIR)\" -o $@ $< \
-	    $(ENGINE:%=src/%.c) $(LUA_LIB) $(LIBS)
+	    $(ENGINE:%=src/%.c) src/lnn_image.c $(LUA_LIB) $(BIND_LIBS) $(LIBS)
 
 $(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz:
 	mkdir -p $@
