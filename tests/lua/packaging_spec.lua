@@ -62,6 +62,11 @@ local function check_installed_command(nnlab, dir, modules, mnist)
   assert.matches("default\tDONE\tval_accuracy 0%.%d+\ttest_accuracy 0%.%d+", out)
   assert.truthy(io.open(dir .. "/results/outside/default/model.nnl"))
   assert.truthy(io.open(dir .. "/results/outside/summary.tsv"))
+  -- nnlab slurm's job scripts call this installed command
+  code, out = sh(("cd %s && %s %s slurm outside.lua"):format(dir, CLEAN_ENV, nnlab))
+  assert.are.equal(0, code, out)
+  local sbatch = helper.read(dir .. "/results/outside/slurm/outside.sbatch")
+  assert.truthy(sbatch:find(nnlab, 1, true), sbatch)
 end
 
 local function files_under(dir)
