@@ -75,7 +75,11 @@ local function digit_files(dir)
   return files
 end
 
-local o = parse_args(arg or {})
+-- A script, not an experiment declaration: `nnlab run` on it stops here.
+if not (arg and tostring(arg[0]):match("own_digits%.lua$")) then
+  error("own_digits.lua is a script, not an experiment: run it as build/nnlab experiments/own_digits.lua", 0)
+end
+local o = parse_args(arg)
 local files = digit_files(o.digits)
 assert(#files > 0, o.digits .. ": no digit files (D_K.txt)")
 local outdir = o.out .. "/own_digits"

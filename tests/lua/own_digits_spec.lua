@@ -91,4 +91,13 @@ describe("experiments/own_digits.lua", function()
     end
     os.execute("rm -rf " .. out)
   end)
+
+  it("is a script: nnlab run refuses it before training anything", function()
+    local out = helper.tmpdir()
+    local code, _, stderr = helper.nnlab(("run %s/experiments/own_digits.lua --out %s"):format(root, out))
+    assert.are.equal(2, code)
+    assert.matches("own_digits%.lua is a script, not an experiment", stderr)
+    assert.is_nil(io.open(out .. "/softmax_regression"))
+    os.execute("rm -rf " .. out)
+  end)
 end)
