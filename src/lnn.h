@@ -3,7 +3,8 @@
  *
  * The binding is split as Lua's own libraries are (liolib.c, loslib.c): one
  * file per type (lnn_tensor.c, lnn_model.c, lnn_data.c, lnn_optim.c for
- * losses and optimizers, lnn_train.c for training and gradient checks),
+ * losses and optimizers, lnn_train.c for training and gradient checks,
+ * lnn_image.c for PNG digits),
  * lnn_sys.c for the system functions, and lnnlab.c, the module opener.
  * Each file's lnn_open_* registers its metatables and adds its functions to
  * the table on top of the stack.
@@ -144,5 +145,6 @@ void lnn_open_model(lua_State *L);
 void lnn_open_data(lua_State *L);
 void lnn_open_optim(lua_State *L);
 void lnn_open_train(lua_State *L);
+void lnn_open_image(lua_State *L); /* lnn_image.c: decode_png */
 
 #endif

@@ -1,6 +1,7 @@
 /* lnn_model.c - the Model type: core.sequential, core.load and the model
  * methods. A model lends views of its parameters, gradients and last
  * output; each checks on every use that the model is still open. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -343,7 +344,22 @@ static int m_rng_state(lua_State *L)
     return 1;
 }
 
+/* m:input_scale([s]) -> the pixel scale of the data the model was trained
+ * on (0 if unknown, kept in the model file), set first when s is given */
+static int m_input_scale(lua_State *L)
+{
+    lnn_model *u = lnn_check_model(L, 1);
+    if (!lua_isnoneornil(L, 2)) {
+        lua_Number s = luaL_checknumber(L, 2);
+        luaL_argcheck(L, isfinite(s) && s >= 0, 2, "input scale must be a finite number >= 0");
+        u->m.input_scale = (double)s;
+    }
+    lua_pushnumber(L, u->m.input_scale);
+    return 1;
+}
+
 static const luaL_Reg model_methods[] = {
+    {"input_scale", m_input_scale},
     {"encode", m_encode}, {"restore", m_restore}, {"rng_state", m_rng_state},
     {"forward", m_forward}, {"predict", m_predict}, {"backward", m_backward}, {"zero_grad", m_zero_grad},
     {"training", m_training}, {"evaluate", m_evaluate_mode}, {"is_training", m_is_training},

@@ -16,6 +16,7 @@ int luaopen_nnlab_core(lua_State *L)
     lnn_open_data(L);
     lnn_open_optim(L);
     lnn_open_train(L);
+    lnn_open_image(L);
     return 1;
 }
 

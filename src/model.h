@@ -25,6 +25,7 @@ typedef struct {
     size_t nbuffers;
     int training;        /* 1: Dropout drops, BatchNorm uses batch statistics */
     nn_rng dropout_rng;  /* the stream Dropout masks are drawn from */
+    double input_scale;  /* pixel scale of the data it was trained on; 0 if unknown (model files v2) */
     /* Workspace, per layer: */
     nn_tensor *out;      /* output of each layer */
     nn_tensor *dout;     /* gradient of the loss w.r.t. each layer's output */

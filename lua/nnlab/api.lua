@@ -9,17 +9,36 @@ local nn = {}
 local MODEL, DATASET = "nnlab.Model", "nnlab.Dataset"
 local LOSS, SGD = "nnlab.Loss", "nnlab.SGD"
 
--- The project root, two folders above this file (lua/nnlab/api.lua).
+-- The project root, two folders above this file in a clone (lua/nnlab/api.lua);
+-- installed, this file sits in PREFIX/share/lua/5.4/nnlab/ (make install) or
+-- TREE/share/lua/5.4/nnlab/ (luarocks).
 local here = debug.getinfo(1, "S").source
 local root = here:match("^@(.*)/lua/nnlab/api%.lua$") or "."
 nn.root = root
+local moddir = here:match("^@(.*)/api%.lua$") or "."
+local share = here:match("^@(.*)/lua/5%.4/nnlab/api%.lua$")
+
+-- Where nn.mnist() looks without a dir or $NNLAB_DATA: the clone's data/mnist,
+-- then make install's PREFIX/share/nnlab/data/mnist, then luarocks' copy
+-- beside the modules.
+local MNIST_DIRS = {root .. "/data/mnist"}
+if share then MNIST_DIRS[#MNIST_DIRS + 1] = share .. "/nnlab/data/mnist" end
+MNIST_DIRS[#MNIST_DIRS + 1] = moddir .. "/data/mnist"
 
 ---------------------------------------------------------------- system
 
 -- Functions of the C core whose arguments it checks itself.
 nn.seed = core.seed
 nn.threads = core.threads
-nn.info = core.info
+
+--- Versions, BLAS, threads and seed (core.info), with `nnlab` (the version)
+-- and `mnist` (the folder nn.mnist() reads by default, or false).
+function nn.info()
+  local i = core.info()
+  i.nnlab = i.version
+  i.mnist = nn.mnist_dir() or false
+  return i
+end
 nn.clock = core.clock
 
 ---------------------------------------------------------------- tensors
@@ -148,11 +167,32 @@ local function load_pair(dir, prefix, classes)
   return core.load_idx(images, labels, classes, 1 / 255)
 end
 
+--- The folder nn.mnist() reads without a dir: $NNLAB_DATA, else the first of
+-- MNIST_DIRS holding the training images, else nil.
+function nn.mnist_dir()
+  local env = os.getenv("NNLAB_DATA")
+  if env then return env end
+  for _, dir in ipairs(MNIST_DIRS) do
+    for _, name in ipairs{"train-images-idx3-ubyte.gz", "train-images-idx3-ubyte"} do
+      local f = io.open(dir .. "/" .. name, "rb")
+      if f then
+        f:close()
+        return dir
+      end
+    end
+  end
+  return nil
+end
+
 --- The MNIST training and test sets: {train = dataset, test = dataset}.
--- Looks in opts.dir, else $NNLAB_DATA, else the project's data/mnist.
+-- Looks in opts.dir, else $NNLAB_DATA, else the clone's data/mnist or the
+-- installed copy (nn.mnist_dir()).
 function nn.mnist(opts)
   opts = check.options("mnist", "#1", opts, {dir = true, scale = true, classes = true})
-  local dir = opts.dir or os.getenv("NNLAB_DATA") or (root .. "/data/mnist")
+  local dir = opts.dir or nn.mnist_dir()
+  if not dir then
+    error("mnist: no MNIST files in " .. table.concat(MNIST_DIRS, ", ") .. "; give {dir = ...} or set NNLAB_DATA", 2)
+  end
   if type(dir) ~= "string" then check.fail("mnist", "#1", "dir must be a string") end
   local scale = check.number("mnist", "#1", "scale", opts.scale or 1 / 255, 0)
   local classes = check.int("mnist", "#1", "classes", opts.classes or 10, 1, 256)
@@ -244,6 +284,8 @@ function nn.train(o)
   local h = o.history or nn.new_history(o.validation)
   h.val_accuracy = h.val_accuracy or (o.validation and {}) or nil
   h.val_loss = h.val_loss or (o.validation and {}) or nil
+  -- The model file keeps the data's pixel scale, so nnlab predict scales alike.
+  o.model:input_scale(o.data:scale())
   local start = core.clock()
   for e = first, epochs do
     local t0 = core.clock()

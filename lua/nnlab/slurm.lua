@@ -5,7 +5,8 @@ local tsv = require("nnlab.tsv")
 
 local slurm = {}
 
-local q = require("nnlab.shell").quote
+local shell = require("nnlab.shell")
+local q = shell.quote
 
 local function absolute(path)
   if path:sub(1, 1) == "/" then return path end
@@ -32,7 +33,7 @@ end
 
 --- Writes NAME.sbatch (the array) and NAME-collect.sbatch into dir.
 function slurm.write_scripts(o, exp, npoints, dir)
-  local nnlab = absolute(o.root .. "/build/nnlab")
+  local nnlab = absolute(shell.nnlab_command(o.root))
   local griddir = absolute(o.out) .. "/" .. exp.name
   local lines = {
     "--job-name=nnlab-" .. exp.name,

@@ -24,3 +24,8 @@ assert(not pcall(kept.totable, kept))
 local reg = nn.Sequential{nn.Linear(784, 1)}
 nn.train{model = reg, loss = nn.MSELoss(), optimizer = nn.SGD{lr = 0.01}, data = a, batch = 64, epochs = 1, verbose = false}
 assert(nn.evaluate(reg, b, {loss = nn.MSELoss()}).loss >= 0)
+assert(m2:input_scale() == 1 / 255 or math.abs(m2:input_scale() - 1 / 255) < 1e-9)
+local f = assert(io.open(nn.root .. "/tests/scripts/blue-three.png", "rb")); local png = f:read("a"); f:close()
+local core = require("nnlab.core")
+assert(core.decode_png(png) == 28); assert(core.decode_png(png:sub(1, 100)) == nil)
+assert(core.decode_png(png:sub(1, 40) .. "x" .. png:sub(42)) == nil)
