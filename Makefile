@@ -23,7 +23,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 BUILD    = build
-ENGINE   = status tensor rng sparse layers model loss optim data train gradcheck model_io
+ENGINE   = status tensor rng sparse layers model loss optim data csv train gradcheck model_io
 ENG_OBJ  = $(ENGINE:%=$(BUILD)/obj/%.o)
 BINDING  = lnnlab lnn_aux lnn_sys lnn_tensor lnn_model lnn_data lnn_optim lnn_train lnn_image
 BIND_OBJ = $(BINDING:%=$(BUILD)/obj/%.o)
