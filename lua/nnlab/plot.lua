@@ -302,7 +302,7 @@ function plot.line(dir, name, t)
   local ticks = {}
   for i, p in ipairs(t.points) do ticks[i] = ("%s %.17g"):format(plot.quote(p.tick), xof(i)) end
   local body = {"set datafile nocolumnheaders", "set key off", "set title " .. plot.quote(t.title),
-    "set xlabel " .. plot.quote(t.xlabel), "set ylabel " .. plot.quote(t.ylabel),
+    "set xlabel " .. plot.quote(t.xlabel .. (logx and " (log scale)" or "")), "set ylabel " .. plot.quote(t.ylabel),
     logx and "set logscale x" or "unset logscale x", "set xrange " .. xrange,
     "set xtics (" .. table.concat(ticks, ", ") .. ")", "set mxtics 1",
     "set offsets 0, 0, graph 0.12, graph 0.12"}

@@ -169,9 +169,9 @@ local function cell_of(list, metric)
   return nil, list[1].status
 end
 
---- grid_line.png for one axis; grid_heatmap.png for two (rows: the first
--- axis, columns: the second) and, for more, one heatmap per combination of
--- the other axes, on one colour scale. Returns the pictures it drew.
+--- grid_line.png for one axis; grid_heatmap.png for two or more: a heatmap
+-- of the two axes with the most values, one panel per combination of the
+-- other axes' values, all on one colour scale. Returns the pictures drawn.
 local function axis_plots(griddir, points, axes, metric)
   os.remove(griddir .. "/grid_line.png")
   os.remove(griddir .. "/grid_heatmap.png")
@@ -197,10 +197,21 @@ local function axis_plots(griddir, points, axes, metric)
     if not ok then return {}, err end
     return {"grid_line.png"}
   end
-  local rows_axis, cols_axis = axes[1], axes[2]
+  -- columns: the axis with the most values, rows: the next (of two alike,
+  -- the first in the grid's order gives the rows); the others give panels
+  local ranked = {}
+  for i, a in ipairs(axes) do ranked[i] = {axis = a, n = #values_of(points, a), i = i} end
+  table.sort(ranked, function(x, y)
+    if x.n ~= y.n then return x.n > y.n end
+    return x.i < y.i
+  end)
+  local cols_axis, rows_axis = ranked[1].axis, ranked[2].axis
+  if ranked[1].n == ranked[2].n then cols_axis, rows_axis = rows_axis, cols_axis end
   local row_vals, col_vals = values_of(points, rows_axis), values_of(points, cols_axis)
   local others = {}
-  for i = 3, #axes do others[#others + 1] = axes[i] end
+  for _, a in ipairs(axes) do
+    if a ~= rows_axis and a ~= cols_axis then others[#others + 1] = a end
+  end
   -- every combination of the other axes' values, the first axis slowest
   local combos = {{}}
   for _, axis in ipairs(others) do
@@ -219,9 +230,9 @@ local function axis_plots(griddir, points, axes, metric)
     for i, axis in ipairs(list) do parts[i] = tsv.value(p.config[axis]) end
     return table.concat(parts, "\0")
   end
-  local cells = {}
+  local cells, order = {}, {rows_axis, cols_axis, table.unpack(others)}
   for _, p in ipairs(points) do
-    local k = key_of(p, axes)
+    local k = key_of(p, order)
     cells[k] = cells[k] or {}
     table.insert(cells[k], p)
   end
@@ -298,8 +309,8 @@ local STYLE = [[
 body{font-family:sans-serif;margin:16px;max-width:1268px;font-size:14px;color:#222}
 h1{font-size:22px;margin:0 0 6px}h2{font-size:17px;margin:22px 0 8px}
 p{margin:4px 0}.const{color:#444;line-height:1.6}.const code{background:#f3f3f3;padding:1px 4px;margin-right:6px}
-table.summary{border-collapse:collapse;font-size:13px}
-.summary td,.summary th{border:1px solid #ccc;padding:3px 6px;text-align:right;vertical-align:top}
+table.summary{border-collapse:collapse;font-size:13px}.summary a{white-space:nowrap}
+.summary td,.summary th{border:1px solid #ccc;padding:3px 5px;text-align:right;vertical-align:top}
 .summary th{background:#eef;cursor:pointer;user-select:none;font-weight:600}
 .summary th.axis{background:#dde6ff}.summary td.axis{background:#f6f8ff}
 .summary th[data-dir=asc]::after{content:" \25B2"}.summary th[data-dir=desc]::after{content:" \25BC"}
@@ -345,10 +356,12 @@ local function write_index(griddir, name, t)
   end
   h[#h + 1] = "<h2>Summary</h2>\n<p>Sorted by " .. html_escape(metric or "name")
     .. "; click a column's name to sort by it.</p>\n<table class=\"summary sortable\"><thead><tr>"
-  local cols = {{head = "rank"}, {head = "point", text = true}}
+  -- with axes, the point's name is the axes' values: its rank links to it
+  local cols = {{head = "rank", kind = "rank"}}
+  if #t.axes == 0 then cols[2] = {head = "point", kind = "point", text = true} end
   for _, a in ipairs(t.axes) do cols[#cols + 1] = {head = a, param = a, axis = true} end
   for _, k in ipairs(t.varying) do cols[#cols + 1] = {head = k, param = k} end
-  cols[#cols + 1] = {head = "status", text = true}
+  cols[#cols + 1] = {head = "status", kind = "status", text = true}
   for _, k in ipairs(t.figures) do
     cols[#cols + 1] = {head = k, figure = k}
     if k == metric and best then cols[#cols + 1] = {head = k .. " − best", diff = k} end
@@ -359,16 +372,19 @@ local function write_index(griddir, name, t)
   h[#h + 1] = "</tr></thead>\n<tbody>\n"
   for i, p in ipairs(points) do
     h[#h + 1] = ("<tr class=\"%s%s\">"):format(html_escape(p.status), p == best and " best" or "")
+    local function link(text)
+      return ("<a href=\"#%s\" title=\"%s\">%s</a>"):format(html_escape(url_escape(p.name)),
+        html_escape(p.name), text)
+    end
     for _, c in ipairs(cols) do
       local v, text, cls = nil, nil, c.axis and "axis" or (c.text and "text" or nil)
-      if c.head == "rank" then
-        v, text = i, p == best and ("%d ★ best"):format(i) or tostring(i)
-      elseif c.head == "point" then
-        v = p.name
-        text = ("<a href=\"#%s\">%s</a>"):format(html_escape(url_escape(p.name)), html_escape(p.name))
+      if c.kind == "rank" then
+        v, text = i, link(i) .. (p == best and " ★ best" or "")
+      elseif c.kind == "point" then
+        v, text = p.name, link(html_escape(p.name))
       elseif c.param then
         v = p.config[c.param]
-      elseif c.head == "status" then
+      elseif c.kind == "status" then
         v, text = p.status, html_escape(p.status)
         if p.reason and p.reason ~= "" then
           text = text .. "<div class=\"reason\">" .. html_escape(p.reason) .. "</div>"
