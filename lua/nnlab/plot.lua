@@ -141,13 +141,13 @@ end
 --- One figure with a curve per series, in the order given (the legend's
 -- order): series = {{file = "p/metrics.tsv", title = "..."}, ...} relative
 -- to dir; opts = {column, ylabel, title, logy, key_title, width, height}.
--- Series whose file lacks the column are left out; when none is left it
--- draws nothing and returns false.
+-- Series whose file lacks the column or has no rows are left out; when none
+-- is left it draws nothing and returns false.
 function plot.curves(dir, name, series, opts)
   local clauses, last = {}, 1
   for _, s in ipairs(series) do
     local columns, rows = tsv.read_table(dir .. "/" .. s.file)
-    if columns and has_column(columns, opts.column) then
+    if columns and has_column(columns, opts.column) and #rows > 0 then
       last = math.max(last, #rows)
       clauses[#clauses + 1] = s
     end

@@ -308,7 +308,7 @@ local STYLE = [[
 <style>
 body{font-family:sans-serif;margin:16px;max-width:1268px;font-size:14px;color:#222}
 h1{font-size:22px;margin:0 0 6px}h2{font-size:17px;margin:22px 0 8px}
-p{margin:4px 0}.const{color:#444;line-height:1.6}.const code{background:#f3f3f3;padding:1px 4px;margin-right:6px}
+p{margin:4px 0}.const{color:#444;line-height:1.6}.const code{background:#f3f3f3;padding:1px 4px;margin-right:6px;white-space:nowrap;display:inline-block}
 table.summary{border-collapse:collapse;font-size:13px}.summary a{white-space:nowrap}
 .summary td,.summary th{border:1px solid #ccc;padding:3px 5px;text-align:right;vertical-align:top}
 .summary th{background:#eef;cursor:pointer;user-select:none;font-weight:600}
@@ -317,7 +317,7 @@ table.summary{border-collapse:collapse;font-size:13px}.summary a{white-space:now
 .summary td.text{text-align:left}.summary tr.FAILED td{background:#fde2e2}
 .summary tr.PENDING td,.summary tr.RUNNING td,.summary tr.INTERRUPTED td{background:#fff6d6}
 .summary tr.best td{background:#dff3df;font-weight:600}.reason{font-weight:normal;font-size:12px;color:#900;
-text-align:left;max-width:22em;white-space:normal}
+text-align:left;max-width:15em;white-space:normal}
 .plots{display:flex;flex-wrap:wrap;gap:8px}.plots img{max-width:100%;border:1px solid #eee}
 .point img{max-width:49%;margin:2px}
 </style>
