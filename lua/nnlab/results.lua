@@ -308,7 +308,8 @@ local STYLE = [[
 <style>
 body{font-family:sans-serif;margin:16px;max-width:1268px;font-size:14px;color:#222}
 h1{font-size:22px;margin:0 0 6px}h2{font-size:17px;margin:22px 0 8px}
-p{margin:4px 0}.const{color:#444;line-height:1.6}.const code{background:#f3f3f3;padding:1px 4px;margin-right:6px;white-space:nowrap;display:inline-block}
+p{margin:4px 0}.const{color:#444;line-height:1.6}
+.const code{background:#f3f3f3;padding:1px 4px;margin-right:6px;white-space:nowrap;display:inline-block}
 table.summary{border-collapse:collapse;font-size:13px}.summary a{white-space:nowrap}
 .summary td,.summary th{border:1px solid #ccc;padding:3px 5px;text-align:right;vertical-align:top}
 .summary th{background:#eef;cursor:pointer;user-select:none;font-weight:600}
