@@ -198,7 +198,7 @@ function plot.heatmap(dir, name, t)
     end
   end
   local fmt = t.format or "%.4g"
-  local blocks = {}
+  local blocks, widest = {}, 0
   for i, p in ipairs(panels) do
     local lines = {}
     for r = 1, nr do
@@ -213,6 +213,7 @@ function plot.heatmap(dir, name, t)
           label = label or "no point"
           colour = CELL_STATUS[label] or CELL_OTHER
         end
+        widest = math.max(widest, utf8.len(field(label)) or #label)
         lines[#lines + 1] = ("%d\t%d\t%d\t%s"):format(c, r, colour, field(label))
       end
     end
@@ -252,7 +253,7 @@ function plot.heatmap(dir, name, t)
     if t.best and t.best.panel == i then body[#body + 1] = "unset object 1" end
   end
   if #panels > 1 then body[#body + 1] = "unset multiplot" end
-  local pw = t.width or math.max(360, 95 * nc + 170)
+  local pw = t.width or math.max(360, math.max(95, 7 * widest + 16) * nc + 170)
   local ph = t.height or math.max(260, 48 * nr + 130)
   if #panels == 1 then
     return plot.render(dir, name, table.concat(body, "\n") .. "\n", pw, ph)

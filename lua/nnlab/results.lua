@@ -113,6 +113,10 @@ local function summary_columns(points, axes)
   return params, figures
 end
 
+-- More combinations of the other axes than this give one heatmap of the
+-- best over them instead of a panel each.
+local MAX_PANELS = 16
+
 -- The metric that ranks points: the first of these that a finished point has.
 local RANKING = {"val_accuracy", "test_accuracy", "train_accuracy"}
 
@@ -154,14 +158,16 @@ end
 -- points when none finished ("FAILED", "PENDING", "no point").
 local function cell_of(list, metric)
   if not list then return nil, "no point" end
-  local best
+  local best, failed = nil, 0
   for _, p in ipairs(list) do
     local v = p.status == "DONE" and p.final[metric] or nil
     if v and (not best or v > best) then best = v end
+    if p.status == "FAILED" then failed = failed + 1 end
   end
   if best then
-    if #list > 1 then return best, ("%.4f (best of %d)"):format(best, #list) end
-    return best, ("%.4f"):format(best)
+    if #list == 1 then return best, ("%.4f"):format(best) end
+    if failed > 0 then return best, ("%.4f (best of %d, %d FAILED)"):format(best, #list, failed) end
+    return best, ("%.4f (best of %d)"):format(best, #list)
   end
   for _, p in ipairs(list) do
     if p.status == "FAILED" then return nil, "FAILED" end
@@ -171,7 +177,8 @@ end
 
 --- grid_line.png for one axis; grid_heatmap.png for two or more: a heatmap
 -- of the two axes with the most values, one panel per combination of the
--- other axes' values, all on one colour scale. Returns the pictures drawn.
+-- other axes' values, all on one colour scale (or, past MAX_PANELS, the best
+-- over them, named in the title). Returns the pictures drawn.
 local function axis_plots(griddir, points, axes, metric)
   os.remove(griddir .. "/grid_line.png")
   os.remove(griddir .. "/grid_heatmap.png")
@@ -225,12 +232,16 @@ local function axis_plots(griddir, points, axes, metric)
     end
     combos = next_combos
   end
+  -- past MAX_PANELS panels, one heatmap of the best over the other axes
+  local pooled = #combos > MAX_PANELS
+  if pooled then combos = {{}} end
   local function key_of(p, list)
     local parts = {}
     for i, axis in ipairs(list) do parts[i] = tsv.value(p.config[axis]) end
     return table.concat(parts, "\0")
   end
-  local cells, order = {}, {rows_axis, cols_axis, table.unpack(others)}
+  local cells, order = {}, {rows_axis, cols_axis}
+  if not pooled then table.move(others, 1, #others, 3, order) end
   for _, p in ipairs(points) do
     local k = key_of(p, order)
     cells[k] = cells[k] or {}
@@ -239,7 +250,7 @@ local function axis_plots(griddir, points, axes, metric)
   local panels, best_cell = {}, nil
   for i, combo in ipairs(combos) do
     local title = {}
-    for j, axis in ipairs(others) do title[j] = axis .. "=" .. combo[j] end
+    for j, v in ipairs(combo) do title[j] = others[j] .. "=" .. v end
     local panel = {title = table.concat(title, ", "), values = {}, labels = {}}
     for r, rv in ipairs(row_vals) do
       panel.values[r], panel.labels[r] = {}, {}
@@ -254,8 +265,12 @@ local function axis_plots(griddir, points, axes, metric)
     panels[i] = panel
   end
   local title = ("final %s: %s (rows) by %s (columns)"):format(metric, rows_axis, cols_axis)
-  if #others > 0 then
-    title = title .. ("; a panel for each %s"):format(table.concat(others, " and "))
+  local named = table.concat(others, ", ", 1, math.max(0, #others - 1))
+    .. (#others > 1 and " and " or "") .. (others[#others] or "")
+  if pooled then
+    title = title .. "; best over " .. named
+  elseif #others > 0 then
+    title = title .. "; a panel for each " .. named
   end
   local ok, err = plot.heatmap(griddir, "grid_heatmap", {title = title, xlabel = cols_axis,
     ylabel = rows_axis, row_labels = row_vals, col_labels = col_vals, panels = panels, best = best_cell})
@@ -394,7 +409,9 @@ local function write_index(griddir, name, t)
         v = p.final[c.figure]
       elseif c.diff then
         v = p.final[c.diff] and p.final[c.diff] - best.final[c.diff] or nil
-        if v then text = v == 0 and "0" or ("%+.4f"):format(v):gsub("^%-", "−") end
+        if v then
+          text = v == 0 and "0" or ((math.abs(v) < 5e-5 and "%+.1e" or "%+.4f"):format(v):gsub("^%-", "−"))
+        end
       end
       local attr = cls and (" class=\"%s\""):format(cls) or ""
       if v ~= nil then
@@ -498,12 +515,17 @@ function results.collect(griddir, opts)
       end
     end
     local key = metric and ("final " .. metric .. ", best first") or nil
+    -- room for the legend: a line per point, as wide as the longest name
+    local longest = 0
+    for _, sr in ipairs(series) do longest = math.max(longest, utf8.len(sr.title) or #sr.title) end
+    local width = math.min(1260, math.max(800, 620 + 8 * longest))
+    local height = math.max(520, 15 * #series + 160)
     local images = {}
     local function curves(file, column, ylabel, what, logy)
       os.remove(griddir .. "/" .. file .. ".png")
       if #series == 0 then return end
       local ok, msg = plot.curves(griddir, file, series, {column = column, ylabel = ylabel, logy = logy,
-        title = name .. ": " .. what .. " per epoch", key_title = key})
+        title = name .. ": " .. what .. " per epoch", key_title = key, width = width, height = height})
       if ok then images[#images + 1] = file .. ".png" end
       note(ok, msg)
     end

@@ -147,6 +147,29 @@ describe("grid plots", function()
     if HAVE_GNUPLOT then assert.is_truthy(io.open(out .. "/grid_heatmap.png")) end
   end)
 
+  it("draws the best over the other axes, named, when they would give more than 16 panels", function()
+    write_grid(out, {{"a", {1, 2}}, {"b", {1, 2, 3}}, {"c", {1, 2, 3}}, {"d", {1, 2}}},
+      function(c) return 0.5 + c.a / 20 + c.b / 30 + c.c / 50 + c.d / 70 end,
+      function(c) return c.a == 2 and c.b == 1 and c.c == 3 and "diverged at epoch 1" or nil end)
+    -- b and c (3 values each) make the heatmap, a x d (2 x 2) the panels
+    assert(results.collect(out))
+    assert.matches("layout 2,2", helper.read(out .. "/grid_heatmap.gp"), 1, true)
+    local big = out .. "/big"
+    assert(os.execute("mkdir " .. big))
+    write_grid(big, {{"a", {1, 2, 3}}, {"b", {1, 2, 3}}, {"c", {1, 2}}, {"d", {1, 2, 3}}, {"e", {1, 2, 3}}},
+      function(c) return 0.5 + c.a / 20 + c.b / 30 + c.c / 50 + c.d / 70 + c.e / 90 end,
+      function(c) return c.a == 3 and c.b == 1 and c.c == 2 and "diverged at epoch 1" or nil end)
+    assert(results.collect(big))
+    local gp = helper.read(big .. "/grid_heatmap.gp")
+    assert.is_falsy(gp:find("multiplot", 1, true))
+    assert.matches("set title 'final val_accuracy: a (rows) by b (columns); best over c, d and e'", gp, 1, true)
+    local cells = heatmap_cells(big .. "/grid_heatmap.tsv")
+    assert.are.equal(1, #cells)
+    assert.are.equal(("%.4f (best of 18)"):format(0.5 + 1 / 20 + 1 / 30 + 2 / 50 + 3 / 70 + 3 / 90), cells[1][1][1])
+    assert.are.equal(("%.4f (best of 18, 9 FAILED)"):format(0.5 + 3 / 20 + 1 / 30 + 1 / 50 + 3 / 70 + 3 / 90),
+      cells[1][3][1])
+  end)
+
   it("draws a two-axis grid as one heatmap", function()
     write_grid(out, {{"c", {0, 5}}, {"lr", {0.3, 0.5}}}, function(c) return 0.9 - c.c / 10 + c.lr / 10 end)
     assert(results.collect(out))
