@@ -8,7 +8,7 @@ local nn = require("nnlab")
 return nn.experiment{
   name = "tiny_grid",
   params = {seed = 1, lr = 0.1, momentum = 0, hidden = 16, batch = 50, epochs = 6,
-            train_size = 1000, val_size = 300, checkpoint_seconds = 60, diverge_factor = 1.5},
+            train_size = 1000, val_size = 300, diverge_factor = 1.5},
   grid = {lr = {0.003, 0.03, 0.3, 30}, momentum = {0, 0.9}, hidden = {8, 32}},
 
   data = function(p)
