@@ -147,9 +147,24 @@ local function values_of(points, axis)
   return vals
 end
 
---- The point that ranks best (points sorted as in the summary), or nil.
+--- The points by metric, best first: finished ones with the figure, then
+-- the rest, each group in the order given (the summary's).
+local function ranked(points, metric)
+  local order, pos = {}, {}
+  for i, p in ipairs(points) do order[i], pos[p] = p, i end
+  local function figure(p) return metric and p.status == "DONE" and p.final[metric] or nil end
+  table.sort(order, function(a, b)
+    local va, vb = figure(a), figure(b)
+    if va and vb and va ~= vb then return va > vb end
+    if (va ~= nil) ~= (vb ~= nil) then return va ~= nil end
+    return pos[a] < pos[b]
+  end)
+  return order
+end
+
+--- The finished point with the highest metric (the first of equals), or nil.
 local function best_point(points, metric)
-  local p = points[1]
+  local p = ranked(points, metric)[1]
   if p and metric and p.status == "DONE" and p.final[metric] ~= nil then return p end
   return nil
 end
@@ -206,14 +221,14 @@ local function axis_plots(griddir, points, axes, metric)
   end
   -- columns: the axis with the most values, rows: the next (of two alike,
   -- the first in the grid's order gives the rows); the others give panels
-  local ranked = {}
-  for i, a in ipairs(axes) do ranked[i] = {axis = a, n = #values_of(points, a), i = i} end
-  table.sort(ranked, function(x, y)
+  local by_size = {}
+  for i, a in ipairs(axes) do by_size[i] = {axis = a, n = #values_of(points, a), i = i} end
+  table.sort(by_size, function(x, y)
     if x.n ~= y.n then return x.n > y.n end
     return x.i < y.i
   end)
-  local cols_axis, rows_axis = ranked[1].axis, ranked[2].axis
-  if ranked[1].n == ranked[2].n then cols_axis, rows_axis = rows_axis, cols_axis end
+  local cols_axis, rows_axis = by_size[1].axis, by_size[2].axis
+  if by_size[1].n == by_size[2].n then cols_axis, rows_axis = rows_axis, cols_axis end
   local row_vals, col_vals = values_of(points, rows_axis), values_of(points, cols_axis)
   local others = {}
   for _, a in ipairs(axes) do
@@ -342,7 +357,8 @@ text-align:left;max-width:15em;white-space:normal}
 --- index.html: the grid's summary (axes, varying parameters, status,
 -- figures, difference to the best), its plots, then each point's plots.
 local function write_index(griddir, name, t)
-  local points, metric, best = t.points, t.metric, t.best
+  local metric, best = t.metric, t.best
+  local points = ranked(t.points, metric)
   local counts, order = {}, {}
   for _, p in ipairs(points) do
     if not counts[p.status] then counts[p.status] = 0; order[#order + 1] = p.status end
@@ -505,9 +521,9 @@ function results.collect(griddir, opts)
     local function note(ok, msg) if not ok and msg then warnings[#warnings + 1] = msg end end
     local metric = ranking_metric(points)
     local best = best_point(points, metric)
-    -- legends in the summary's order: best final validation accuracy first
+    -- legends best first by the final metric (validation accuracy where there is one)
     local series = {}
-    for _, p in ipairs(points) do
+    for _, p in ipairs(ranked(points, metric)) do
       if p.has_metrics then
         local v = metric and p.final[metric]
         series[#series + 1] = {file = p.name .. "/metrics.tsv",

@@ -20,13 +20,19 @@ local function write_point(grid, name, config, o)
     local a = acc * e / epochs
     rows[e] = {e, 2 / e, 2 / e, a, 1.5 / e, a, 0.1, 0.01}
   end
-  tsv.write_table(dir .. "/metrics.tsv", {"epoch", "cost", "loss", "train_accuracy", "val_loss", "val_accuracy",
-    "lr", "seconds"}, rows)
+  local columns = {"epoch", "cost", "loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"}
+  local final = {val_accuracy = acc, test_accuracy = acc - 0.01, train_accuracy = acc + 0.01,
+                 cost = 0.3, loss = 0.3, seconds = 1.5}
+  if o.no_validation then
+    columns = {"epoch", "cost", "loss", "train_accuracy", "lr", "seconds"}
+    for _, r in ipairs(rows) do table.remove(r, 6); table.remove(r, 5) end
+    final.val_accuracy, final.test_accuracy = nil, acc
+  end
+  tsv.write_table(dir .. "/metrics.tsv", columns, rows)
   if o.failed then
     helper.write(dir .. "/FAILED", o.failed .. "\n")
   else
-    tsv.write_kv(dir .. "/final.tsv", {val_accuracy = acc, test_accuracy = acc - 0.01, train_accuracy = acc + 0.01,
-      cost = 0.3, loss = 0.3, seconds = 1.5})
+    tsv.write_kv(dir .. "/final.tsv", final)
     helper.write(dir .. "/DONE", "")
   end
 end
@@ -284,6 +290,24 @@ describe("grid plots", function()
     assert.is_falsy(page:find("https?://"))
     assert.is_falsy(page:find("<script src", 1, true))
     assert.is_falsy(page:find("<link", 1, true))
+  end)
+
+  it("ranks by test accuracy where there is no validation set, and draws no validation plots", function()
+    tsv.write_kv(out .. "/grid.tsv", {axes = "lr"})
+    for i, lr in ipairs{0.1, 0.2, 0.3} do
+      write_point(out, "lr=" .. lr, {lr = lr, seed = 1}, {val_accuracy = ({0.7, 0.9, 0.8})[i], no_validation = true})
+    end
+    local _, warnings = results.collect(out)
+    assert.are.same({}, warnings)
+    assert.is_falsy(io.open(out .. "/grid_val_accuracy.gp"))
+    assert.is_falsy(io.open(out .. "/grid_val_loss.gp"))
+    local titles = curve_lines(out .. "/grid_cost.gp")
+    assert.are.same({"lr=0.2  0.9000", "lr=0.3  0.8000", "lr=0.1  0.7000"}, titles)
+    assert.matches("title 'final test_accuracy, best first'", helper.read(out .. "/grid_cost.gp"), 1, true)
+    local page = helper.read(out .. "/index.html")
+    assert.matches("Sorted by test_accuracy", page, 1, true)
+    assert.matches('title="lr=0.2">1</a> ★ best', page:match('<tr class="DONE best">(.-)</tr>'), 1, true)
+    assert.matches("set ylabel 'final test_accuracy'", helper.read(out .. "/grid_line.gp"), 1, true)
   end)
 
   it("passes names and values to gnuplot quoted, so none of them runs a command", function()
