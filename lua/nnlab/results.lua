@@ -367,7 +367,7 @@ local function write_index(griddir, name, t)
   local tally = {}
   for _, s in ipairs(order) do tally[#tally + 1] = ("%d %s"):format(counts[s], s) end
   local h = {"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>", html_escape(name), "</title>\n",
-    STYLE, "</head><body>\n<h1>", html_escape(name), "</h1>\n<p>", #points, " points (",
+    STYLE, "</head><body>\n<h1>", html_escape(name), "</h1>\n<p>", #points, #points == 1 and " point (" or " points (",
     table.concat(tally, ", "), ")"}
   if #t.axes > 0 then
     local list = {}
@@ -396,7 +396,7 @@ local function write_index(griddir, name, t)
   cols[#cols + 1] = {head = "status", kind = "status", text = true}
   for _, k in ipairs(t.figures) do
     cols[#cols + 1] = {head = k, figure = k}
-    if k == metric and best then cols[#cols + 1] = {head = k .. " − best", diff = k} end
+    if k == metric and best and #points > 1 then cols[#cols + 1] = {head = k .. " − best", diff = k} end
   end
   for _, c in ipairs(cols) do
     h[#h + 1] = ("<th%s>%s</th>"):format(c.axis and " class=\"axis\"" or "", header(c.head))
