@@ -98,7 +98,7 @@ $(BUILD)/bench/sgemm_peak: bench/sgemm_peak.c
 	$(CC) $(WARN) -O2 -o $@ $< -lopenblas
 
 check-style:
-	luacheck lua experiments tests/lua
+	luacheck lua experiments tests/lua tests/experiments
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 -I src src tests/c
 
 clean:
