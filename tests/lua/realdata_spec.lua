@@ -127,7 +127,8 @@ describe("nn.csv", function()
       "bad argument #1 to 'csv' (label must name a column or be its index in 1..2, got 3)")
     assert.has_error(function() nn.csv{path = p, sep = ",,"} end,
       "bad argument #1 to 'csv' (sep must be one character other than a quote or a newline)")
-    assert.has_error(function() nn.csv{path = dir .. "/none.csv"} end, dir .. "/none.csv: cannot open (No such file or directory)")
+    assert.has_error(function() nn.csv{path = dir .. "/none.csv"} end,
+      dir .. "/none.csv: cannot open (No such file or directory)")
   end)
 end)
 
