@@ -28,7 +28,7 @@ ENG_OBJ  = $(ENGINE:%=$(BUILD)/obj/%.o)
 BINDING  = lnnlab lnn_aux lnn_sys lnn_tensor lnn_model lnn_data lnn_optim lnn_train lnn_image
 BIND_OBJ = $(BINDING:%=$(BUILD)/obj/%.o)
 C_TESTS  = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
-FUZZ_TARGETS = idx model model_payload images
+FUZZ_TARGETS = idx model model_payload images csv
 REPLAYS  = $(FUZZ_TARGETS:%=$(BUILD)/tests/replay_%)
 FUZZ_SECONDS ?= 30
 FUZZ_CC  ?= clang

@@ -165,14 +165,22 @@ nn_status nn_csv_read(nn_csv *out, const char *path, char sep, int header, nn_er
     nn_status st = nn_read_file(path, NN_CSV_MAX_FILE, &buf, &len, err);
     if (st != NN_OK)
         return st;
-    scanner s = {(const char *)buf, (const char *)buf + len, 1, sep, NULL, 0, 0};
-    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+    st = nn_csv_parse(out, (const char *)buf, len, path, sep, header, err);
+    free(buf);
+    return st;
+}
+
+nn_status nn_csv_parse(nn_csv *out, const char *text, size_t len, const char *path, char sep, int header,
+                       nn_error *err)
+{
+    memset(out, 0, sizeof *out);
+    scanner s = {text, text + len, 1, sep, NULL, 0, 0};
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
         s.p += 3; /* a UTF-8 byte order mark */
     strings cells = {0};
     int *lines = NULL, rows = 0, cols = 0;
-    st = read_records(&s, path, &cells, &lines, &rows, &cols, err);
+    nn_status st = read_records(&s, path, &cells, &lines, &rows, &cols, err);
     free(s.field);
-    free(buf);
     if (st == NN_OK && rows == 0)
         st = nn_fail(err, NN_EFORMAT, "%s: empty file, no records", path);
     if (st == NN_OK && header && rows == 1)

@@ -22,6 +22,9 @@ typedef struct {
 } nn_csv;
 
 nn_status nn_csv_read(nn_csv *out, const char *path, char sep, int header, nn_error *err);
+/* The same from len bytes of text; path names it in messages. */
+nn_status nn_csv_parse(nn_csv *out, const char *text, size_t len, const char *path, char sep, int header,
+                       nn_error *err);
 void nn_csv_free(nn_csv *c);
 
 /* The 0-based column named name (a header's) or -1. */
