@@ -21,7 +21,7 @@ endif
 BUILD    = build
 ENGINE   = status tensor rng sparse layers model loss optim data train gradcheck model_io
 ENG_OBJ  = $(ENGINE:%=$(BUILD)/obj/%.o)
-BIND_OBJ = $(BUILD)/obj/lnnlab.o
+BIND_OBJ = $(BUILD)/obj/lnnlab.o $(BUILD)/obj/lnn_lock.o
 C_TESTS  = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
 FUZZ_TARGETS = idx model images
 REPLAYS  = $(FUZZ_TARGETS:%=$(BUILD)/tests/replay_%)

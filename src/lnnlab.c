@@ -18,6 +18,7 @@
 
 #include "data.h"
 #include "gradcheck.h"
+#include "lnn_lock.h"
 #include "lnnlab.h"
 #include "loss.h"
 #include "model.h"
@@ -1469,6 +1470,7 @@ int luaopen_nnlab_core(lua_State *L)
     }
     lua_pop(L, 1);
     luaL_newlib(L, core_funcs);
+    lnn_open_lock(L);
     return 1;
 }
 
