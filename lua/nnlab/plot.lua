@@ -16,6 +16,15 @@ set key outside right top
 ]]
 
 local shell_quote = require("nnlab.shell").quote
+local atomic = require("nnlab.atomic")
+
+--- s as one gnuplot string: single-quoted, where gnuplot expands nothing
+-- (no backquoted commands, no @macros, no escapes; '' is a quote); control
+-- characters, which would end the command, become '?'.
+local function gp_quote(s)
+  return "'" .. tostring(s):gsub("%c", "?"):gsub("'", "''") .. "'"
+end
+plot.quote = gp_quote
 
 local function have_gnuplot()
   if plot.available == nil then
@@ -30,11 +39,12 @@ function plot.render(dir, name, body, width, height)
   local script = HEADER:format(name, name, width or 800, height or 500) .. body
   tsv.write_atomic(dir .. "/" .. name .. ".gp", script)
   if not have_gnuplot() then return false, "gnuplot is not installed; plots skipped" end
-  local tmp = name .. ".png.tmp"
-  local cmd = ("cd %s && gnuplot -e %s %s.gp 2>%s.gp.log"):format(shell_quote(dir),
-    shell_quote(('out="%s"'):format(tmp)), shell_quote(name), shell_quote(name))
+  local tmp = atomic.temp_name(name .. ".png"):match("[^/]*$")
+  local logname = atomic.temp_name(name .. ".gp.log"):match("[^/]*$")
+  local cmd = ("cd %s && gnuplot -e %s %s.gp 2>%s"):format(shell_quote(dir),
+    shell_quote("out = " .. gp_quote(tmp)), shell_quote(name), shell_quote(logname))
   local ok = os.execute(cmd)
-  local log = dir .. "/" .. name .. ".gp.log"
+  local log = dir .. "/" .. logname
   if not ok then
     local f = io.open(log)
     local msg = f and f:read("a") or ""
@@ -61,22 +71,22 @@ function plot.point(dir, title)
   if not columns then return false, dir .. "/metrics.tsv: cannot read" end
   local val = has_column(columns, "val_loss")
   local body = ([[
-set title "%s: cost per epoch"
+set title %s
 set xlabel "epoch"
 set ylabel "cost"
 set logscale y
 plot "metrics.tsv" using "epoch":"cost" with lines lw 2 title "cost (loss + L2)", \
      "metrics.tsv" using "epoch":"loss" with lines dt 2 title "training loss"%s
-]]):format(title, val and [[, \
+]]):format(gp_quote(title .. ": cost per epoch"), val and [[, \
      "metrics.tsv" using "epoch":"val_loss" with lines title "validation loss"]] or "")
   local ok, err = plot.render(dir, "cost", body)
   if not ok then return ok, err end
   body = ([[
-set title "%s: accuracy per epoch"
+set title %s
 set xlabel "epoch"
 set ylabel "accuracy"
 plot "metrics.tsv" using "epoch":"train_accuracy" with lines lw 2 title "training"%s
-]]):format(title, has_column(columns, "val_accuracy") and [[, \
+]]):format(gp_quote(title .. ": accuracy per epoch"), has_column(columns, "val_accuracy") and [[, \
      "metrics.tsv" using "epoch":"val_accuracy" with lines lw 2 title "validation"]] or "")
   return plot.render(dir, "accuracy", body)
 end
@@ -85,20 +95,20 @@ end
 function plot.curves(dir, name, points, column, ylabel, title, logy)
   local files, titles = {}, {}
   for _, p in ipairs(points) do
-    files[#files + 1] = p .. "/metrics.tsv"
-    titles[#titles + 1] = p
+    files[#files + 1] = gp_quote(p .. "/metrics.tsv")
+    titles[#titles + 1] = gp_quote(p)
   end
   if #files == 0 then return false, "no points" end
   local body = ([[
-set title "%s"
+set title %s
 set xlabel "epoch"
-set ylabel "%s"
+set ylabel %s
 %s
-files = "%s"
-titles = "%s"
-plot for [i=1:words(files)] word(files, i) using "epoch":"%s" with lines lw 2 title word(titles, i)
-]]):format(title, ylabel, logy and "set logscale y" or "", table.concat(files, " "),
-    table.concat(titles, " "), column)
+array files[%d] = [%s]
+array titles[%d] = [%s]
+plot for [i=1:|files|] files[i] using "epoch":%s with lines lw 2 title titles[i]
+]]):format(gp_quote(title), gp_quote(ylabel), logy and "set logscale y" or "", #files, table.concat(files, ", "),
+    #titles, table.concat(titles, ", "), gp_quote(column))
   return plot.render(dir, name, body, 900, 550)
 end
 
@@ -118,16 +128,16 @@ function plot.heatmap(dir, name, t)
   local body = ([[
 unset grid
 set datafile nocolumnheaders
-set title "%s"
-set xlabel "%s"
-set ylabel "%s"
+set title %s
+set xlabel %s
+set ylabel %s
 set palette defined (0 "#ffffff", 1 "#c6dbef", 2 "#6baed6")
 set yrange [] reverse
 set tics scale 0
 set key off
 plot "%s.tsv" matrix rowheaders columnheaders using 1:2:3 with image, \
      "%s.tsv" matrix rowheaders columnheaders using 1:2:(sprintf("%s", $3)) with labels font ",9"
-]]):format(t.title, t.xlabel, t.ylabel, name, name, t.format or "%.4g")
+]]):format(gp_quote(t.title), gp_quote(t.xlabel), gp_quote(t.ylabel), name, name, t.format or "%.4g")
   return plot.render(dir, name, body, t.width or 800, t.height or 600)
 end
 
@@ -152,7 +162,7 @@ function plot.digits(dir, name, images, titles, columns)
     "set size ratio -1", "set key off",
     ("set multiplot layout %d,%d"):format(nrows, columns)}
   for i, t in ipairs(titles) do
-    body[#body + 1] = ('set title "%s"'):format(t)
+    body[#body + 1] = "set title " .. gp_quote(t)
     body[#body + 1] = ('plot "%s.dat" index %d matrix with image'):format(name, i - 1)
   end
   body[#body + 1] = "unset multiplot"
