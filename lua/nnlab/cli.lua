@@ -122,7 +122,8 @@ local function run_workers(args, selected, griddir, root, o)
   local n = math.min(args.jobs, #selected)
   local env = {}
   if not os.getenv("NNLAB_THREADS") then env.NNLAB_THREADS = tostring(math.max(1, core.cpu_count() // n)) end
-  local base = {root .. "/build/nnlab", "run", args.experiment, "--quiet", "--out=" .. args.out}
+  -- a worker logs (and prints its progress every second) into its point's worker.log
+  local base = {root .. "/build/nnlab", "run", args.experiment, "--out=" .. args.out}
   for _, s in ipairs(args.set) do base[#base + 1] = "--set=" .. s end
   if args.quick then base[#base + 1] = "--quick" end
   if args.restart then base[#base + 1] = "--restart" end
@@ -287,7 +288,10 @@ local function cmd_run(args, root)
       end
       print(("%s\t%s\t%s"):format(p.name, p.status, table.concat(figures, "\t")))
     end
-    if not args.quiet then say(("results: %s/summary.tsv, %s/index.html"):format(griddir, griddir)) end
+    if not args.quiet then
+      local rundir = require("nnlab.rundir")
+      say(("results: %s, %s"):format(rundir.file(griddir, "summary"), rundir.file(griddir, "index")))
+    end
   end
   local busy = names("RUNNING", true)
   if #busy > 0 then
@@ -352,7 +356,7 @@ local function cmd_slurm(args, root)
     say(("nnlab: %d of %d points did not finish: %s"):format(#bad, #collected, table.concat(bad, ", ")))
     return 1
   end
-  print(("all %d points done: %s/summary.tsv"):format(#collected, griddir))
+  print(("all %d points done: %s"):format(#collected, require("nnlab.rundir").file(griddir, "summary")))
   return 0
 end
 
@@ -372,8 +376,9 @@ local function cmd_collect(args, with_point_plots)
   for _, st in ipairs{"RUNNING", "INTERRUPTED"} do
     if counts[st] > 0 then more = more .. (", %d %s"):format(counts[st], st:lower()) end
   end
-  print(("%s: %d points (%d done, %d failed, %d pending%s); summary.tsv and index.html written"):format(
-    args.dir, #points, counts.DONE, counts.FAILED, counts.PENDING, more))
+  local files = require("nnlab.rundir").FILES
+  print(("%s: %d points (%d done, %d failed, %d pending%s); %s and %s written"):format(
+    args.dir, #points, counts.DONE, counts.FAILED, counts.PENDING, more, files.summary, files.index))
   return 0
 end
 

@@ -129,11 +129,10 @@ local function parse_value(key, s, default)
     return nil, ("--set %s: a value cannot contain control characters (tab, newline, ...)"):format(key)
   end
   local t = type(default)
-  if key == "batch" then
-    t = s == "full" and "string" or "number"
-  end
   local v, err
-  if t == "number" then
+  if key == "batch" then
+    v = s == "full" and s or tonumber(s) or s -- the rule below says what it must be
+  elseif t == "number" then
     v = tonumber(s)
     if not v or v ~= v then return nil, ("--set %s: '%s' is not a number"):format(key, s) end
   elseif t == "boolean" then

@@ -17,6 +17,7 @@ set key outside right top
 
 local shell_quote = require("nnlab.shell").quote
 local atomic = require("nnlab.atomic")
+local METRICS = require("nnlab.rundir").FILES.metrics
 
 --- s as one gnuplot string: single-quoted, where gnuplot expands nothing
 -- (no backquoted commands, no @macros, no escapes; '' is a quote); control
@@ -67,27 +68,28 @@ end
 
 --- cost.png (cost, loss, validation loss) and accuracy.png of one run folder.
 function plot.point(dir, title)
-  local columns = tsv.read_table(dir .. "/metrics.tsv")
-  if not columns then return false, dir .. "/metrics.tsv: cannot read" end
+  local columns = tsv.read_table(dir .. "/" .. METRICS)
+  if not columns then return false, dir .. "/" .. METRICS .. ": cannot read" end
   local val = has_column(columns, "val_loss")
-  local body = ([[
+  local data = "M = " .. gp_quote(METRICS) .. "\n"
+  local body = data .. ([[
 set title %s
 set xlabel "epoch"
 set ylabel "cost"
 set logscale y
-plot "metrics.tsv" using "epoch":"cost" with lines lw 2 title "cost (loss + L2)", \
-     "metrics.tsv" using "epoch":"loss" with lines dt 2 title "training loss"%s
+plot M using "epoch":"cost" with lines lw 2 title "cost (loss + L2)", \
+     M using "epoch":"loss" with lines dt 2 title "training loss"%s
 ]]):format(gp_quote(title .. ": cost per epoch"), val and [[, \
-     "metrics.tsv" using "epoch":"val_loss" with lines title "validation loss"]] or "")
+     M using "epoch":"val_loss" with lines title "validation loss"]] or "")
   local ok, err = plot.render(dir, "cost", body)
   if not ok then return ok, err end
-  body = ([[
+  body = data .. ([[
 set title %s
 set xlabel "epoch"
 set ylabel "accuracy"
-plot "metrics.tsv" using "epoch":"train_accuracy" with lines lw 2 title "training"%s
+plot M using "epoch":"train_accuracy" with lines lw 2 title "training"%s
 ]]):format(gp_quote(title .. ": accuracy per epoch"), has_column(columns, "val_accuracy") and [[, \
-     "metrics.tsv" using "epoch":"val_accuracy" with lines lw 2 title "validation"]] or "")
+     M using "epoch":"val_accuracy" with lines lw 2 title "validation"]] or "")
   return plot.render(dir, "accuracy", body)
 end
 
@@ -95,7 +97,7 @@ end
 function plot.curves(dir, name, points, column, ylabel, title, logy)
   local files, titles = {}, {}
   for _, p in ipairs(points) do
-    files[#files + 1] = gp_quote(p .. "/metrics.tsv")
+    files[#files + 1] = gp_quote(p .. "/" .. METRICS)
     titles[#titles + 1] = gp_quote(p)
   end
   if #files == 0 then return false, "no points" end

@@ -187,7 +187,7 @@ function results.collect(griddir, opts)
   local points
   points, err = results.scan(griddir)
   if not points then return nil, err end
-  if #points == 0 then return nil, griddir .. ": no run folders (with config.tsv) here" end
+  if #points == 0 then return nil, griddir .. ": no run folders (with " .. rundir.FILES.config .. ") here" end
   local axes = axes_of(griddir, points)
   sort_points(points)
   local params, figures = summary_columns(points, axes)
@@ -197,10 +197,12 @@ function results.collect(griddir, opts)
   for _, k in ipairs(figures) do columns[#columns + 1] = k end
   local rows = {}
   for i, p in ipairs(points) do
-    local row = {p.name}
-    for _, k in ipairs(params) do row[#row + 1] = p.config[k] end
-    row[#row + 1] = p.status
-    for _, k in ipairs(figures) do row[#row + 1] = p.final[k] end
+    -- by position: a value missing from a point (nil) leaves its cell empty
+    local row, n = {p.name}, 1
+    local function add(v) n = n + 1; row[n] = v end
+    for _, k in ipairs(params) do add(p.config[k]) end
+    add(p.status)
+    for _, k in ipairs(figures) do add(p.final[k]) end
     rows[i] = row
   end
   tsv.write_table(rundir.file(griddir, "summary"), columns, rows, tsv.figure)
@@ -230,8 +232,16 @@ function results.replot(griddir)
   local warnings = {}
   for _, p in ipairs(points) do
     if p.has_metrics then
-      local ok, msg = plot.point(p.dir, (griddir:match("([^/]+)/*$") or "") .. " " .. p.name)
-      if not ok then warnings[#warnings + 1] = msg end
+      -- a point's files are written by the holder of its lock only
+      local lock, holder = rundir.lock(p.dir)
+      if lock then
+        local ok, msg = plot.point(p.dir, (griddir:match("([^/]+)/*$") or "") .. " " .. p.name)
+        if not ok then warnings[#warnings + 1] = msg end
+        lock:unlock()
+      else
+        warnings[#warnings + 1] = ("%s: not redrawn, %s"):format(p.name,
+          lock == false and "being trained by " .. holder or holder)
+      end
     end
   end
   local _, more = results.collect(griddir)

@@ -341,15 +341,26 @@ end
 --- Writes the grid's description (axes, experiment path) beside its points,
 -- and the configuration of each selected point not started yet, so that the
 -- summary lists it as PENDING.
+-- Every write into a folder is made by the holder of its lock (the grid's
+-- or the point's), which is also the one that removes stale temporaries.
 function runner.write_grid(exp, griddir, points, selected, quick)
   rundir.mkdirs(griddir)
-  tsv.write_kv(rundir.file(griddir, "grid"), {experiment = exp.name, path = exp.path,
-    axes = table.concat(points[1].axes, ","), points = #points, quick = quick and true or false},
-    {"experiment", "path", "axes", "points", "quick"})
+  do
+    local lock, err = rundir.lock(griddir, true)
+    if lock == nil then error(err, 0) end
+    local _ <close> = lock or nil
+    tsv.write_kv(rundir.file(griddir, "grid"), {experiment = exp.name, path = exp.path,
+      axes = table.concat(points[1].axes, ","), points = #points, quick = quick and true or false},
+      {"experiment", "path", "axes", "points", "quick"})
+  end
   for _, point in ipairs(selected or points) do
     local dir = rundir.open_point(griddir, point.name)
     if not rundir.has(dir, "config") then
-      tsv.write_kv(rundir.file(dir, "config"), config_of(exp, point.params, quick))
+      local lock = rundir.lock(dir)
+      if lock then
+        local _ <close> = lock
+        tsv.write_kv(rundir.file(dir, "config"), config_of(exp, point.params, quick))
+      end
     end
   end
 end

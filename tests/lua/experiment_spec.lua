@@ -114,7 +114,8 @@ describe("nnlab run", function()
     assert.are.equal(0, (run(args .. " --out " .. out .. "/a")))
     local ckpt = out .. "/b/" .. name .. "/default/checkpoint.nnl"
     local cmd = ("%s/build/nnlab %s --out %s/b >/dev/null 2>&1 & pid=$!; "
-      .. "n=0; while [ ! -f %s ] && [ $n -lt 6000 ]; do sleep 0.01; n=$((n+1)); done; kill -9 $pid; wait $pid"):format(helper.root, args, out, ckpt)
+      .. "n=0; while [ ! -f %s ] && [ $n -lt 6000 ]; do sleep 0.01; n=$((n+1)); done; kill -9 $pid; wait $pid")
+      :format(helper.root, args, out, ckpt)
     os.execute(cmd)
     assert.is_falsy(io.open(out .. "/b/" .. name .. "/default/DONE"))
     local code, _, stderr = run(args:gsub("%-%-quiet", "") .. " --out " .. out .. "/b")
