@@ -335,8 +335,8 @@ local function cmd_slurm(args, root)
   if not ok then return usage_error(tostring(array_path)) end
   if not args.submit then
     print(("%d points: %s"):format(#points, array_path))
-    print(("submit: cd %s && id=$(sbatch --parsable %s) && sbatch --dependency=afterany:$id %s"):format(
-      shell_quote(dir), shell_quote(array_path:match("[^/]*$")), shell_quote(collect_path:match("[^/]*$"))))
+    print(("submit: id=$(sbatch --parsable %s) && sbatch --dependency=afterany:$id %s"):format(
+      shell_quote(array_path), shell_quote(collect_path)))
     return 0
   end
   local array_id, collect_id = slurm.submit(array_path, collect_path, args.wait)

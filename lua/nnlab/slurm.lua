@@ -22,14 +22,20 @@ local function run_args(o)
   return table.concat(args, " ")
 end
 
--- #SBATCH lines hold no path: the logs are named relative to the folder the
--- scripts are submitted from (their own), and the script body, where shell
--- quoting holds, changes to the folder nnlab slurm was run in. Names come
--- from rundir (safe characters only, no '%', which Slurm expands); a value
--- the user gives for an #SBATCH line may not hold a control character,
--- which would start a line of the script.
+-- An #SBATCH line is read by sbatch, not the shell: a path in it is written
+-- in double quotes with each '%' doubled (Slurm expands %j and the like in
+-- file names, %% is a '%'); a path holding '"', '\\' or a control character is
+-- refused. The script body, where shell quoting holds, changes to the folder
+-- nnlab slurm was run in. Other names come from rundir (safe characters only).
+local function sbatch_path(path, pattern)
+  if path:find('[%c"\\]') then
+    error(("%s: a path for sbatch cannot hold a double quote, a backslash or a control character"):format(path), 0)
+  end
+  return '"' .. path:gsub("%%", "%%%%") .. pattern .. '"'
+end
+
 local function header(o, name, lines)
-  local h = {"#!/bin/bash", "# Written by nnlab slurm; submit from this folder with sbatch " .. name .. ".sbatch"}
+  local h = {"#!/bin/bash", "# Written by nnlab slurm; submit with sbatch " .. name .. ".sbatch"}
   for _, l in ipairs(lines) do h[#h + 1] = "#SBATCH " .. l end
   if o.partition then h[#h + 1] = "#SBATCH --partition=" .. o.partition end
   for _, a in ipairs(o.sbatch_arg) do h[#h + 1] = "#SBATCH " .. a end
@@ -49,7 +55,7 @@ function slurm.write_scripts(o, exp, npoints, dir)
   local lines = {
     "--job-name=nnlab-" .. name,
     ("--array=0-%d%%%d"):format(npoints - 1, o.max_parallel),
-    "--output=" .. name .. "-%A_%a.log",
+    "--output=" .. sbatch_path(dir .. "/" .. name, "-%A_%a.log"),
     "--open-mode=append",
     "--cpus-per-task=" .. o.cpus_per_task,
     "--requeue",
@@ -73,7 +79,7 @@ function slurm.write_scripts(o, exp, npoints, dir)
   } do array[#array + 1] = l end
   local collect = header(o, name .. "-collect", {
     "--job-name=nnlab-" .. name .. "-collect",
-    "--output=" .. name .. "-collect-%j.log",
+    "--output=" .. sbatch_path(dir .. "/" .. name .. "-collect", "-%j.log"),
     "--cpus-per-task=1",
   })
   collect[#collect + 1] = q(nnlab) .. " collect " .. q(griddir)
@@ -85,8 +91,8 @@ function slurm.write_scripts(o, exp, npoints, dir)
   return array_path, collect_path
 end
 
-local function sbatch(args, dir)
-  local p = io.popen("cd " .. q(dir) .. " && sbatch --parsable " .. args .. " 2>&1")
+local function sbatch(args)
+  local p = io.popen("sbatch --parsable " .. args .. " 2>&1")
   local out = p:read("a")
   local ok = p:close()
   local id = out:match("^(%d+)")
@@ -97,13 +103,11 @@ end
 --- Submits the array, then the collect job after it; --wait blocks on the
 -- collect job. Returns array id, collect id, or nil and a message.
 function slurm.submit(array_path, collect_path, wait)
-  local dir = array_path:match("^(.*)/[^/]*$")
-  local function sbatch_in_dir(args) return sbatch(args, dir) end
-  local array_id, err = sbatch_in_dir(q(array_path))
+  local array_id, err = sbatch(q(array_path))
   if not array_id then return nil, err end
   local collect_args = ("--dependency=afterany:%s %s%s"):format(array_id, wait and "--wait " or "", q(collect_path))
   local collect_id
-  collect_id, err = sbatch_in_dir(collect_args)
+  collect_id, err = sbatch(collect_args)
   if not collect_id then return nil, err end
   return array_id, collect_id
 end

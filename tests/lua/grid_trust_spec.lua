@@ -157,26 +157,27 @@ describe("names and paths", function()
     assert.is_nil(lfs.attributes(dir .. "/out"))
   end)
 
-  it("sbatch scripts keep paths out of #SBATCH lines (a space, a %) and quote them in the body", function()
+  it("sbatch scripts quote paths for sbatch (a space, a % doubled) and for the shell in the body", function()
     local out = dir .. "/with space %j"
     local code, stdout, stderr = helper.nnlab(("slurm %s --out %s"):format(exp, q(out)))
     assert.are.equal(0, code, stderr)
     local script = helper.read(out .. "/tiny/slurm/tiny.sbatch")
-    for line in script:gmatch("[^\n]+") do
-      if line:match("^#SBATCH") then
-        assert.is_nil(line:find("/", 1, true), line)
-        assert.is_nil(line:find(" ", 9, true), line)
-      end
-    end
-    assert.matches("#SBATCH %-%-output=tiny%-%%A_%%a%.log", script)
+    local escaped = (out:gsub("%%", "%%%%") .. "/tiny/slurm/tiny"):gsub("%p", "%%%0")
+    assert.matches('\n#SBATCH %-%-output="' .. escaped .. '%-%%A_%%a%.log"\n', script)
+    assert.matches('\n#SBATCH %-%-output="' .. escaped .. '%-collect%-%%j%.log"\n',
+      helper.read(out .. "/tiny/slurm/tiny-collect.sbatch"))
     assert.matches("%-%-out '" .. out:gsub("%p", "%%%0") .. "' ", script)
     assert.are.equal(0, sh("bash -n " .. q(out .. "/tiny/slurm/tiny.sbatch")))
-    assert.matches("submit: cd '" .. (out .. "/tiny/slurm"):gsub("%p", "%%%0") .. "' && ", stdout)
+    assert.matches("submit: id=%$%(sbatch %-%-parsable '" .. (out .. "/tiny/slurm/tiny.sbatch"):gsub("%p", "%%%0")
+      .. "'%)", stdout)
     local _
     code, _, stderr = helper.nnlab(("slurm %s --out %s %s"):format(exp, q(dir .. "/o2"),
       q("--sbatch-arg=--account=x\necho owned")))
     assert.are.equal(2, code)
     assert.matches("an #SBATCH line cannot hold a control character", stderr)
+    code, _, stderr = helper.nnlab(("slurm %s --out %s"):format(exp, q(dir .. '/o"3')))
+    assert.are.equal(2, code)
+    assert.matches('o"3/tiny/slurm/tiny: a path for sbatch cannot hold a double quote', stderr, 1, true)
   end)
 end)
 

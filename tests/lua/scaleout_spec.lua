@@ -70,5 +70,18 @@ else
       assert.matches('%-%-point "%$SLURM_ARRAY_TASK_ID"', script)
       assert.are.same(expected, summary(out .. "/" .. NAME))
     end)
+
+    it("runs a grid whose --out holds a space and a % (which sbatch would expand)", function()
+      local out = slurm_dir .. "/with space %j"
+      local code, stdout, stderr = helper.nnlab(("slurm %s --set epochs=3 --set train_size=500 --set val_size=200 "
+        .. "--set holdout_size=100 --set c=0 --out '%s' --submit --wait"):format(SOFTMAX, out), "SLURM_CONF=" .. conf)
+      assert.are.equal(0, code, stderr)
+      assert.matches("all 2 points done", stdout)
+      local grid = out .. "/softmax_regression+c=0+epochs=3+holdout_size=100+train_size=500+val_size=200"
+      local _, rows = assert(tsv.read_table(grid .. "/summary.tsv"))
+      assert.are.same({"DONE", "DONE"}, {rows[1].status, rows[2].status})
+      local logs = io.popen(("ls '%s/slurm' | grep -c '[.]log$'"):format(grid)):read("l")
+      assert.are.equal("3", logs) -- two tasks and the collect job, named as written
+    end)
   end)
 end
