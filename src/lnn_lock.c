@@ -361,8 +361,11 @@ static int l_spawn(lua_State *L)
         if (getppid() != parent)
             _exit(127);
 #endif
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        sigaction(SIGINT, &dfl, NULL);
+        sigaction(SIGTERM, &dfl, NULL);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
