@@ -1,6 +1,9 @@
 # nnlab: a C engine for small neural networks, driven from Lua 5.4.
 #   make          build/nnlab (Lua host with the engine) and build/nnlab.so
 #   make test     C unit tests and Busted specs; ends with "N passed, N failed"
+#   make install  PREFIX (/usr/local) under DESTDIR: bin/nnlab, lib/lua/5.4/nnlab.so,
+#                 share/lua/5.4/nnlab/*.lua, share/nnlab/data/mnist/, share/man/man1/nnlab.1
+#   make uninstall  removes exactly those files (and their folders when left empty)
 #   make clean
 
 CC      ?= cc
@@ -12,6 +15,7 @@ OPENMP  ?= -fopenmp
 WARN     = -std=c11 -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
 CPPFLAGS = -I$(LUA_INC) -Isrc -MMD -MP
 LIBS     = -lopenblas -lz -lm $(OPENMP)
+BIND_LIBS = -lpng16
 
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -21,9 +25,10 @@ endif
 BUILD    = build
 ENGINE   = status tensor rng sparse layers model loss optim data train gradcheck model_io
 ENG_OBJ  = $(ENGINE:%=$(BUILD)/obj/%.o)
-BIND_OBJ = $(BUILD)/obj/lnnlab.o $(BUILD)/obj/lnn_lock.o
+BINDING  = lnnlab lnn_aux lnn_sys lnn_tensor lnn_model lnn_data lnn_optim lnn_train lnn_image lnn_lock
+BIND_OBJ = $(BINDING:%=$(BUILD)/obj/%.o)
 C_TESTS  = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
-FUZZ_TARGETS = idx model images
+FUZZ_TARGETS = idx model model_payload images
 REPLAYS  = $(FUZZ_TARGETS:%=$(BUILD)/tests/replay_%)
 FUZZ_SECONDS ?= 30
 FUZZ_CC  ?= clang
@@ -42,22 +47,22 @@ $(BUILD)/obj/%.o: src/%.c $(FLAGS_STAMP) | $(BUILD)/obj
 	$(CC) $(WARN) $(CFLAGS) -fPIC $(CPPFLAGS) -c $< -o $@
 
 $(BUILD)/nnlab: $(BUILD)/obj/main.o $(BIND_OBJ) $(ENG_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LUA_LIB) $(LIBS) -Wl,-E
+	$(CC) $(LDFLAGS) -o $@ $^ $(LUA_LIB) $(BIND_LIBS) $(LIBS) -Wl,-E
 
 $(BUILD)/nnlab.so: $(BIND_OBJ) $(ENG_OBJ)
-	$(CC) $(LDFLAGS) -shared -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -shared -o $@ $^ $(BIND_LIBS) $(LIBS)
 
 $(BUILD)/tests/%: tests/c/%.c $(ENG_OBJ) $(FLAGS_STAMP) | $(BUILD)/tests
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -Itests/c $(LDFLAGS) -o $@ $< $(ENG_OBJ) -lcmocka $(LIBS)
 
 # A fuzz target replayed over its corpus (seeds and regressions) without libFuzzer.
-$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(ENG_OBJ) $(FLAGS_STAMP) | $(BUILD)/tests
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(ENG_OBJ) $(BUILD)/obj/lnn_image.o $(FLAGS_STAMP) | $(BUILD)/tests
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -DNNLAB_ROOT=\"$(CURDIR)\" -DCORPUS_DIR=\"$(CURDIR)/tests/fuzz/corpus/$*\" \
-	    $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(ENG_OBJ) $(LUA_LIB) $(LIBS)
+	    $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(ENG_OBJ) $(BUILD)/obj/lnn_image.o $(LUA_LIB) $(BIND_LIBS) $(LIBS)
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(ENGINE:%=src/%.c) | $(BUILD)/fuzz
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(ENGINE:%=src/%.c) src/lnn_image.c | $(BUILD)/fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -std=c11 -Isrc -I$(LUA_INC) -DNNLAB_ROOT=\"$(CURDIR)\" -o $@ $< \
-	    $(ENGINE:%=src/%.c) $(LUA_LIB) $(LIBS)
+	    $(ENGINE:%=src/%.c) src/lnn_image.c $(LUA_LIB) $(BIND_LIBS) $(LIBS)
 
 $(BUILD)/obj $(BUILD)/tests $(BUILD)/fuzz:
 	mkdir -p $@
@@ -99,5 +104,32 @@ check-style:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all test bench fuzz memcheck check-style clean FORCE
+# Installing. Each folder can be set on its own (the rockspec stages the
+# files in luarocks' folders this way); MNIST goes to DATADIR/data/mnist.
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR   ?= $(PREFIX)/bin
+LUA_CDIR ?= $(PREFIX)/lib/lua/5.4
+LUA_LDIR ?= $(PREFIX)/share/lua/5.4
+DATADIR  ?= $(PREFIX)/share/nnlab
+MANDIR   ?= $(PREFIX)/share/man/man1
+LUA_MODS  = $(notdir $(wildcard lua/nnlab/*.lua))
+MNIST     = $(notdir $(wildcard data/mnist/*))
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LUA_CDIR) $(DESTDIR)$(LUA_LDIR)/nnlab \
+	    $(DESTDIR)$(DATADIR)/data/mnist $(DESTDIR)$(MANDIR)
+	install -m 755 $(BUILD)/nnlab $(DESTDIR)$(BINDIR)/nnlab
+	install -m 755 $(BUILD)/nnlab.so $(DESTDIR)$(LUA_CDIR)/nnlab.so
+	install -m 644 $(LUA_MODS:%=lua/nnlab/%) $(DESTDIR)$(LUA_LDIR)/nnlab/
+	install -m 644 $(MNIST:%=data/mnist/%) $(DESTDIR)$(DATADIR)/data/mnist/
+	install -m 644 doc/nnlab.1 $(DESTDIR)$(MANDIR)/nnlab.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/nnlab $(DESTDIR)$(LUA_CDIR)/nnlab.so $(DESTDIR)$(MANDIR)/nnlab.1 \
+	    $(LUA_MODS:%=$(DESTDIR)$(LUA_LDIR)/nnlab/%) $(MNIST:%=$(DESTDIR)$(DATADIR)/data/mnist/%)
+	-rmdir $(DESTDIR)$(LUA_LDIR)/nnlab $(DESTDIR)$(DATADIR)/data/mnist $(DESTDIR)$(DATADIR)/data \
+	    $(DESTDIR)$(DATADIR) 2>/dev/null
+
+.PHONY: all test bench fuzz memcheck check-style clean install uninstall FORCE
 -include $(wildcard $(BUILD)/obj/*.d)

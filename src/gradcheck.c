@@ -167,7 +167,7 @@ static double row_delta(const ng_ctx *c, const double *z, int row)
     double s = 0;
     for (int k = 0; k < C; k++) {
         double d = z[k] - base[k];
-        s += d * (2 * (base[k] - (k == label ? 1.0 : 0.0)) + d);
+        s += d * (2 * (base[k] - nn_label_target(c->loss, C, c->labels[row], k)) + d);
     }
     return s;
 }
@@ -527,7 +527,7 @@ static nn_status setup(ng_ctx *c, nn_model *m, nn_loss_kind loss, const nn_datas
     if (st != NN_OK)
         return st;
     nn_target t = {w->labels.data, NULL};
-    if ((st = nn_target_check(&t, y, err)) != NN_OK)
+    if ((st = nn_target_check(loss, &t, y, err)) != NN_OK)
         return st;
     int in = data->store->dim;
     c->m = m;

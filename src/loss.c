@@ -22,9 +22,41 @@ int nn_argmax(const float *v, int n)
     return best;
 }
 
-nn_status nn_target_check(const nn_target *t, const nn_tensor *outputs, nn_error *err)
+int nn_labels_are_values(nn_loss_kind kind, int classes)
+{
+    return kind != NN_LOSS_CROSS_ENTROPY && classes == 1;
+}
+
+double nn_label_target(nn_loss_kind kind, int classes, float label, int c)
+{
+    if (nn_labels_are_values(kind, classes))
+        return label;
+    return (int)label == c ? 1.0 : 0.0;
+}
+
+/* The target as the loss reads it: labels that are values (one output
+ * column, MSE) become an n x 1 matrix over the same floats, in *view. */
+static nn_target effective_target(nn_loss_kind kind, const nn_target *t, const nn_tensor *outputs, nn_tensor *view)
 {
     int n = outputs->shape[0], classes = (int)nn_tensor_row_size(outputs);
+    if (!t->labels || !nn_labels_are_values(kind, classes))
+        return *t;
+    memset(view, 0, sizeof *view);
+    view->data = (float *)t->labels;
+    view->ndim = 2;
+    view->shape[0] = n;
+    view->shape[1] = 1;
+    view->size = (size_t)n;
+    nn_target v = {NULL, view};
+    return v;
+}
+
+nn_status nn_target_check(nn_loss_kind kind, const nn_target *target, const nn_tensor *outputs, nn_error *err)
+{
+    int n = outputs->shape[0], classes = (int)nn_tensor_row_size(outputs);
+    nn_tensor view;
+    nn_target e = effective_target(kind, target, outputs, &view);
+    const nn_target *t = &e;
     if (t->labels) {
         for (int r = 0; r < n; r++) {
             float y = t->labels[r];
@@ -120,7 +152,10 @@ static row_sums rows_plain(nn_loss_kind kind, const nn_tensor *outputs, const nn
         float *g = grad ? grad + (size_t)r * classes : NULL;
         s.sum += kind == NN_LOSS_CROSS_ENTROPY ? cross_entropy_row(z, target, r, classes, g, scale)
                                                : squared_error_row(z, target, r, classes, g, scale);
-        s.right += nn_argmax(z, classes) == target_class(target, r, classes);
+        if (classes == 1 && target->dist) /* a regression: right within 0.5 of the target */
+            s.right += fabs((double)z[0] - target->dist->data[r]) < 0.5;
+        else
+            s.right += nn_argmax(z, classes) == target_class(target, r, classes);
     }
     return s;
 }
@@ -238,12 +273,15 @@ nn_status nn_loss_compute(nn_loss_kind kind, const nn_tensor *outputs, const nn_
     return st;
 }
 
-nn_status nn_loss_sum(nn_loss_kind kind, const nn_tensor *outputs, const nn_target *target, int batch,
+nn_status nn_loss_sum(nn_loss_kind kind, const nn_tensor *outputs, const nn_target *given, int batch,
                       double *sum, float *grad, long *correct, nn_error *err)
 {
-    nn_status st = nn_target_check(target, outputs, err);
+    nn_status st = nn_target_check(kind, given, outputs, err);
     if (st != NN_OK)
         return st;
+    nn_tensor view;
+    nn_target e = effective_target(kind, given, outputs, &view);
+    const nn_target *target = &e;
     int n = outputs->shape[0], classes = (int)nn_tensor_row_size(outputs);
     if (n == 0)
         return nn_fail(err, NN_ESHAPE, "%s: empty batch", nn_loss_name(kind));

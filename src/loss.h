@@ -20,9 +20,18 @@ typedef struct {
     const nn_tensor *dist; /* n x classes targets, or NULL */
 } nn_target;
 
+/* Labels are class indices, one-hot against the outputs, except for MSE on
+ * a single output column: there a row's label is its real target (a
+ * regression), and a row counts as right when the output is within 0.5
+ * of it. */
+int nn_labels_are_values(nn_loss_kind kind, int classes);
+/* The target of output c of a row whose label is `label`, by that rule. */
+double nn_label_target(nn_loss_kind kind, int classes, float label, int c);
+
 /* Checks that target fits outputs (n x classes): n labels, each an integer
- * in [0, classes), or a matrix of the same shape with finite values. */
-nn_status nn_target_check(const nn_target *t, const nn_tensor *outputs, nn_error *err);
+ * in [0, classes) (finite values when labels are values), or a matrix of
+ * the same shape with finite values. */
+nn_status nn_target_check(nn_loss_kind kind, const nn_target *t, const nn_tensor *outputs, nn_error *err);
 
 /* Computes the loss of outputs against target into *loss and, when grad is
  * not NULL, d loss / d outputs into grad (same shape as outputs). When

@@ -57,7 +57,8 @@ static void prefer_avx512_blas(char **argv)
     /* Not restarted (no /proc): carry on with the kernel loaded. */
 }
 
-/* The project root: the folder above the one holding this executable. */
+/* The project root: the folder above the one holding this executable
+ * (build/nnlab in a clone, PREFIX/bin/nnlab installed). */
 static void find_root(const char *argv0, char *root, size_t len)
 {
     char exe[PATH_MAX];
@@ -97,8 +98,14 @@ static int run(lua_State *L)
     lua_pushcfunction(L, luaopen_nnlab);
     lua_setfield(L, -2, "nnlab");
     lua_pop(L, 1);
+    /* The Lua modules: ROOT/lua in a clone, PREFIX/share/lua/5.4 installed
+     * (make install, or a luarocks tree), ahead of the default path so that
+     * this build's modules win over any other installed copy. */
+    char probe[PATH_MAX];
+    snprintf(probe, sizeof probe, "%s/lua/nnlab/cli.lua", root);
+    const char *luadir = access(probe, R_OK) == 0 ? "lua" : "share/lua/" LUA_VERSION_MAJOR "." LUA_VERSION_MINOR;
     lua_getglobal(L, "package");
-    lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;", root, root);
+    lua_pushfstring(L, "%s/%s/?.lua;%s/%s/?/init.lua;", root, luadir, root, luadir);
     lua_getfield(L, -2, "path");
     lua_concat(L, 2);
     lua_setfield(L, -2, "path");

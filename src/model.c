@@ -1,6 +1,7 @@
 #include "model.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,23 +10,58 @@
 #define SPARSE_DENSITY 0.4
 #define SPARSE_MIN_OUT 256
 
+/* The settings of layer l that do not depend on its neighbours. */
+static nn_status check_settings(const nn_layer *l, int i, nn_error *err)
+{
+    char desc[112];
+    nn_layer_describe(l, desc + snprintf(desc, 16, "layer %d, ", i + 1), sizeof desc - 16);
+    switch (l->kind) {
+    case NN_LINEAR:
+        if (l->in < 1 || l->in > NN_MAX_FEATURES || l->out < 1 || l->out > NN_MAX_FEATURES)
+            return nn_fail(err, NN_EARG, "%s: sizes must be in 1..%d", desc, NN_MAX_FEATURES);
+        if (l->bias != 0 && l->bias != 1)
+            return nn_fail(err, NN_EARG, "%s: bias must be 0 or 1, got %d", desc, l->bias);
+        if ((int)l->init < NN_INIT_DEFAULT || (int)l->init > NN_INIT_HE)
+            return nn_fail(err, NN_EARG, "%s: unknown init %d", desc, (int)l->init);
+        if (!isfinite(l->std) || l->std < 0 || !isfinite(l->a) || !isfinite(l->b) || l->a > l->b)
+            return nn_fail(err, NN_EARG, "%s: init needs a finite std >= 0 and finite a <= b", desc);
+        return NN_OK;
+    case NN_BATCHNORM:
+        if (l->out < 1 || l->out > NN_MAX_FEATURES)
+            return nn_fail(err, NN_EARG, "%s: features must be in 1..%d", desc, NN_MAX_FEATURES);
+        if (!(isfinite(l->eps) && l->eps > 0))
+            return nn_fail(err, NN_EARG, "%s: eps must be a finite number > 0, got %g", desc, l->eps);
+        if (!(l->momentum >= 0 && l->momentum <= 1))
+            return nn_fail(err, NN_EARG, "%s: momentum must be in [0, 1], got %g", desc, l->momentum);
+        return NN_OK;
+    case NN_DROPOUT:
+        if (!(l->p >= 0 && l->p < 1))
+            return nn_fail(err, NN_EARG, "%s: p must be in [0, 1), got %g", desc, l->p);
+        return NN_OK;
+    case NN_RELU: case NN_SIGMOID: case NN_TANH:
+        return NN_OK;
+    }
+    return nn_fail(err, NN_EARG, "layer %d: unknown kind %d", i + 1, (int)l->kind);
+}
+
 nn_status nn_model_plan(nn_layer *layers, int n, nn_error *err)
 {
-    if (n < 1)
-        return nn_fail(err, NN_EARG, "Sequential needs at least one layer");
+    if (n < 1 || n > NN_MAX_LAYERS)
+        return nn_fail(err, NN_EARG, "Sequential needs 1 to %d layers, got %d", NN_MAX_LAYERS, n);
     int width = -1;
     size_t poff = 0, boff = 0;
     for (int i = 0; i < n; i++) {
         nn_layer *l = &layers[i];
         char desc[96];
         nn_layer_describe(l, desc, sizeof desc);
+        nn_status st = check_settings(l, i, err);
+        if (st != NN_OK)
+            return st;
         l->param_offset = poff;
         l->buffer_offset = boff;
         l->param_count = l->weight_count = l->buffer_count = 0;
         switch (l->kind) {
         case NN_LINEAR:
-            if (l->in < 1 || l->out < 1)
-                return nn_fail(err, NN_EARG, "%s: sizes must be at least 1", desc);
             if (width >= 0 && width != l->in)
                 return nn_fail(err, NN_ESHAPE, "layer %d, %s: takes %d inputs but the layer before gives %d",
                                i + 1, desc, l->in, width);
@@ -33,8 +69,6 @@ nn_status nn_model_plan(nn_layer *layers, int n, nn_error *err)
             l->param_count = l->weight_count + (l->bias ? (size_t)l->out : 0);
             break;
         case NN_BATCHNORM:
-            if (l->out < 1)
-                return nn_fail(err, NN_EARG, "%s: size must be at least 1", desc);
             if (width >= 0 && width != l->out)
                 return nn_fail(err, NN_ESHAPE, "layer %d, %s: takes %d features but the layer before gives %d",
                                i + 1, desc, l->out, width);
@@ -42,20 +76,15 @@ nn_status nn_model_plan(nn_layer *layers, int n, nn_error *err)
             l->param_count = 2 * (size_t)l->out;
             l->buffer_count = 2 * (size_t)l->out;
             break;
-        case NN_DROPOUT:
-            if (!(l->p >= 0 && l->p < 1))
-                return nn_fail(err, NN_EARG, "Dropout: p must be in [0, 1), got %g", l->p);
+        default: /* element-wise: as wide as its input */
             l->in = l->out = width;
             break;
-        case NN_RELU: case NN_SIGMOID: case NN_TANH:
-            l->in = l->out = width;
-            break;
-        default:
-            return nn_fail(err, NN_EARG, "layer %d: unknown kind %d", i + 1, (int)l->kind);
         }
         width = l->out;
-        poff += l->param_count;
-        boff += l->buffer_count;
+        if (__builtin_add_overflow(poff, l->param_count, &poff) || poff > NN_MAX_PARAMS)
+            return nn_fail(err, NN_EARG, "layer %d, %s: the model would have more than %d parameters", i + 1, desc,
+                           NN_MAX_PARAMS);
+        boff += l->buffer_count; /* <= 2 * NN_MAX_FEATURES a layer */
     }
     return NN_OK;
 }
@@ -75,6 +104,7 @@ void nn_model_free(nn_model *m)
     nn_sparse_batch_free(&m->input_nz);
     nn_tensor_free(&m->pack);
     nn_tensor_free(&m->w0_packed);
+    nn_tensor_free(&m->input_copy);
     free(m->layers);
     free(m->params);
     free(m->grads);
@@ -129,8 +159,9 @@ nn_status nn_model_init(nn_model *m, const nn_layer *layers, int n, nn_rng *init
     m->aux = calloc((size_t)n, sizeof(nn_tensor));
     m->stats = calloc((size_t)n, sizeof(float *));
     if (!m->params || !m->grads || !m->buffers || !m->out || !m->dout || !m->aux || !m->stats) {
+        size_t count = m->nparams;
         nn_model_free(m);
-        return nn_fail(err, NN_ENOMEM, "out of memory allocating %zu parameters", m->nparams);
+        return nn_fail(err, NN_ENOMEM, "out of memory allocating %zu parameters", count);
     }
     memset(m->params, 0, (m->nparams + 1) * sizeof(float));
     memset(m->grads, 0, (m->nparams + 1) * sizeof(float));
@@ -149,6 +180,7 @@ nn_status nn_model_init(nn_model *m, const nn_layer *layers, int n, nn_rng *init
     }
     nn_tensor_empty(&m->pack);
     nn_tensor_empty(&m->w0_packed);
+    nn_tensor_empty(&m->input_copy);
     init_parameters(m, init_rng);
     m->training = 1;
     m->last_rows = -1;
@@ -187,6 +219,9 @@ int nn_model_splittable(const nn_model *m)
 nn_status nn_model_begin_batch(nn_model *m, int n, int cols, int sparse, nn_error *err)
 {
     m->last_rows = -1;
+    if (m->training && n < 2 && !nn_model_splittable(m))
+        return nn_fail(err, NN_ESHAPE, "BatchNorm in training mode needs batches of 2 or more rows, got %d "
+                                       "(call evaluate() first to run single items)", n);
     if (sparse && m->layers[0].kind != NN_LINEAR)
         return nn_fail(err, NN_EARG, "a sparse input needs a first Linear layer, not %s",
                        nn_layer_kind_name(m->layers[0].kind));
@@ -289,9 +324,30 @@ static nn_status forward_whole(nn_model *m, const float *x, nn_sparse_batch *xs,
     return NN_OK;
 }
 
+/* 1 if the n floats at p overlap one of m's per-layer buffers. */
+static int is_own_buffer(const nn_model *m, const float *p, size_t n)
+{
+    const nn_tensor *sets[3] = {m->out, m->dout, m->aux};
+    for (int s = 0; s < 3; s++)
+        for (int i = 0; i < m->nlayers; i++) {
+            const nn_tensor *t = &sets[s][i];
+            if (t->data && t->capacity && p < t->data + t->capacity && t->data < p + n)
+                return 1;
+        }
+    return 0;
+}
+
 nn_status nn_model_forward(nn_model *m, const nn_tensor *x, const nn_tensor **y,
                            nn_error *err)
 {
+    m->input_copied = 0;
+    if (x->size && is_own_buffer(m, x->data, x->size)) {
+        nn_status st = nn_tensor_copy(&m->input_copy, x, err);
+        if (st != NN_OK)
+            return st;
+        x = &m->input_copy;
+        m->input_copied = 1;
+    }
     int n = x->shape[0], cols = (int)nn_tensor_row_size(x);
     const nn_layer *first = &m->layers[0];
     /* The data's zeros (most of an image) are skipped in a first Linear
@@ -311,6 +367,7 @@ nn_status nn_model_forward(nn_model *m, const nn_tensor *x, const nn_tensor **y,
 nn_status nn_model_forward_sparse(nn_model *m, nn_sparse_batch *x, const nn_tensor **y,
                                   nn_error *err)
 {
+    m->input_copied = 0;
     return forward_whole(m, NULL, x, x->by_row.rows, x->by_row.cols, y, err);
 }
 
@@ -395,6 +452,8 @@ nn_status nn_model_backward(nn_model *m, const nn_tensor *x, const nn_tensor *dy
     if (x->shape[0] != m->last_rows || (int)nn_tensor_row_size(x) != m->last_cols)
         return nn_fail(err, NN_ESHAPE, "backward: input has %d rows and %d columns, but the last forward had %d and %d",
                        x->shape[0], (int)nn_tensor_row_size(x), m->last_rows, m->last_cols);
+    if (m->input_copied && x->size && is_own_buffer(m, x->data, x->size))
+        x = &m->input_copy; /* the forward's input was the model's own output: its copy */
     return backward_whole(m, x->data, dy, mode, err);
 }
 
@@ -411,6 +470,7 @@ nn_status nn_model_backward_sparse(nn_model *m, nn_sparse_batch *x, const nn_ten
 void nn_model_forget_input(nn_model *m)
 {
     m->last_rows = -1;
+    m->input_copied = 0;
     m->sparse_in = NULL;
 }
 

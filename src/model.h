@@ -7,6 +7,7 @@
 #ifndef NN_MODEL_H
 #define NN_MODEL_H
 
+#include <limits.h>
 #include <stddef.h>
 
 #include "layers.h"
@@ -24,6 +25,7 @@ typedef struct {
     size_t nbuffers;
     int training;        /* 1: Dropout drops, BatchNorm uses batch statistics */
     nn_rng dropout_rng;  /* the stream Dropout masks are drawn from */
+    double input_scale;  /* pixel scale of the data it was trained on; 0 if unknown (model files v2) */
     /* Workspace, per layer: */
     nn_tensor *out;      /* output of each layer */
     nn_tensor *dout;     /* gradient of the loss w.r.t. each layer's output */
@@ -33,11 +35,20 @@ typedef struct {
     nn_sparse_batch *sparse_in; /* the last forward's input by its non-zeros, or NULL */
     nn_tensor pack;      /* scratch of the sparse products */
     nn_tensor w0_packed; /* a sparse batch's first-layer weights, packed (nn_csr_pack) */
+    nn_tensor input_copy; /* the last forward's input when it was one of the model's own buffers */
+    int input_copied;    /* 1 while input_copy stands for the last forward's input */
     int last_rows;       /* batch size of the last forward, -1 if none */
     int last_cols;       /* input width of the last forward */
 } nn_model;
 
-/* Checks the chain of layers (each input width equal to the previous output)
+/* Limits every model keeps: the features of one layer, the layers, the
+ * parameters (a parameter view is a tensor of int-sized shape). */
+#define NN_MAX_FEATURES (1 << 24)
+#define NN_MAX_LAYERS 10000
+#define NN_MAX_PARAMS INT_MAX
+
+/* Checks every layer's settings (sizes in 1..NN_MAX_FEATURES, finite
+ * init, eps > 0, momentum and p in range) and the chain of layers (each input width equal to the previous output)
  * and fills in the unknown widths, offsets and counts. */
 nn_status nn_model_plan(nn_layer *layers, int n, nn_error *err);
 
@@ -53,7 +64,9 @@ int nn_model_in_features(const nn_model *m);
 int nn_model_out_features(const nn_model *m);
 
 /* Runs x (n x in) through every layer; *y points at the last layer's output,
- * which stays valid until the next forward. */
+ * which stays valid until the next forward. x may be one of the model's
+ * own buffers (an earlier output): it is copied first, so the result is
+ * that of a separate copy. */
 nn_status nn_model_forward(nn_model *m, const nn_tensor *x, const nn_tensor **y,
                            nn_error *err);
 

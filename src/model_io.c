@@ -2,6 +2,8 @@
 #include "model_io.h"
 
 #include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +50,7 @@ static void put_floats(writer *w, const float *f, size_t n)
 
 nn_status nn_model_encode(const nn_model *m, uint8_t **out, size_t *len, nn_error *err)
 {
-    size_t payload = 4 + (size_t)m->nlayers * LAYER_SIZE + 8 + 4 * m->nparams + 8 + 4 * m->nbuffers;
+    size_t payload = 4 + (size_t)m->nlayers * LAYER_SIZE + 8 + 4 * m->nparams + 8 + 4 * m->nbuffers + 8;
     writer w = {malloc(HEADER_SIZE + payload), 0};
     if (!w.p)
         return nn_fail(err, NN_ENOMEM, "out of memory encoding the model");
@@ -69,6 +71,7 @@ nn_status nn_model_encode(const nn_model *m, uint8_t **out, size_t *len, nn_erro
     put_floats(&w, m->params, m->nparams);
     put_u64(&w, m->nbuffers);
     put_floats(&w, m->buffers, m->nbuffers);
+    put_f64(&w, m->input_scale);
     uint32_t crc = (uint32_t)crc32(0L, w.p + HEADER_SIZE, (uInt)payload);
     w.pos = 8;
     put_u32(&w, NN_MODEL_VERSION);
@@ -158,29 +161,74 @@ static nn_status decode_layers(reader *r, nn_layer **out, int *n, const char *na
     return NN_OK;
 }
 
-static nn_status decode_payload(nn_model *m, reader *r, const char *name, nn_error *err)
+/* Refuses running statistics that are not finite (or a negative variance). */
+static nn_status check_buffers(const nn_model *m, const char *name, nn_error *err)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        const float *b = m->buffers + l->buffer_offset;
+        for (size_t k = 0; k < l->buffer_count; k++) {
+            int var = k >= l->buffer_count / 2;
+            if (!isfinite(b[k]) || (var && b[k] < 0)) {
+                char d[96];
+                nn_layer_describe(l, d, sizeof d);
+                return nn_fail(err, NN_EFORMAT, "%s: layer %d, %s: running %s %zu is %g", name, i + 1, d,
+                               var ? "variance" : "mean", k % (l->buffer_count / 2) + 1, (double)b[k]);
+            }
+        }
+    }
+    return NN_OK;
+}
+
+static nn_status decode_payload(nn_model *m, reader *r, uint32_t version, const char *name, nn_error *err)
 {
     nn_layer *layers = NULL;
     int n = 0;
     nn_status st = decode_layers(r, &layers, &n, name, err);
     if (st != NN_OK)
         return st;
-    st = nn_model_init(m, layers, n, NULL, err);
-    free(layers);
-    if (st != NN_OK && st != NN_ENOMEM) {
-        char why[NN_ERRMSG_MAX];
-        snprintf(why, sizeof why, "%s", err ? err->msg : "");
-        return nn_fail(err, NN_EFORMAT, "%s: damaged model file (%s)", name, why);
+    /* Planned first, so that the floats the layers claim are known to be
+     * in the file before anything is allocated for them. */
+    st = nn_model_plan(layers, n, err);
+    if (st == NN_OK) {
+        const nn_layer *last = &layers[n - 1];
+        size_t np = last->param_offset + last->param_count, nb = last->buffer_offset + last->buffer_count;
+        if ((r->len - r->pos) / 4 < np || (r->len - r->pos - 4 * np) / 4 < nb ||
+            r->len - r->pos != 16 + 4 * (np + nb) + (version >= 2 ? 8 : 0))
+            st = nn_fail(err, NN_EFORMAT, "%s: damaged model file (the layers need %zu parameters and %zu "
+                                          "statistics, the file holds %zu bytes for them)",
+                         name, np, nb, r->len - r->pos);
+        else
+            st = nn_model_init(m, layers, n, NULL, err);
     }
-    if (st != NN_OK)
-        return st;
+    free(layers);
+    if (st != NN_OK) {
+        if (!err || strncmp(err->msg, name, strlen(name)) == 0)
+            return st;
+        char why[NN_ERRMSG_MAX];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return nn_fail(err, st == NN_ENOMEM ? st : NN_EFORMAT, "%s: %s(%s)", name,
+                       st == NN_ENOMEM ? "" : "damaged model file ", why);
+    }
     uint64_t np, nb;
     if (!get_u64(r, &np) || np != m->nparams || !get_floats(r, m->params, np) || !get_u64(r, &nb) ||
-        nb != m->nbuffers || !get_floats(r, m->buffers, nb) || r->pos != r->len) {
+        nb != m->nbuffers || !get_floats(r, m->buffers, nb)) {
         nn_model_free(m);
         return nn_fail(err, NN_EFORMAT, "%s: damaged model file (parameters do not match the layers)", name);
     }
-    return NN_OK;
+    double scale = 0;
+    if (version >= 2 && (!get_f64(r, &scale) || !(scale >= 0 && scale <= DBL_MAX))) {
+        nn_model_free(m);
+        return nn_fail(err, NN_EFORMAT, "%s: damaged model file (bad input scale)", name);
+    }
+    if (r->pos != r->len) {
+        nn_model_free(m);
+        return nn_fail(err, NN_EFORMAT, "%s: damaged model file (parameters do not match the layers)", name);
+    }
+    m->input_scale = scale;
+    if ((st = check_buffers(m, name, err)) != NN_OK)
+        nn_model_free(m);
+    return st;
 }
 
 nn_status nn_model_decode(nn_model *m, const uint8_t *buf, size_t len, const char *name,
@@ -196,15 +244,15 @@ nn_status nn_model_decode(nn_model *m, const uint8_t *buf, size_t len, const cha
     uint64_t payload;
     if (!get_u32(&r, &version) || !get_u32(&r, &crc) || !get_u64(&r, &payload))
         return nn_fail(err, NN_EFORMAT, "%s: truncated model file (%zu bytes, header incomplete)", name, len);
-    if (version != NN_MODEL_VERSION)
-        return nn_fail(err, NN_EFORMAT, "%s: model file version %u, this nnlab reads version %u", name, version,
-                       NN_MODEL_VERSION);
+    if (version < NN_MODEL_VERSION_MIN || version > NN_MODEL_VERSION)
+        return nn_fail(err, NN_EFORMAT, "%s: model file version %u, this nnlab reads versions %u to %u", name,
+                       version, NN_MODEL_VERSION_MIN, NN_MODEL_VERSION);
     if (payload != len - HEADER_SIZE)
         return nn_fail(err, NN_EFORMAT, "%s: truncated or padded model file (%zu bytes of payload, header says %llu)",
                        name, len - HEADER_SIZE, (unsigned long long)payload);
     if ((uint32_t)crc32(0L, buf + HEADER_SIZE, (uInt)payload) != crc)
         return nn_fail(err, NN_EFORMAT, "%s: damaged model file (CRC-32 mismatch)", name);
-    return decode_payload(m, &r, name, err);
+    return decode_payload(m, &r, version, name, err);
 }
 
 nn_status nn_read_file(const char *path, size_t max_len, uint8_t **out, size_t *len, nn_error *err)

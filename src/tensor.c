@@ -62,22 +62,33 @@ static nn_status tensor_reserve(nn_tensor *t, size_t n, nn_error *err)
     return NN_OK;
 }
 
-nn_status nn_tensor_init(nn_tensor *t, int ndim, const int *shape, nn_error *err)
+nn_status nn_shape_numel(int ndim, const int *shape, size_t *n, nn_error *err)
 {
-    nn_tensor_empty(t);
     if (ndim < 1 || ndim > NN_MAX_DIMS)
         return nn_fail(err, NN_ESHAPE, "a tensor has 1 to %d dimensions, got %d", NN_MAX_DIMS, ndim);
-    size_t n = 1;
+    size_t total = 1;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 0)
             return nn_fail(err, NN_ESHAPE, "dimension %d is negative (%d)", i + 1, shape[i]);
-        if (shape[i] > 0 && n > ((size_t)1 << 40) / (size_t)shape[i])
-            return nn_fail(err, NN_ESHAPE, "tensor too large");
-        n *= (size_t)shape[i];
-        t->shape[i] = shape[i];
+        if (__builtin_mul_overflow(total, (size_t)shape[i], &total) || total > NN_MAX_ELEMENTS)
+            return nn_fail(err, NN_ESHAPE, "a tensor of shape %d%s... has more than 2^40 elements", shape[0],
+                           ndim > 1 ? "x" : "");
     }
+    *n = total;
+    return NN_OK;
+}
+
+nn_status nn_tensor_init(nn_tensor *t, int ndim, const int *shape, nn_error *err)
+{
+    nn_tensor_empty(t);
+    size_t n;
+    nn_status st = nn_shape_numel(ndim, shape, &n, err);
+    if (st != NN_OK)
+        return st;
+    for (int i = 0; i < ndim; i++)
+        t->shape[i] = shape[i];
     t->ndim = ndim;
-    nn_status st = tensor_reserve(t, n > 0 ? n : 1, err);
+    st = tensor_reserve(t, n > 0 ? n : 1, err);
     if (st != NN_OK)
         return st;
     memset(t->data, 0, (n > 0 ? n : 1) * sizeof(float));

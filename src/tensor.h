@@ -35,6 +35,13 @@ void *nn_alloc_large(size_t bytes);
 /* An empty owning tensor: no buffer, shape {0}. Safe to free. */
 void nn_tensor_empty(nn_tensor *t);
 
+/* The largest number of elements a tensor may have. */
+#define NN_MAX_ELEMENTS ((size_t)1 << 40)
+
+/* *n = the product of the shape's ndim (1..NN_MAX_DIMS) sizes, each >= 0;
+ * NN_ESHAPE if the product overflows or exceeds NN_MAX_ELEMENTS. */
+nn_status nn_shape_numel(int ndim, const int *shape, size_t *n, nn_error *err);
+
 /* Allocates a zero-filled tensor of the given shape. Every dimension >= 0. */
 nn_status nn_tensor_init(nn_tensor *t, int ndim, const int *shape, nn_error *err);
 

@@ -180,6 +180,17 @@ static nn_status train_batch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const 
     return nn_sgd_step_sum(opt, m, parts > 1 ? w->part_grads.data : NULL, err);
 }
 
+/* The rows of the batch that starts at item first: batch, or what is left;
+ * a model with BatchNorm, whose training statistics need two rows, folds
+ * a trailing one-row batch into the one before it. */
+static int32_t batch_rows(const nn_model *m, int32_t first, int batch, int32_t n)
+{
+    int32_t count = n - first < batch ? n - first : batch;
+    if (n - first - count == 1 && !nn_model_splittable(m))
+        count++;
+    return count;
+}
+
 /* Batches too small to cut into parts (the seed 001 network's 90 rows)
  * leave the second thread to gather the next batch meanwhile. */
 static int pipelined(const nn_model *m, const nn_dataset *data, int batch, int whole)
@@ -209,13 +220,13 @@ static nn_status gather_ahead(const nn_dataset *data, const int32_t *order, int3
 static nn_status train_pipelined(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const nn_dataset *data, int batch,
                                  int sparse, nn_workspace *w, nn_epoch_stats *out, long *correct, nn_error *err)
 {
-    int32_t count = data->n < batch ? data->n : batch;
+    int32_t count = batch_rows(m, 0, batch, data->n);
     int transpose = nn_sparse_transpose_pays(m->layers[0].out);
     nn_status st = gather_ahead(data, w->order, 0, count, sparse, transpose, &w->parts[0], err);
     w->whole = 0;
-    for (int32_t first = 0, buf = 0; first < data->n && st == NN_OK; first += batch, buf = 1 - buf) {
-        count = data->n - first < batch ? data->n - first : batch;
-        int32_t next = first + batch, next_count = data->n - next < batch ? data->n - next : batch;
+    for (int32_t first = 0, buf = 0; first < data->n && st == NN_OK; first += count, buf = 1 - buf) {
+        count = batch_rows(m, first, batch, data->n);
+        int32_t next = first + count, next_count = next < data->n ? batch_rows(m, next, batch, data->n) : 0;
         nn_batch_part *np = &w->parts[1 - buf];
         nn_status st_next = NN_OK;
         nn_error err_next = {""};
@@ -263,8 +274,8 @@ nn_status nn_train_epoch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const nn_d
     if (pipelined(m, data, batch, whole)) {
         st = train_pipelined(m, loss, opt, data, batch, sparse, w, out, &correct, err);
     } else {
-        for (int32_t first = 0; first < data->n && st == NN_OK; first += batch) {
-            int32_t count = data->n - first < batch ? data->n - first : batch;
+        for (int32_t first = 0, count = 0; first < data->n && st == NN_OK; first += count) {
+            count = batch_rows(m, first, batch, data->n);
             int parts = batch_parts(m, count);
             int held = whole && w->whole == data->id && w->whole_sparse == sparse && w->whole_parts == parts;
             st = train_batch(m, loss, opt, data, first, count, parts, 0, sparse, held, w, out, &correct, err);

@@ -5,45 +5,46 @@ local core = require("nnlab.core")
 local check = require("nnlab.check")
 
 local nn = {}
-local registry = debug.getregistry()
-local Model = registry["nnlab.Model"].__index
-local Dataset = registry["nnlab.Dataset"].__index
 
-local TENSOR, MODEL, DATASET = "nnlab.Tensor", "nnlab.Model", "nnlab.Dataset"
+local MODEL, DATASET = "nnlab.Model", "nnlab.Dataset"
 local LOSS, SGD = "nnlab.Loss", "nnlab.SGD"
 
--- The project root, two folders above this file (lua/nnlab/api.lua).
+-- The project root, two folders above this file in a clone (lua/nnlab/api.lua);
+-- installed, this file sits in PREFIX/share/lua/5.4/nnlab/ (make install) or
+-- TREE/share/lua/5.4/nnlab/ (luarocks).
 local here = debug.getinfo(1, "S").source
 local root = here:match("^@(.*)/lua/nnlab/api%.lua$") or "."
 nn.root = root
+local moddir = here:match("^@(.*)/api%.lua$") or "."
+local share = here:match("^@(.*)/lua/5%.4/nnlab/api%.lua$")
+
+-- Where nn.mnist() looks without a dir or $NNLAB_DATA: the clone's data/mnist,
+-- then make install's PREFIX/share/nnlab/data/mnist, then luarocks' copy
+-- beside the modules.
+local MNIST_DIRS = {root .. "/data/mnist"}
+if share then MNIST_DIRS[#MNIST_DIRS + 1] = share .. "/nnlab/data/mnist" end
+MNIST_DIRS[#MNIST_DIRS + 1] = moddir .. "/data/mnist"
 
 ---------------------------------------------------------------- system
 
-function nn.seed(s)
-  core.seed(check.int("seed", "#1", "seed", s, 0))
-end
+-- Functions of the C core whose arguments it checks itself.
+nn.seed = core.seed
+nn.threads = core.threads
 
-function nn.threads(n)
-  if n ~= nil then check.int("threads", "#1", "n", n, 1, 1024) end
-  return core.threads(n)
+--- Versions, BLAS, threads and seed (core.info), with `nnlab` (the version)
+-- and `mnist` (the folder nn.mnist() reads by default, or false).
+function nn.info()
+  local i = core.info()
+  i.nnlab = i.version
+  i.mnist = nn.mnist_dir() or false
+  return i
 end
-
-nn.info = core.info
 nn.clock = core.clock
 
 ---------------------------------------------------------------- tensors
 
-function nn.tensor(t)
-  if type(t) ~= "table" then check.fail("tensor", "#1", "expected a (nested) table of numbers, got " .. type(t)) end
-  return core.tensor(t)
-end
-
-function nn.zeros(shape)
-  if type(shape) ~= "table" then
-    check.fail("zeros", "#1", "expected a shape table such as {2, 3}, got " .. type(shape))
-  end
-  return core.zeros(shape)
-end
+nn.tensor = core.tensor
+nn.zeros = core.zeros
 
 ---------------------------------------------------------------- layers
 
@@ -124,17 +125,6 @@ function nn.Sequential(layers)
   return core.sequential(layers)
 end
 
-Model.__name = "nnlab.Model"
-
---- Class predictions (1-based) for a batch of inputs.
-function Model:predict(x)
-  local was = self:is_training()
-  self:evaluate()
-  local out = self:forward(x)
-  if was then self:training() end
-  return out:argmax()
-end
-
 ---------------------------------------------------------------- losses
 
 function nn.CrossEntropyLoss(...)
@@ -152,38 +142,9 @@ end
 
 ---------------------------------------------------------------- optimizer
 
-local SCHEDULES = {step = true, exponential = true, cosine = true}
-
-local function schedule_args(s)
-  if s == nil then return "none" end
-  local f = "SGD"
-  check.options(f, "#1", s, {kind = true, step_size = true, gamma = true, t_max = true, min_lr = true})
-  local kind = check.oneof(f, "#1", "schedule.kind", s.kind, {"step", "exponential", "cosine"})
-  assert(SCHEDULES[kind])
-  if kind == "step" then
-    return kind, check.int(f, "#1", "schedule.step_size", s.step_size, 1),
-           check.number(f, "#1", "schedule.gamma", s.gamma or 0.1, 0, false, 1)
-  elseif kind == "exponential" then
-    return kind, 1, check.number(f, "#1", "schedule.gamma", s.gamma, 0, false, 1)
-  end
-  return kind, check.int(f, "#1", "schedule.t_max", s.t_max, 1), 1,
-         check.number(f, "#1", "schedule.min_lr", s.min_lr or 0, 0, true)
-end
-
-function nn.SGD(opts)
-  local f = "SGD"
-  if type(opts) ~= "table" then check.fail(f, "#1", "expected a table of options such as {lr = 0.1}") end
-  check.options(f, "#1", opts, {lr = true, momentum = true, nesterov = true, l2 = true, l2_bias = true,
-                                schedule = true})
-  local lr = check.number(f, "#1", "lr", opts.lr, 0)
-  local momentum = check.number(f, "#1", "momentum", opts.momentum or 0, 0, true)
-  if momentum >= 1 then check.fail(f, "#1", ("momentum must be below 1, got %s"):format(momentum)) end
-  local nesterov = check.boolean(f, "#1", "nesterov", opts.nesterov or false)
-  if nesterov and momentum == 0 then check.fail(f, "#1", "nesterov needs a momentum > 0") end
-  local l2 = check.number(f, "#1", "l2", opts.l2 or 0, 0, true)
-  local l2_bias = check.boolean(f, "#1", "l2_bias", opts.l2_bias or false)
-  return core.sgd(lr, momentum, nesterov, l2, l2_bias, schedule_args(opts.schedule))
-end
+--- nn.SGD{lr = 0.1, momentum = 0.9, nesterov = false, l2 = 0, l2_bias = false,
+--         schedule = {kind = "step", step_size = 10, gamma = 0.1}}: the C core checks every option.
+nn.SGD = core.sgd
 
 ---------------------------------------------------------------- data
 
@@ -241,11 +202,32 @@ local function track(files)
   for _, path in ipairs(files) do data_tracker[#data_tracker + 1] = {path = path, sum = fingerprint(path)} end
 end
 
+--- The folder nn.mnist() reads without a dir: $NNLAB_DATA, else the first of
+-- MNIST_DIRS holding the training images, else nil.
+function nn.mnist_dir()
+  local env = os.getenv("NNLAB_DATA")
+  if env then return env end
+  for _, dir in ipairs(MNIST_DIRS) do
+    for _, name in ipairs{"train-images-idx3-ubyte.gz", "train-images-idx3-ubyte"} do
+      local f = io.open(dir .. "/" .. name, "rb")
+      if f then
+        f:close()
+        return dir
+      end
+    end
+  end
+  return nil
+end
+
 --- The MNIST training and test sets: {train = dataset, test = dataset}.
--- Looks in opts.dir, else $NNLAB_DATA, else the project's data/mnist.
+-- Looks in opts.dir, else $NNLAB_DATA, else the clone's data/mnist or the
+-- installed copy (nn.mnist_dir()).
 function nn.mnist(opts)
   opts = check.options("mnist", "#1", opts, {dir = true, scale = true, classes = true})
-  local dir = opts.dir or os.getenv("NNLAB_DATA") or (root .. "/data/mnist")
+  local dir = opts.dir or nn.mnist_dir()
+  if not dir then
+    error("mnist: no MNIST files in " .. table.concat(MNIST_DIRS, ", ") .. "; give {dir = ...} or set NNLAB_DATA", 2)
+  end
   if type(dir) ~= "string" then check.fail("mnist", "#1", "dir must be a string") end
   local scale = check.number("mnist", "#1", "scale", opts.scale or 1 / 255, 0)
   local classes = check.int("mnist", "#1", "classes", opts.classes or 10, 1, 256)
@@ -271,78 +253,15 @@ function nn.mnist_split(opts)
   return {train = train, validation = val, test = mnist.test}
 end
 
---- A dataset from tensors: x holds pixel values 0..255 (one row per item), y labels.
-function nn.dataset(opts)
-  local f = "dataset"
-  if type(opts) ~= "table" then check.fail(f, "#1", "expected {x = tensor, y = tensor}") end
-  check.options(f, "#1", opts, {x = true, y = true, classes = true, scale = true})
-  check.is(f, "#1", "x", opts.x, TENSOR, "a tensor")
-  check.is(f, "#1", "y", opts.y, TENSOR, "a tensor")
-  local classes = check.int(f, "#1", "classes", opts.classes or 10, 1, 256)
-  local scale = check.number(f, "#1", "scale", opts.scale or 1 / 255, 0)
-  return core.dataset_from(opts.x, opts.y, classes, scale)
-end
-
-local function is_fraction(v)
-  return type(v) == "number" and v > 0 and v < 1
-end
-
---- Shuffles (seeded) and cuts the dataset into parts: counts {50000, 10000}
--- or fractions {0.6, 0.2, 0.2}.
-function Dataset:split(parts)
-  local f = "split"
-  if type(parts) ~= "table" or #parts == 0 then
-    check.fail(f, "#1", "expected a list of counts such as {50000, 10000} or fractions such as {0.8, 0.2}")
-  end
-  local n, counts = self:size(), {}
-  if is_fraction(parts[1]) then
-    local sum = 0
-    for i, v in ipairs(parts) do
-      if not is_fraction(v) then
-        check.fail(f, "#1", ("part %d is %s: give all parts as fractions in (0, 1) or all as counts"):format(
-          i, check.describe(v)))
-      end
-      sum = sum + v
-    end
-    if sum > 1 + 1e-9 then check.fail(f, "#1", ("the fractions add up to %g, more than 1"):format(sum)) end
-    local used = 0
-    for i, v in ipairs(parts) do
-      counts[i] = math.floor(v * n + 0.5)
-      used = used + counts[i]
-    end
-    if used > n then counts[#counts] = counts[#counts] - (used - n) end
-  else
-    local sum = 0
-    for i, v in ipairs(parts) do
-      counts[i] = check.int(f, "#1", ("part %d"):format(i), v, 1)
-      sum = sum + counts[i]
-    end
-    if sum > n then
-      check.fail(f, "#1", ("the parts add up to %d items but the dataset has %d"):format(sum, n))
-    end
-  end
-  return self:split_counts(table.unpack(counts))
-end
-
-local subset = Dataset.subset
-function Dataset:subset(first, count)
-  local n = self:size()
-  check.int("subset", "#1", "first", first, 1, n)
-  count = check.int("subset", "#2", "count", count == nil and n - first + 1 or count, 1, n - first + 1)
-  return subset(self, first, count)
-end
-
---- for batch in ds:batches{size = 100, shuffle = true} do ... batch.x, batch.y ... end
--- The batch tensors are reused from one step to the next.
-function Dataset:batches(opts)
-  opts = check.options("batches", "#1", opts, {size = true, shuffle = true})
-  local size = check.int("batches", "#1", "size", opts.size or 32, 1)
-  return self:batch_iter(size, opts.shuffle and true or false)
-end
+--- nn.dataset{x = tensor, y = tensor, classes = 10, scale = 1/255}: a dataset
+-- from tensors; x holds pixel values 0..255 (one row per item), y labels.
+nn.dataset = core.dataset
 
 ---------------------------------------------------------------- training
 
 local function fmt_time(s)
+  check.number("format_time", "#1", "seconds", s)
+  if s < 0 or s >= 1e9 then return "?" end
   if s < 60 then return ("%.1fs"):format(s) end
   if s < 3600 then return ("%dm%02ds"):format(s // 60, math.floor(s % 60)) end
   return ("%dh%02dm"):format(s // 3600, math.floor(s % 3600) // 60)
@@ -376,9 +295,10 @@ local function check_train(o)
   if o.validation ~= nil then check.is(f, "#1", "validation", o.validation, DATASET, "a dataset") end
   local batch = o.batch
   if batch == nil or batch == "full" then batch = o.data:size() end
-  batch = check.int(f, "#1", "batch", batch, 1)
+  batch = check.int(f, "#1", "batch", batch, 1, 0x7fffffff)
   local epochs = check.int(f, "#1", "epochs", o.epochs or 1, 0)
   local first = check.int(f, "#1", "first_epoch", o.first_epoch or 1, 1)
+  check.int(f, "#1", "eval_batch", o.eval_batch or 1000, 1, 0x7fffffff)
   return batch, epochs, first
 end
 
@@ -402,6 +322,8 @@ function nn.train(o)
   local h = o.history or nn.new_history(o.validation)
   h.val_accuracy = h.val_accuracy or (o.validation and {}) or nil
   h.val_loss = h.val_loss or (o.validation and {}) or nil
+  -- The model file keeps the data's pixel scale, so nnlab predict scales alike.
+  o.model:input_scale(o.data:scale())
   local start = core.clock()
   for e = first, epochs do
     local t0 = core.clock()
@@ -428,7 +350,7 @@ function nn.evaluate(model, data, opts)
   opts = check.options(f, "#3", opts, {loss = true, batch = true})
   local loss = opts.loss or nn.CrossEntropyLoss()
   check.is(f, "#3", "loss", loss, LOSS, "a loss")
-  local batch = check.int(f, "#3", "batch", opts.batch or 1000, 1)
+  local batch = check.int(f, "#3", "batch", opts.batch or 1000, 1, 0x7fffffff)
   local l, acc, confusion = core.evaluate(model, loss, data, batch)
   local k = #confusion
   local precision, recall = {}, {}

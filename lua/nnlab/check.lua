@@ -22,7 +22,12 @@ function check.int(fname, arg, name, v, min, max)
       and v > -math.huge and v < math.huge) then
     fail(fname, arg, ("%s must be an integer, got %s"):format(name, describe(v)), 2)
   end
-  v = math.tointeger(v)
+  local iv = math.tointeger(v)
+  if iv == nil then -- an integer-valued float of 2^63 or more
+    fail(fname, arg, ("%s must be an integer %s, got %s"):format(name,
+      max and ("in %d..%d"):format(min, max) or (">= %d"):format(min or math.mininteger), describe(v)), 2)
+  end
+  v = iv
   if (min and v < min) or (max and v > max) then
     local range = max and ("in %d..%d"):format(min, max) or (">= %d"):format(min)
     fail(fname, arg, ("%s must be an integer %s, got %d"):format(name, range, v), 2)

@@ -60,10 +60,12 @@ local function build_parser()
   local replot = parser:command("plot", "Redraw every plot of a grid.")
   replot:argument("dir", "The grid's folder, OUT/NAME.")
 
-  local predict = parser:command("predict", "Classify 28x28 digit images (text files of numbers, or PGM).")
+  local predict = parser:command("predict",
+    "Classify 28x28 digit images (text files of numbers, PGM or PNG): the top classes and their probabilities.")
   predict:argument("model", "A model file (.nnl).")
   predict:argument("files", "Image files."):args("+")
-  predict:option("--scale", "Pixel scale the model was trained with (1 for raw 0..255 pixels).", "1/255")
+  predict:option("--top", "Print the K most probable classes.", "3"):convert(math.tointeger):argname("K")
+  predict:option("--scale", "Pixel scale to apply (default: the one the model file was trained with, else 1/255).")
   return parser
 end
 
@@ -123,7 +125,7 @@ local function run_workers(args, selected, griddir, root, o)
   local env = {}
   if not os.getenv("NNLAB_THREADS") then env.NNLAB_THREADS = tostring(math.max(1, core.cpu_count() // n)) end
   -- a worker logs (and prints its progress every second) into its point's worker.log
-  local base = {root .. "/build/nnlab", "run", args.experiment, "--out=" .. args.out}
+  local base = {require("nnlab.shell").nnlab_command(root), "run", args.experiment, "--out=" .. args.out}
   for _, s in ipairs(args.set) do base[#base + 1] = "--set=" .. s end
   if args.quick then base[#base + 1] = "--quick" end
   if args.restart then base[#base + 1] = "--restart" end
@@ -385,14 +387,19 @@ end
 local function cmd_predict(args)
   local nn = require("nnlab")
   local images = require("nnlab.images")
-  local scale = args.scale == "1/255" and 1 / 255 or tonumber(args.scale)
-  if not scale or scale <= 0 then return usage_error("--scale: expected a positive number or 1/255") end
-  local ok, model = pcall(nn.load, args.model)
-  if not ok then return usage_error(tostring(model)) end
-  if model:in_features() ~= 784 then
-    return usage_error(("%s: the model takes %d inputs, not 784 (28x28)"):format(args.model, model:in_features()))
+  local predict = require("nnlab.predict")
+  local override
+  if args.scale then
+    override = args.scale == "1/255" and 1 / 255 or tonumber(args.scale)
+    if not override or override <= 0 then return usage_error("--scale: expected a positive number or 1/255") end
   end
-  model:evaluate()
+  if not args.top or args.top < 1 then return usage_error("--top: expected a positive integer") end
+  local model, err = predict.load(nn, args.model)
+  if not model then return usage_error(err) end
+  local scale, source = predict.scale(model, override)
+  if source == "default" then
+    say(("nnlab: %s does not record its input scale; using 1/255 (give --scale otherwise)"):format(args.model))
+  end
   local status = 0
   for _, path in ipairs(args.files) do
     local px, inverted = images.read(path)
@@ -400,16 +407,13 @@ local function cmd_predict(args)
       say("nnlab: ", inverted)
       status = 2
     else
-      local row = {}
-      for i, v in ipairs(px) do row[i] = v * scale end
-      local out = model:forward(nn.tensor{row}):totable()[1]
-      local mx, best = -math.huge, 1
-      for i, v in ipairs(out) do
-        if v > mx then mx, best = v, i end
+      local ranked = predict.probabilities(nn, model, px, scale)
+      local fields = {path}
+      for k = 1, math.min(args.top, #ranked) do
+        fields[#fields + 1] = ("%d\t%.4f"):format(ranked[k].class, ranked[k].p)
       end
-      local sum = 0
-      for _, v in ipairs(out) do sum = sum + math.exp(v - mx) end
-      print(("%s\t%d\t%.4f%s"):format(path, best - 1, 1 / sum, inverted and "\t(inverted: light background)" or ""))
+      if inverted then fields[#fields + 1] = "(inverted: light background)" end
+      print(table.concat(fields, "\t"))
     end
   end
   return status

@@ -1,7 +1,8 @@
 --- Readers for single digit images: 28x28 text files of numbers (seed 000's
--- hand-drawn digits: 0/1 per pixel, with or without spaces) and PGM files
--- (P2 text or P5 binary). Each returns 784 pixel values in 0..255, MNIST's
--- convention (ink bright on a dark background), or nil and a message.
+-- hand-drawn digits: 0/1 per pixel, with or without spaces), PGM files
+-- (P2 text or P5 binary) and PNG files (any colour type, decoded by libpng in
+-- nnlab.core). Each returns 784 pixel values in 0..255, MNIST's convention
+-- (ink bright on a dark background), or nil and a message.
 local images = {}
 
 local SIDE = 28
@@ -86,7 +87,17 @@ function images.read_pgm(path, data)
   return from_values(path, values, maxval)
 end
 
---- Reads a digit image of either kind; inverts a light background.
+--- A PNG file, 28x28, as grey levels (transparency over white).
+function images.read_png(path, data)
+  local w, h, px = require("nnlab.core").decode_png(data, path)
+  if not w then return nil, h end
+  if w ~= SIDE or h ~= SIDE then
+    return nil, ("%s: image is %dx%d, expected 28x28"):format(path, w, h)
+  end
+  return from_values(path, {px:byte(1, -1)}, 255)
+end
+
+--- Reads a digit image of any kind; inverts a light background.
 function images.read(path)
   local f, err = io.open(path, "rb")
   if not f then return nil, err end
@@ -96,8 +107,10 @@ function images.read(path)
   local magic = data:sub(1, 2)
   if magic == "P5" or magic == "P2" then
     px, msg = images.read_pgm(path, data)
+  elseif data:sub(1, 8) == "\137PNG\r\n\26\n" then
+    px, msg = images.read_png(path, data)
   elseif magic:match("^P%d") then
-    return nil, ("%s: a %s file; only grey PGM (P2, P5) and text digits are read"):format(path, magic)
+    return nil, ("%s: a %s file; only grey PGM (P2, P5), PNG and text digits are read"):format(path, magic)
   else
     px, msg = images.read_text(path, data)
   end

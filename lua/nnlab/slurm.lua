@@ -5,7 +5,8 @@ local atomic = require("nnlab.atomic")
 
 local slurm = {}
 
-local q = require("nnlab.shell").quote
+local shell = require("nnlab.shell")
+local q = shell.quote
 
 local function absolute(path)
   if path:sub(1, 1) == "/" then return path end
@@ -48,7 +49,7 @@ end
 --- Writes NAME.sbatch (the array) and NAME-collect.sbatch into dir (NAME:
 -- the grid's folder name).
 function slurm.write_scripts(o, exp, npoints, dir)
-  local nnlab = absolute(o.root .. "/build/nnlab")
+  local nnlab = absolute(shell.nnlab_command(o.root))
   local name = o.grid or exp.name
   local griddir = absolute(o.out) .. "/" .. name
   local cwd = absolute(".")

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "gradcheck.h"
 #include "model.h"
@@ -141,6 +142,54 @@ static void check_model(const nn_layer *ls, int n, int training, nn_loss_kind lo
     nn_model_free(&m);
 }
 
+/* Little-endian u32 at p. */
+static void set_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void input_scale_in_version_2_and_not_in_version_1(void **state)
+{
+    (void)state;
+    nn_layer ls[2] = {linear(4, 3, 1), linear(3, 2, 1)};
+    nn_model m, back;
+    nn_error err;
+    build(&m, ls, 2, 5);
+    assert_true(m.input_scale == 0);
+    m.input_scale = 1.0 / 255;
+    uint8_t *bytes;
+    size_t len;
+    assert_ok(nn_model_encode(&m, &bytes, &len, &err), &err);
+    assert_int_equal(bytes[8], 2);
+    assert_ok(nn_model_decode(&back, bytes, len, "v2.nnl", &err), &err);
+    assert_true(back.input_scale == 1.0 / 255);
+    nn_model_free(&back);
+
+    /* The same model as a version 1 file: no scale, which reads as 0. */
+    size_t len1 = len - 8;
+    set_u32(bytes + 8, 1);
+    set_u32(bytes + 16, (uint32_t)(len1 - 24));
+    set_u32(bytes + 20, 0);
+    set_u32(bytes + 12, (uint32_t)crc32(0L, bytes + 24, (uInt)(len1 - 24)));
+    assert_ok(nn_model_decode(&back, bytes, len1, "v1.nnl", &err), &err);
+    assert_true(back.input_scale == 0);
+    assert_memory_equal(back.params, m.params, m.nparams * sizeof(float));
+    nn_model_free(&back);
+
+    /* A version 1 file with 8 bytes more is damaged, not a version 2 one. */
+    set_u32(bytes + 16, (uint32_t)(len - 24));
+    set_u32(bytes + 12, (uint32_t)crc32(0L, bytes + 24, (uInt)(len - 24)));
+    assert_status(nn_model_decode(&back, bytes, len, "v1.nnl", &err), NN_EFORMAT, &err);
+    assert_string_equal(err.msg, "v1.nnl: damaged model file (the layers need 23 parameters and 0 statistics, "
+                                 "the file holds 116 bytes for them)");
+    set_u32(bytes + 8, 3);
+    assert_status(nn_model_decode(&back, bytes, len, "v3.nnl", &err), NN_EFORMAT, &err);
+    assert_string_equal(err.msg, "v3.nnl: model file version 3, this nnlab reads versions 1 to 2");
+    free(bytes);
+    nn_model_free(&m);
+}
+
 static void gradcheck_every_layer_and_loss(void **state)
 {
     (void)state;
@@ -210,6 +259,7 @@ int main(void)
         cmocka_unit_test(plan_refuses_mismatched_layers),
         cmocka_unit_test(forward_names_the_layer_on_a_bad_shape),
         cmocka_unit_test(save_load_round_trip_and_damage),
+        cmocka_unit_test(input_scale_in_version_2_and_not_in_version_1),
         cmocka_unit_test(gradcheck_every_layer_and_loss),
         cmocka_unit_test(numgrad_catches_a_wrong_gradient),
     };

@@ -1,12 +1,15 @@
-/* libFuzzer target: the digit-image readers of lua/nnlab/images.lua (text
- * and PGM). They must return an image or nil and a message; a Lua error
- * escaping them is a bug, reported by abort(). */
+/* libFuzzer target: the digit-image readers of lua/nnlab/images.lua (text,
+ * PGM, and PNG through core.decode_png of src/lnn_image.c). They must
+ * return an image or nil and a message; a Lua error escaping them is a bug,
+ * reported by abort(). */
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "lnnlab.h"
 
 #ifndef NNLAB_ROOT
 #define NNLAB_ROOT "."
@@ -38,6 +41,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!L) {
         L = luaL_newstate();
         luaL_openlibs(L);
+        /* nnlab.core with decode_png alone, for images.read_png */
+        luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+        lua_newtable(L);
+        lnn_open_image(L);
+        lua_setfield(L, -2, "nnlab.core");
+        lua_pop(L, 1);
         if (luaL_dofile(L, NNLAB_ROOT "/lua/nnlab/images.lua") != LUA_OK) {
             fprintf(stderr, "%s\n", lua_tostring(L, -1));
             abort();
@@ -46,5 +55,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     call_reader("read_text", data, size);
     call_reader("read_pgm", data, size);
+    call_reader("read_png", data, size);
     return 0;
 }

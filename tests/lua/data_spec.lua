@@ -41,7 +41,7 @@ describe("MNIST", function()
     assert.has_error(function() mnist.train:split{0, 10} end,
       "bad argument #1 to 'split' (part 1 must be an integer >= 1, got 0)")
     assert.has_error(function() mnist.train:split{100.5} end,
-      "bad argument #1 to 'split' (part 1 must be an integer, got 100.5)")
+      "bad argument #1 to 'split' (part 1 must be an integer >= 1, got 100.5)")
     assert.has_error(function() mnist.train:split{0.7, 0.5} end,
       "bad argument #1 to 'split' (the fractions add up to 1.2, more than 1)")
     assert.has_error(function() mnist.test:subset(0, 5) end,

@@ -7,13 +7,18 @@ describe("SGD", function()
   it("refuses bad settings, naming the option", function()
     assert.has_error(function() nn.SGD{lr = 0 / 0} end,
       "bad argument #1 to 'SGD' (lr must be a finite number, got nan)")
-    assert.has_error(function() nn.SGD{lr = -1} end, "bad argument #1 to 'SGD' (lr must be > 0, got -1)")
+    assert.has_error(function() nn.SGD{lr = -1} end,
+      "bad argument #1 to 'SGD' (lr must be a positive finite number, got -1)")
     assert.has_error(function() nn.SGD{lr = 0.1, momentum = 1} end,
-      "bad argument #1 to 'SGD' (momentum must be below 1, got 1)")
-    assert.has_error(function() nn.SGD{lr = 0.1, l2 = -1} end, "bad argument #1 to 'SGD' (l2 must be >= 0, got -1)")
-    assert.has_error(function() nn.SGD{lr = 0.1, lrate = 1} end)
+      "bad argument #1 to 'SGD' (momentum must be in [0, 1), got 1)")
+    assert.has_error(function() nn.SGD{lr = 0.1, l2 = -1} end,
+      "bad argument #1 to 'SGD' (l2 must be a finite number >= 0, got -1)")
+    assert.has_error(function() nn.SGD{lr = 0.1, lrate = 1} end,
+      "bad argument #1 to 'SGD' (unknown option 'lrate' (known: lr, momentum, nesterov, l2, l2_bias, schedule))")
     assert.has_error(function() nn.SGD{lr = 0.1, schedule = {kind = "step"}} end,
-      "bad argument #1 to 'SGD' (schedule.step_size must be an integer, got nil)")
+      "bad argument #1 to 'SGD' (schedule: step_size must be an integer >= 1, got nil)")
+    assert.has_error(function() nn.SGD{lr = 0.1, momentum = "0.9"} end,
+      "bad argument #1 to 'SGD' (momentum must be a finite number, got string)")
   end)
 
   it("follows its schedule", function()
@@ -97,7 +102,7 @@ describe("training", function()
       return o
     end
     assert.has_error(function() nn.train(with("batch", 0)) end,
-      "bad argument #1 to 'train' (batch must be an integer >= 1, got 0)")
+      "bad argument #1 to 'train' (batch must be an integer in 1..2147483647, got 0)")
     assert.has_error(function() nn.train(with("epochs", 1.5)) end,
       "bad argument #1 to 'train' (epochs must be an integer, got 1.5)")
     assert.error_matches(function() nn.train(with("data", 5)) end, "data must be a dataset, got 5")

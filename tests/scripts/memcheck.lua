@@ -9,3 +9,23 @@ local p = os.tmpname(); model:save(p); local m2 = nn.load(p); os.remove(p)
 print(nn.evaluate(m2, b).accuracy, nn.gradcheck{model = model, loss = nn.CrossEntropyLoss(), data = d:subset(1, 5)})
 for batch in b:batches{size = 30, shuffle = true} do local o = model:forward(batch.x) end
 pcall(nn.load, "/nonexistent"); pcall(nn.mnist, {dir = "/tmp"})
+-- views of closed owners, closed views, an output fed back, a one-output regression
+local small = nn.Sequential{nn.Linear(3, 3)}
+local x = nn.tensor{{1, 2, 3}, {4, 5, 6}}
+local out, params, grads = small:forward(x), small:parameters(), small:gradients()
+small:forward(small:forward(x))
+small:backward(small:forward(x), nn.tensor{{1, 0, 0}, {0, 1, 0}})
+do local o <close> = small:forward(x) end -- luacheck: ignore 211
+do local mm <close> = small end -- luacheck: ignore 211
+assert(not pcall(out.get, out, 1, 1) and not pcall(params.set, params, 1, 2) and not pcall(grads.sum, grads))
+local kept
+for batch in b:batches{size = 40} do kept = batch.x end
+assert(not pcall(kept.totable, kept))
+local reg = nn.Sequential{nn.Linear(784, 1)}
+nn.train{model = reg, loss = nn.MSELoss(), optimizer = nn.SGD{lr = 0.01}, data = a, batch = 64, epochs = 1, verbose = false}
+assert(nn.evaluate(reg, b, {loss = nn.MSELoss()}).loss >= 0)
+assert(m2:input_scale() == 1 / 255 or math.abs(m2:input_scale() - 1 / 255) < 1e-9)
+local f = assert(io.open(nn.root .. "/tests/scripts/blue-three.png", "rb")); local png = f:read("a"); f:close()
+local core = require("nnlab.core")
+assert(core.decode_png(png) == 28); assert(core.decode_png(png:sub(1, 100)) == nil)
+assert(core.decode_png(png:sub(1, 40) .. "x" .. png:sub(42)) == nil)
