@@ -55,10 +55,10 @@ local function build_parser()
   sl:flag("--wait", "With --submit: wait for the whole grid; exit 1 if a point failed.")
 
   local collect = parser:command("collect", "Rebuild a grid's summary, plots and index.html from its run folders.")
-  collect:argument("dir", "The grid's folder, OUT/NAME.")
+  collect:argument("dir", "The grid's folder, OUT/GRID.")
 
   local replot = parser:command("plot", "Redraw every plot of a grid.")
-  replot:argument("dir", "The grid's folder, OUT/NAME.")
+  replot:argument("dir", "The grid's folder, OUT/GRID.")
 
   local predict = parser:command("predict",
     "Classify 28x28 digit images (text files of numbers, PGM or PNG): the top classes and their probabilities.")
