@@ -23,7 +23,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 BUILD    = build
-ENGINE   = status tensor rng sparse layers model loss optim data train gradcheck model_io
+ENGINE   = status tensor rng sparse layers model loss optim data csv train gradcheck model_io
 ENG_OBJ  = $(ENGINE:%=$(BUILD)/obj/%.o)
 BINDING  = lnnlab lnn_aux lnn_sys lnn_tensor lnn_model lnn_data lnn_optim lnn_train lnn_image lnn_lock
 BIND_OBJ = $(BINDING:%=$(BUILD)/obj/%.o)
@@ -98,7 +98,7 @@ $(BUILD)/bench/sgemm_peak: bench/sgemm_peak.c
 	$(CC) $(WARN) -O2 -o $@ $< -lopenblas
 
 check-style:
-	luacheck lua experiments tests/lua
+	luacheck lua experiments tests/lua tests/experiments
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 -I src src tests/c
 
 clean:

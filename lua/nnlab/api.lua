@@ -253,9 +253,38 @@ function nn.mnist_split(opts)
   return {train = train, validation = val, test = mnist.test}
 end
 
---- nn.dataset{x = tensor, y = tensor, classes = 10, scale = 1/255}: a dataset
--- from tensors; x holds pixel values 0..255 (one row per item), y labels.
-nn.dataset = core.dataset
+-- A Lua table of rows given for a dataset's x or y, as a tensor.
+local function as_tensor(v, key)
+  if type(v) ~= "table" then return v end
+  local ok, t = pcall(core.tensor, v)
+  if not ok then
+    check.fail("dataset", "#1", key .. ": " .. tostring(t):gsub("^.-bad argument #1 to '[^']*' %((.*)%)$", "%1"), 2)
+  end
+  return t
+end
+
+--- nn.dataset{x = items, y = labels or targets, classes = 10, scale, kind, targets = false}:
+-- a dataset from tensors or Lua tables of rows. x is pixels (integers 0..255,
+-- scaled by 1/255) or real-valued features (kind = "features", scale 1); y a
+-- class label a row, or real-valued targets with targets = true.
+function nn.dataset(opts)
+  if type(opts) == "table" and (type(opts.x) == "table" or type(opts.y) == "table") then
+    local copy = {}
+    for k, v in pairs(opts) do copy[k] = v end
+    copy.x, copy.y = as_tensor(opts.x, "x"), as_tensor(opts.y, "y")
+    opts = copy
+  end
+  local d = core.dataset(opts)
+  return d
+end
+
+--- nn.csv{path, label = name or index (or a list, with targets), header = true, sep = ",",
+-- targets = false, scale = 1} -> dataset, class names (when the labels are names) or nil.
+-- Every column but the label's is a real-valued feature.
+function nn.csv(opts)
+  local d, names = core.csv(opts)
+  return d, names
+end
 
 ---------------------------------------------------------------- training
 
@@ -351,7 +380,11 @@ function nn.evaluate(model, data, opts)
   local loss = opts.loss or nn.CrossEntropyLoss()
   check.is(f, "#3", "loss", loss, LOSS, "a loss")
   local batch = check.int(f, "#3", "batch", opts.batch or 1000, 1, 0x7fffffff)
-  local l, acc, confusion = core.evaluate(model, loss, data, batch)
+  local l, acc, confusion, mse, mae = core.evaluate(model, loss, data, batch)
+  if data:targets() > 0 or (model:out_features() == 1 and tostring(loss):match("^MSELoss")) then
+    -- a regression: errors against the targets; accuracy counts outputs within 0.5 of them
+    return {accuracy = acc, loss = l, mse = mse, mae = mae}
+  end
   local k = #confusion
   local precision, recall = {}, {}
   for c = 1, k do

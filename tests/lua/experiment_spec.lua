@@ -67,9 +67,12 @@ describe("nnlab run", function()
     assert.are.equal(2, #rows)
     assert.is_true(rows[1].val_accuracy >= rows[2].val_accuracy)
     assert.are.equal("DONE", rows[1].status)
-    for _, f in ipairs{"grid_cost.png", "grid_val_accuracy.png", "grid_heatmap.png", "index.html"} do
+    -- one axis (lr): a line of the metric against it, no heatmap
+    for _, f in ipairs{"grid_cost.png", "grid_val_accuracy.png", "grid_val_loss.png", "grid_line.png",
+                       "index.html"} do
       assert.is_truthy(io.open(grid .. "/" .. f), f)
     end
+    assert.is_falsy(io.open(grid .. "/grid_heatmap.png"))
     assert.matches("<img src=\"lr=0.3/cost.png\">", helper.read(grid .. "/index.html"), 1, true)
   end)
 

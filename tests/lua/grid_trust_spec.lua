@@ -134,8 +134,8 @@ describe("names and paths", function()
       assert.is_nil(found:find("/" .. f .. "\n", 1, true), found)
       assert.is_nil(io.open(helper.root .. "/" .. f), f)
     end
-    assert.matches("plot for %[i=1:|files|%] files%[i%]", helper.read(grid .. "/grid_cost.gp"))
-    assert.matches("'r\"; system%(\"touch R\"%); #/metrics.tsv'", helper.read(grid .. "/grid_cost.gp"))
+    assert.matches("'r\"; system%(\"touch R\"%); #/metrics.tsv' using", helper.read(grid .. "/grid_cost.gp"))
+    assert.matches("'s''; system%(''touch S''%); #/metrics.tsv' using", helper.read(grid .. "/grid_cost.gp"))
   end)
 
   it("--jobs passes {} in --out and --set through as text", function()
