@@ -25,7 +25,7 @@ endif
 BUILD    = build
 ENGINE   = status tensor rng sparse layers model loss optim data csv train gradcheck model_io
 ENG_OBJ  = $(ENGINE:%=$(BUILD)/obj/%.o)
-BINDING  = lnnlab lnn_aux lnn_sys lnn_tensor lnn_model lnn_data lnn_optim lnn_train lnn_image
+BINDING  = lnnlab lnn_aux lnn_sys lnn_tensor lnn_model lnn_data lnn_optim lnn_train lnn_image lnn_lock
 BIND_OBJ = $(BINDING:%=$(BUILD)/obj/%.o)
 C_TESTS  = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
 FUZZ_TARGETS = idx model model_payload images csv

@@ -161,10 +161,45 @@ local function find_file(dir, name)
   error(("mnist: %s: no file %s or %s.gz"):format(dir, name, name), 3)
 end
 
-local function load_pair(dir, prefix, classes)
+local function load_pair(dir, prefix, classes, files)
   local images = find_file(dir, prefix .. "-images-idx3-ubyte")
   local labels = find_file(dir, prefix .. "-labels-idx1-ubyte")
+  files[#files + 1], files[#files + 2] = images, labels
   return core.load_idx(images, labels, classes, 1 / 255)
+end
+
+---------------------------------------------------------------- data identity
+
+-- The data files read while a list is set by nn.track_data: a point's
+-- identity includes what its data is, not only where it was found.
+local data_tracker
+local fingerprints = {}
+
+--- The CRC-32 and size of a file's bytes: "crc32:xxxxxxxx:size".
+local function fingerprint(path)
+  local f = io.open(path, "rb")
+  if not f then return "missing" end
+  local size = f:seek("end")
+  f:seek("set")
+  local key = path .. "\0" .. size
+  if not fingerprints[key] then
+    fingerprints[key] = ("crc32:%08x:%d"):format(core.crc32(f:read("a") or ""), size)
+  end
+  f:close()
+  return fingerprints[key]
+end
+
+--- Sets the list that data loaded from files is recorded in ({path, sum} per
+-- file; nil stops recording); returns the list set before.
+function nn.track_data(list)
+  local old = data_tracker
+  data_tracker = list
+  return old
+end
+
+local function track(files)
+  if not data_tracker then return end
+  for _, path in ipairs(files) do data_tracker[#data_tracker + 1] = {path = path, sum = fingerprint(path)} end
 end
 
 --- The folder nn.mnist() reads without a dir: $NNLAB_DATA, else the first of
@@ -199,9 +234,12 @@ function nn.mnist(opts)
   local key = dir .. "\0" .. classes
   local base = mnist_cache[key]
   if not base then
-    base = {train = load_pair(dir, "train", classes), test = load_pair(dir, "t10k", classes)}
+    local files = {}
+    base = {train = load_pair(dir, "train", classes, files), test = load_pair(dir, "t10k", classes, files),
+            files = files}
     mnist_cache[key] = base
   end
+  track(base.files)
   if scale == 1 / 255 then return {train = base.train, test = base.test, dir = dir} end
   return {train = base.train:with_scale(scale), test = base.test:with_scale(scale), dir = dir}
 end

@@ -22,6 +22,8 @@ set key outside right top
 ]]
 
 local shell_quote = require("nnlab.shell").quote
+local atomic = require("nnlab.atomic")
+local METRICS = require("nnlab.rundir").FILES.metrics
 
 --- s as a single-quoted gnuplot string: a quote is doubled, control
 -- characters (which would end the command) become spaces.
@@ -49,11 +51,13 @@ function plot.render(dir, name, body, width, height)
   local script = HEADER:format(name, plot.quote(name .. ".png"), width or 800, height or 500) .. body
   tsv.write_atomic(dir .. "/" .. name .. ".gp", script)
   if not have_gnuplot() then return false, "gnuplot is not installed; plots skipped" end
-  local tmp = name .. ".png.tmp"
-  local cmd = ("cd %s && gnuplot -e %s %s.gp 2>%s.gp.log"):format(shell_quote(dir),
-    shell_quote("out=" .. plot.quote(tmp)), shell_quote(name), shell_quote(name))
+  -- temporaries unique to this render: two collects at once never share one
+  local tmp = atomic.temp_name(name .. ".png")
+  local logname = atomic.temp_name(name .. ".gp.log")
+  local cmd = ("cd %s && gnuplot -e %s %s.gp 2>%s"):format(shell_quote(dir),
+    shell_quote("out=" .. plot.quote(tmp)), shell_quote(name), shell_quote(logname))
   local ok = os.execute(cmd)
-  local log = dir .. "/" .. name .. ".gp.log"
+  local log = dir .. "/" .. logname
   if not ok then
     local f = io.open(log)
     local msg = f and f:read("a") or ""
@@ -98,27 +102,28 @@ end
 
 --- cost.png (cost, loss, validation loss) and accuracy.png of one run folder.
 function plot.point(dir, title)
-  local columns, rows = tsv.read_table(dir .. "/metrics.tsv")
-  if not columns then return false, dir .. "/metrics.tsv: cannot read" end
+  local columns, rows = tsv.read_table(dir .. "/" .. METRICS)
+  if not columns then return false, dir .. "/" .. METRICS .. ": cannot read" end
+  local m = plot.quote(METRICS)
   local last = #rows
   local with = style(last)
   local body = {plot.epoch_axis(last), "set title " .. plot.quote(title .. ": cost per epoch"),
     "set ylabel \"cost\"", "set logscale y",
-    ("plot \"metrics.tsv\" using \"epoch\":\"cost\" with %s pt 7 lw 2 title \"cost (loss + L2)\", \\"):format(with),
-    ("     \"metrics.tsv\" using \"epoch\":\"loss\" with %s pt 7 dt 2 title \"training loss\""):format(with)}
+    ("plot " .. m .. " using \"epoch\":\"cost\" with %s pt 7 lw 2 title \"cost (loss + L2)\", \\"):format(with),
+    ("     " .. m .. " using \"epoch\":\"loss\" with %s pt 7 dt 2 title \"training loss\""):format(with)}
   if has_column(columns, "val_loss") then
     body[#body] = body[#body] .. ", \\"
-    body[#body + 1] = ("     \"metrics.tsv\" using \"epoch\":\"val_loss\" with %s pt 7 title \"validation loss\"")
+    body[#body + 1] = ("     " .. m .. " using \"epoch\":\"val_loss\" with %s pt 7 title \"validation loss\"")
       :format(with)
   end
   local ok, err = plot.render(dir, "cost", table.concat(body, "\n") .. "\n")
   if not ok then return ok, err end
   body = {plot.epoch_axis(last), "set title " .. plot.quote(title .. ": accuracy per epoch"),
     "set ylabel \"accuracy\"",
-    ("plot \"metrics.tsv\" using \"epoch\":\"train_accuracy\" with %s pt 7 lw 2 title \"training\""):format(with)}
+    ("plot " .. m .. " using \"epoch\":\"train_accuracy\" with %s pt 7 lw 2 title \"training\""):format(with)}
   if has_column(columns, "val_accuracy") then
     body[#body] = body[#body] .. ", \\"
-    body[#body + 1] = ("     \"metrics.tsv\" using \"epoch\":\"val_accuracy\" with %s pt 7 lw 2 title \"validation\"")
+    body[#body + 1] = ("     " .. m .. " using \"epoch\":\"val_accuracy\" with %s pt 7 lw 2 title \"validation\"")
       :format(with)
   end
   return plot.render(dir, "accuracy", table.concat(body, "\n") .. "\n")

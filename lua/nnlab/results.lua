@@ -1,50 +1,37 @@
 --- A grid's summary, plots and index page, rebuilt from its run folders.
 local lfs = require("lfs")
 local tsv = require("nnlab.tsv")
+local atomic = require("nnlab.atomic")
+local rundir = require("nnlab.rundir")
 local plot = require("nnlab.plot")
 
 local results = {}
 
 local FIRST_FIGURES = {"val_accuracy", "test_accuracy", "train_accuracy", "val_loss", "cost", "loss"}
 
-local function read_text(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
---- Every point folder of a grid: {name, config, final, status, reason}.
+--- Every point folder of a grid: {name, dir, config, final, status, reason}
+-- (status DONE, RUNNING with the holder as reason, FAILED with its reason,
+-- INTERRUPTED or PENDING: see rundir.status).
 function results.scan(griddir)
   if lfs.attributes(griddir, "mode") ~= "directory" then
     return nil, griddir .. ": no such results folder"
   end
   local points = {}
-  for entry in lfs.dir(griddir) do
-    local dir = griddir .. "/" .. entry
-    if entry:sub(1, 1) ~= "." and lfs.attributes(dir .. "/config.tsv", "mode") == "file" then
-      local config = tsv.read_kv(dir .. "/config.tsv")
-      local p = {name = entry, dir = dir, config = config, final = tsv.read_kv(dir .. "/final.tsv") or {}}
-      if lfs.attributes(dir .. "/DONE", "mode") then
-        p.status = "DONE"
-      elseif lfs.attributes(dir .. "/FAILED", "mode") then
-        p.status = "FAILED"
-        p.reason = (read_text(dir .. "/FAILED") or ""):match("^[^\n]*")
-      else
-        p.status = "PENDING"
-      end
-      if p.status ~= "DONE" then p.final = {} end
-      p.has_metrics = lfs.attributes(dir .. "/metrics.tsv", "mode") == "file"
-      points[#points + 1] = p
-    end
+  for _, entry in ipairs(rundir.points(griddir)) do
+    local dir = entry.dir
+    local p = {name = entry.name, dir = dir, config = tsv.read_kv(rundir.file(dir, "config")) or {},
+               final = tsv.read_kv(rundir.file(dir, "final")) or {}}
+    p.status, p.reason = rundir.status(dir)
+    if p.status ~= "DONE" then p.final = {} end
+    p.has_metrics = lfs.attributes(rundir.file(dir, "metrics"), "mode") == "file"
+    points[#points + 1] = p
   end
   return points
 end
 
 --- The grid's axes: from grid.tsv, else the parameters that differ.
 local function axes_of(griddir, points)
-  local grid = tsv.read_kv(griddir .. "/grid.tsv")
+  local grid = tsv.read_kv(rundir.file(griddir, "grid"))
   if grid and type(grid.axes) == "string" and grid.axes ~= "" then
     local axes = {}
     for a in grid.axes:gmatch("[^,]+") do axes[#axes + 1] = a end
@@ -496,9 +483,18 @@ end
 -- and index.html). Returns the points, sorted as in the summary.
 function results.collect(griddir, opts)
   opts = opts or {}
-  local points, err = results.scan(griddir)
+  if lfs.attributes(griddir, "mode") ~= "directory" then
+    return nil, griddir .. ": no such results folder"
+  end
+  -- One collect at a time writes a grid's files; it removes what a killed one left.
+  local lock, err = rundir.lock(griddir, true)
+  if not lock and lock == nil then return nil, err end
+  local _ <close> = lock or nil
+  if lock then atomic.remove_stale(griddir) end
+  local points
+  points, err = results.scan(griddir)
   if not points then return nil, err end
-  if #points == 0 then return nil, griddir .. ": no run folders (with config.tsv) here" end
+  if #points == 0 then return nil, griddir .. ": no run folders (with " .. rundir.FILES.config .. ") here" end
   local axes = axes_of(griddir, points)
   sort_points(points)
   local params, figures = summary_columns(points, axes)
@@ -508,13 +504,15 @@ function results.collect(griddir, opts)
   for _, k in ipairs(figures) do columns[#columns + 1] = k end
   local rows = {}
   for i, p in ipairs(points) do
-    local row = {p.name}
-    for _, k in ipairs(params) do row[#row + 1] = p.config[k] end
-    row[#row + 1] = p.status
-    for _, k in ipairs(figures) do row[#row + 1] = p.final[k] end
+    -- by position: a value missing from a point (nil) leaves its cell empty
+    local row, n = {p.name}, 1
+    local function add(v) n = n + 1; row[n] = v end
+    for _, k in ipairs(params) do add(p.config[k]) end
+    add(p.status)
+    for _, k in ipairs(figures) do add(p.final[k]) end
     rows[i] = row
   end
-  tsv.write_table(griddir .. "/summary.tsv", columns, rows, tsv.figure)
+  tsv.write_table(rundir.file(griddir, "summary"), columns, rows, tsv.figure)
   if opts.plots ~= false then
     local warnings = {}
     local name = griddir:match("([^/]+)/*$") or griddir
@@ -526,7 +524,7 @@ function results.collect(griddir, opts)
     for _, p in ipairs(ranked(points, metric)) do
       if p.has_metrics then
         local v = metric and p.final[metric]
-        series[#series + 1] = {file = p.name .. "/metrics.tsv",
+        series[#series + 1] = {file = p.name .. "/" .. rundir.FILES.metrics,
           title = p.name .. "  " .. (v and ("%.4f"):format(v) or p.status)}
       end
     end
@@ -566,8 +564,16 @@ function results.replot(griddir)
   local warnings = {}
   for _, p in ipairs(points) do
     if p.has_metrics then
-      local ok, msg = plot.point(p.dir, (griddir:match("([^/]+)/*$") or "") .. " " .. p.name)
-      if not ok then warnings[#warnings + 1] = msg end
+      -- a point's files are written by the holder of its lock only
+      local lock, holder = rundir.lock(p.dir)
+      if lock then
+        local ok, msg = plot.point(p.dir, (griddir:match("([^/]+)/*$") or "") .. " " .. p.name)
+        if not ok then warnings[#warnings + 1] = msg end
+        lock:unlock()
+      else
+        warnings[#warnings + 1] = ("%s: not redrawn, %s"):format(p.name,
+          lock == false and "being trained by " .. holder or holder)
+      end
     end
   end
   local _, more = results.collect(griddir)
