@@ -283,6 +283,7 @@ end
 -- Every column but the label's is a real-valued feature.
 function nn.csv(opts)
   local d, names = core.csv(opts)
+  track{opts.path}
   return d, names
 end
 

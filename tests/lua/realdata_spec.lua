@@ -132,6 +132,31 @@ describe("nn.csv", function()
   end)
 end)
 
+describe("a grid point on CSV data", function()
+  it("has the file's contents in its identity", function()
+    local dir = helper.tmpdir()
+    local csv = dir .. "/d.csv"
+    helper.write(csv, "a,b,y\n0.1,0.2,0\n0.3,0.1,1\n0.5,0.9,0\n0.7,0.4,1\n")
+    helper.write(dir .. "/e.lua", ([[
+      local nn = require("nnlab")
+      return nn.experiment{
+        name = "csvgrid", params = {epochs = 2, batch = 2},
+        data = function() local d = nn.csv{path = %q, label = "y"}; return {train = d} end,
+        model = function() return nn.Sequential{nn.Linear(2, 2)} end,
+        optimizer = function() return nn.SGD{lr = 0.1} end,
+      }]]):format(csv))
+    local run = ("run %s/e.lua --out %s/out --quiet"):format(dir, dir)
+    local code, _, stderr = helper.nnlab(run)
+    assert.are.equal(0, code, stderr)
+    assert.matches("^crc32:%x+$", require("nnlab.tsv").read_kv(dir .. "/out/csvgrid/default/config.tsv").data)
+    helper.write(csv, "a,b,y\n0.1,0.2,1\n0.3,0.1,1\n0.5,0.9,0\n0.7,0.4,1\n")
+    code, _, stderr = helper.nnlab(run)
+    assert.are.equal(2, code)
+    assert.matches("data=crc32:%x+ on disk, data=crc32:%x+ asked", stderr)
+    os.execute("rm -rf " .. dir)
+  end)
+end)
+
 describe("the iris study", function()
   it("reads the shipped CSV file and trains to a known figure", function()
     local ds, names = nn.csv{path = helper.root .. "/data/iris/iris.csv", label = "species"}
