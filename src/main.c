@@ -20,31 +20,53 @@
 /* Debian's OpenBLAS picks its kernel from the CPU, or from OPENBLAS_CORETYPE,
  * which some machines set to "Haswell" for every program; on a CPU with
  * AVX-512 the SkylakeX kernel's sgemm is twice as fast (measured: 170 vs
- * 95 GFLOPS a core on an AVX-512 EPYC). The kernel is chosen when OpenBLAS
- * is loaded, before main, so nnlab restarts itself once with the better one.
- * NNLAB_KEEP_BLAS_CORE=1 keeps OpenBLAS's choice. */
-static void prefer_avx512_blas(char **argv)
+ * 95 GFLOPS a core on an AVX-512 EPYC). NNLAB_KEEP_BLAS_CORE=1 keeps
+ * OpenBLAS's choice. Returns 1 if it set OPENBLAS_CORETYPE. */
+static int prefer_avx512_blas(void)
 {
     static const char *const avx512_cores[] = {"SkylakeX", "Cooperlake", "SapphireRapids"};
-    if (getenv("NNLAB_BLAS_RESTARTED")) {
-        unsetenv("NNLAB_BLAS_RESTARTED");
-        return;
-    }
     if (getenv("NNLAB_KEEP_BLAS_CORE"))
-        return;
+        return 0;
 #if defined(__GNUC__) && defined(__x86_64__)
     __builtin_cpu_init();
     if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")))
-        return;
+        return 0;
 #else
-    return;
+    return 0;
 #endif
     const char *core = openblas_get_corename();
     for (size_t i = 0; i < sizeof avx512_cores / sizeof *avx512_cores; i++)
         if (core && strcmp(core, avx512_cores[i]) == 0)
-            return;
-    if (setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) != 0 || setenv("NNLAB_BLAS_RESTARTED", "1", 1) != 0)
+            return 0;
+    return setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) == 0;
+}
+
+/* OpenMP's threads wait for work by spinning, which on a machine where
+ * other processes hold the cores makes every parallel region wait for a
+ * descheduled spinner: a validation pass of the seed 000 grid took 170 ms
+ * at a load average of 4 instead of 2.7 ms with passive waiting, which
+ * costs little on an idle machine (see the README's Performance notes).
+ * nnlab waits passively unless OMP_WAIT_POLICY says otherwise. Returns 1
+ * if it set OMP_WAIT_POLICY. */
+static int prefer_passive_wait(void)
+{
+    if (getenv("OMP_WAIT_POLICY"))
+        return 0;
+    return setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
+}
+
+/* OpenBLAS and OpenMP read their settings when they are loaded, before
+ * main: when nnlab wants others it restarts itself once with them. */
+static void restart_with_settings(char **argv)
+{
+    if (getenv("NNLAB_BLAS_RESTARTED")) {
+        unsetenv("NNLAB_BLAS_RESTARTED");
+        return;
+    }
+    int changed = prefer_avx512_blas();
+    changed |= prefer_passive_wait();
+    if (!changed || setenv("NNLAB_BLAS_RESTARTED", "1", 1) != 0)
         return;
     /* The executable's own path, not /proc/self/exe, which would name the
      * process "exe" in ps and top. */
@@ -54,7 +76,7 @@ static void prefer_avx512_blas(char **argv)
         exe[n] = '\0';
         execv(exe, argv);
     }
-    /* Not restarted (no /proc): carry on with the kernel loaded. */
+    /* Not restarted (no /proc): carry on with the settings loaded. */
 }
 
 /* The project root: the folder above the one holding this executable
@@ -128,7 +150,7 @@ static int run(lua_State *L)
 
 int main(int argc, char **argv)
 {
-    prefer_avx512_blas(argv);
+    restart_with_settings(argv);
     char root[PATH_MAX];
     find_root(argv[0], root, sizeof root);
     lua_State *L = luaL_newstate();

@@ -335,6 +335,45 @@ static void add_errors(const nn_tensor *y, const nn_target *t, int labels_are_va
     }
 }
 
+/* Evaluation keeps a sparse dataset's every item gathered, once, while
+ * the same dataset comes back (a validation set, every epoch) and its
+ * non-zeros fit in this many. */
+#define EVAL_CACHE_MAX_NZ ((size_t)1 << 25)
+
+/* Rows [first, first + count) of a gathered sparse batch, as a batch of
+ * their own over the same memory (never freed or grown through it). */
+static nn_sparse_batch sparse_rows(const nn_sparse_batch *all, int32_t first, int32_t count)
+{
+    nn_sparse_batch v;
+    memset(&v, 0, sizeof v);
+    v.by_row = all->by_row;
+    v.by_row.row_start = all->by_row.row_start + first;
+    v.by_row.rows = count;
+    v.by_row.cap_rows = 0;
+    v.by_row.cap_nz = 0;
+    return v;
+}
+
+/* Gathers batch [first, first + count) of an evaluation into w: *xs is
+ * where its sparse inputs are, *labels its labels or targets. */
+static nn_status eval_batch(const nn_dataset *data, int32_t first, int32_t count, int sparse, int cached,
+                            nn_workspace *w, nn_sparse_batch *view, nn_sparse_batch **xs, nn_tensor *labels,
+                            nn_error *err)
+{
+    if (!cached) {
+        *xs = &w->xs;
+        nn_status st = gather(data, NULL, first, count, sparse, &w->x, &w->xs, &w->labels, err);
+        *labels = w->labels;
+        return st;
+    }
+    *view = sparse_rows(&w->xs, first, count);
+    *xs = view;
+    *labels = nn_tensor_rows(&w->labels, first, count);
+    if (w->labels.ndim == 1)
+        labels->ndim = 1;
+    return NN_OK;
+}
+
 nn_status nn_evaluate(nn_model *m, nn_loss_kind loss, const nn_dataset *data, int batch,
                       nn_workspace *w, nn_eval_result *r, nn_error *err)
 {
@@ -346,23 +385,33 @@ nn_status nn_evaluate(nn_model *m, nn_loss_kind loss, const nn_dataset *data, in
     double total = 0, sq = 0, abs_err = 0;
     long correct = 0;
     int sparse = sparse_batches(m, data);
-    w->whole = 0;
+    int cached = sparse && (double)data->n * data->store->dim * data->store->density * 1.1 < (double)EVAL_CACHE_MAX_NZ;
+    if (cached && w->whole != data->id) {
+        w->whole = 0;
+        st = gather(data, NULL, 0, data->n, 1, &w->x, &w->xs, &w->labels, err);
+        w->whole = st == NN_OK ? data->id : 0;
+    } else if (!cached) {
+        w->whole = 0;
+    }
     for (int32_t first = 0; first < data->n && st == NN_OK; first += batch) {
         int32_t count = data->n - first < batch ? data->n - first : batch;
         const nn_tensor *y;
-        st = gather(data, NULL, first, count, sparse, &w->x, &w->xs, &w->labels, err);
+        nn_sparse_batch view, *xs;
+        nn_tensor labels;
+        st = eval_batch(data, first, count, sparse, cached, w, &view, &xs, &labels, err);
         if (st == NN_OK)
-            st = sparse ? nn_model_forward_sparse(m, &w->xs, &y, err) : nn_model_forward(m, &w->x, &y, err);
+            st = sparse ? nn_model_forward_sparse(m, xs, &y, err) : nn_model_forward(m, &w->x, &y, err);
         if (st == NN_OK) {
-            nn_target t = nn_batch_target(data, &w->labels);
+            nn_target t = nn_batch_target(data, &labels);
             double l;
             st = nn_loss_compute(loss, y, &t, &l, NULL, &correct, err);
             total += l * count;
             if (st == NN_OK && r->confusion && t.labels)
-                add_confusion(y, w->labels.data, r);
+                add_confusion(y, t.labels, r);
             if (st == NN_OK)
                 add_errors(y, &t, nn_labels_are_values(loss, (int)nn_tensor_row_size(y)), &sq, &abs_err);
         }
+        nn_model_forget_input(m);
     }
     m->training = was_training;
     nn_model_forget_input(m);
