@@ -19,4 +19,5 @@ end
 local tr = med(function() core.train_epoch(m, loss, opt, train, 30000, false) end, 21)
 local ev = med(function() core.evaluate(m, loss, val, 1000) end, 21)
 local ev15 = med(function() core.evaluate(m, loss, val, 15000) end, 21)
-print(("train step %.2f ms  evaluate(batch 1000) %.2f ms  evaluate(batch 15000) %.2f ms  ratio %.2f"):format(tr * 1e3, ev * 1e3, ev15 * 1e3, ev / tr))
+print(("train step %.2f ms  evaluate(batch 1000) %.2f ms  evaluate(batch 15000) %.2f ms  ratio %.2f"):format(
+  tr * 1e3, ev * 1e3, ev15 * 1e3, ev / tr))
