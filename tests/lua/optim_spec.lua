@@ -189,6 +189,74 @@ describe("RMSprop", function()
   end)
 end)
 
+describe("against torch.optim (Debian's python3-torch 1.13)", function()
+  local PY = "/usr/bin/python3"
+  local have_torch = os.execute(PY .. " -c 'import torch' >/dev/null 2>&1")
+  -- name, kind, steps, the options in nnlab's words and torch's (decay_bias: the biases' group decays too)
+  local RUNS = {
+    {"adam", "Adam", 30, {lr = 0.05}, "lr=0.05"},
+    {"adam_betas", "Adam", 30, {lr = 0.02, betas = {0.5, 0.9}, eps = 1e-3}, "lr=0.02 beta1=0.5 beta2=0.9 eps=1e-3"},
+    {"adam_l2", "Adam", 30, {lr = 0.05, l2 = 0.3}, "lr=0.05 weight_decay=0.3"},
+    {"adam_l2_bias", "Adam", 30, {lr = 0.05, l2 = 0.3, l2_bias = true}, "lr=0.05 weight_decay=0.3 decay_bias=1"},
+    {"adamw", "AdamW", 30, {lr = 0.05}, "lr=0.05 weight_decay=0.01 decay_bias=1", l2_bias = true},
+    {"adamw_weights", "AdamW", 30, {lr = 0.05, weight_decay = 0.5}, "lr=0.05 weight_decay=0.5"},
+    {"adamw_cosine", "AdamW", 30, {lr = 0.05, weight_decay = 0.2, schedule = {kind = "cosine", t_max = 20,
+     min_lr = 0.001}}, "lr=0.05 weight_decay=0.2 schedule=cosine:20:0.001"},
+    {"adam_step", "Adam", 30, {lr = 0.05, schedule = {kind = "step", step_size = 7, gamma = 0.5}},
+     "lr=0.05 schedule=step:7:0.5"},
+    {"rmsprop", "RMSprop", 30, {lr = 0.01}, "lr=0.01"},
+    {"rmsprop_momentum", "RMSprop", 30, {lr = 0.01, momentum = 0.9, alpha = 0.9}, "lr=0.01 momentum=0.9 alpha=0.9"},
+    {"rmsprop_centered", "RMSprop", 30, {lr = 0.01, centered = true, l2 = 0.1, l2_bias = true},
+     "lr=0.01 centered=1 weight_decay=0.1 decay_bias=1"},
+    {"rmsprop_all", "RMSprop", 30, {lr = 0.01, momentum = 0.5, centered = true, eps = 1e-4, l2 = 0.2,
+     schedule = {kind = "exponential", gamma = 0.9}}, "lr=0.01 momentum=0.5 centered=1 eps=1e-4 weight_decay=0.2 "
+     .. "schedule=exponential:0.9"},
+  }
+
+  it("gives the same trajectories to float precision", function()
+    if not have_torch then
+      pending("python3-torch is not installed")
+      return
+    end
+    local input = os.tmpname()
+    local lines = {}
+    for _, r in ipairs(RUNS) do lines[#lines + 1] = table.concat({r[1], r[2], r[3], r[5]}, " ") end
+    helper.write(input, table.concat(lines, "\n") .. "\n")
+    local pipe = assert(io.popen(("%s %s/tests/scripts/torch_optim.py < %s"):format(PY, helper.root, input)))
+    local torch = {}
+    for line in pipe:lines() do
+      local f = {}
+      for v in line:gmatch("[^\t]+") do f[#f + 1] = v end
+      torch[f[1] .. "/" .. f[2]] = {table.unpack(f, 3)}
+    end
+    assert(pipe:close(), "tests/scripts/torch_optim.py failed")
+    os.remove(input)
+    local worst, bitwise, total = 0, 0, 0
+    for _, r in ipairs(RUNS) do
+      local opts = {}
+      for k, v in pairs(r[4]) do opts[k] = v end
+      if r.l2_bias then opts.l2_bias = true end
+      local opt, m = nn[r[2]](opts), model()
+      for t = 1, r[3] do
+        opt:set_epoch(t - 1)
+        set_grads(m, t)
+        opt:step(m)
+        local want, got = assert(torch[r[1] .. "/" .. t], r[1] .. ": no torch figures"), params(m)
+        for i = 1, NPARAMS do
+          local w = tonumber(want[i])
+          local d = math.abs(w - got[i]) / math.max(1, math.abs(w))
+          worst = math.max(worst, d)
+          total = total + 1
+          if ("%.9g"):format(got[i]) == want[i] then bitwise = bitwise + 1 end
+          assert(d <= 2e-6, ("%s step %d parameter %d: nnlab %.9g, torch %s"):format(r[1], t, i, got[i], want[i]))
+        end
+      end
+    end
+    print(("\n# against torch.optim: %d of %d parameter values identical, largest relative difference %.3g")
+      :format(bitwise, total, worst))
+  end)
+end)
+
 describe("schedules", function()
   local SCHEDULES = {
     {kind = "step", step_size = 2, gamma = 0.5},
