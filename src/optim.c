@@ -115,8 +115,8 @@ nn_status nn_rmsprop_init(nn_optimizer *o, double lr, double alpha, double eps, 
 
 void nn_optim_free(nn_optimizer *o)
 {
-    free(o->velocity);
-    o->velocity = NULL;
+    free(o->buf);
+    o->buf = NULL;
     o->n = 0;
 }
 
@@ -278,12 +278,9 @@ static void step_range(nn_optimizer *o, nn_model *m, const float *g2, size_t fir
 {
     float *p = m->params + first, *g = m->grads + first;
     const float *h = g2 ? g2 + first : NULL;
-    float *buf = o->velocity, *b0 = NULL, *b1 = NULL, *b2 = NULL;
-    if (buf) {
-        b0 = buf + first;
-        b1 = buf + o->n + first;
-        b2 = buf + 2 * o->n + first;
-    }
+    unsigned nbuf = o->buf ? buffers(o) : 0;
+    float *b0 = nbuf > 0 ? o->buf + first : NULL, *b1 = nbuf > 1 ? o->buf + o->n + first : NULL,
+          *b2 = nbuf > 2 ? o->buf + 2 * o->n + first : NULL;
     switch (o->kind) {
     case NN_OPTIM_SGD:
         sgd_range(p, g, h, o->momentum != 0 ? b0 : NULL, count, a->lr, a->c, a->mu, a->nesterov);
@@ -333,8 +330,8 @@ static nn_status prepare_buffers(nn_optimizer *o, const nn_model *m, nn_error *e
     float *v = calloc(nbuf * n + 1, sizeof *v);
     if (!v)
         return nn_fail(err, NN_ENOMEM, "out of memory for the optimizer's state (%zu floats)", nbuf * n);
-    free(o->velocity);
-    o->velocity = v;
+    free(o->buf);
+    o->buf = v;
     o->n = n;
     return NN_OK;
 }
@@ -396,7 +393,7 @@ _Static_assert(sizeof(state_header) == 48, "a packed header");
 
 size_t nn_optim_state_size(const nn_optimizer *o)
 {
-    return sizeof(state_header) + (o->velocity ? buffers(o) * o->n * sizeof(float) : 0);
+    return sizeof(state_header) + (o->buf ? buffers(o) * o->n * sizeof(float) : 0);
 }
 
 void nn_optim_save_state(const nn_optimizer *o, char *out)
@@ -409,10 +406,10 @@ void nn_optim_save_state(const nn_optimizer *o, char *out)
     h.nbuf = buffers(o);
     h.steps = o->steps;
     h.cur_lr = o->cur_lr;
-    h.n = o->velocity ? o->n : 0;
+    h.n = o->buf ? o->n : 0;
     memcpy(out, &h, sizeof h);
-    if (o->velocity)
-        memcpy(out + sizeof h, o->velocity, h.nbuf * o->n * sizeof(float));
+    if (o->buf)
+        memcpy(out + sizeof h, o->buf, h.nbuf * o->n * sizeof(float));
 }
 
 static const char *kind_name(uint32_t kind)
@@ -434,8 +431,8 @@ static nn_status take_buffers(nn_optimizer *o, const char *data, size_t n, size_
             return nn_fail(err, NN_ENOMEM, "out of memory for the optimizer's state (%zu floats)", n * nbuf);
         memcpy(v, data, n * nbuf * sizeof *v);
     }
-    free(o->velocity);
-    o->velocity = v;
+    free(o->buf);
+    o->buf = v;
     o->n = n;
     return NN_OK;
 }

@@ -64,8 +64,8 @@ typedef struct {
     double alpha;        /* RMSprop: the square average's decay rate */
     int centered;        /* RMSprop: 1 to divide by the variance's root instead */
     int64_t steps;       /* updates made (Adam's t) */
-    float *velocity;     /* owned, nbuf * n floats, allocated on the first step:
-                            SGD: v; Adam: m then v; RMSprop: s, then b (momentum), then ga (centered) */
+    float *buf;          /* owned, nbuf * n floats, allocated on the first step: SGD: v (with
+                            momentum); Adam: m then v; RMSprop: s, then b (momentum), then ga (centered) */
     size_t n;            /* parameters the buffers are for; 0 before the first step */
 } nn_optimizer;
 

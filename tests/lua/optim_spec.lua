@@ -341,6 +341,23 @@ describe("training with each optimizer", function()
     end
   end)
 
+  it("gives the same numbers to the bit on one thread and on two (a first layer shared among threads)", function()
+    local data = mnist.train:subset(1, 1000)
+    local function train(threads, make)
+      nn.threads(threads)
+      nn.seed(4)
+      local m = nn.Sequential{nn.Linear(784, 96), nn.ReLU(), nn.Linear(96, 10)} -- 75264 weights in one range
+      local h = nn.train{model = m, loss = nn.CrossEntropyLoss(), optimizer = make(), data = data, batch = 200,
+                         epochs = 2, verbose = false}
+      return {h.cost[2], m:parameters():sum()}
+    end
+    local before = nn.info().threads
+    for name, make in pairs(MAKERS) do
+      assert.are.same(train(1, make), train(2, make), name)
+    end
+    nn.threads(before)
+  end)
+
   it("resumes from the model's and the optimizer's state to the same parameters", function()
     for name, make in pairs(MAKERS) do
       local whole = run(make, 4)
