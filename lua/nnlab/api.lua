@@ -152,7 +152,7 @@ nn.SGD = core.sgd
 nn.Adam = core.adam
 --- nn.AdamW{...}: nn.Adam with weight_decay = 0.01 by default
 nn.AdamW = core.adamw
---- nn.RMSprop{lr = 0.01, alpha = 0.99, eps = 1e-8, momentum = 0, centered = false, l2 = 0, l2_bias = false,
+--- nn.RMSprop{lr = 0.01 (required), alpha = 0.99, eps = 1e-8, momentum = 0, centered = false, l2 = 0, l2_bias = false,
 --             schedule = ...}
 nn.RMSprop = core.rmsprop
 
