@@ -23,12 +23,12 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 BUILD    = build
-ENGINE   = status tensor rng sparse layers model loss optim data train gradcheck model_io
+ENGINE   = status tensor rng sparse layers model loss optim data csv train gradcheck model_io
 ENG_OBJ  = $(ENGINE:%=$(BUILD)/obj/%.o)
-BINDING  = lnnlab lnn_aux lnn_sys lnn_tensor lnn_model lnn_data lnn_optim lnn_train lnn_image
+BINDING  = lnnlab lnn_aux lnn_sys lnn_tensor lnn_model lnn_data lnn_optim lnn_train lnn_image lnn_lock
 BIND_OBJ = $(BINDING:%=$(BUILD)/obj/%.o)
 C_TESTS  = $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
-FUZZ_TARGETS = idx model model_payload images
+FUZZ_TARGETS = idx model model_payload images csv
 REPLAYS  = $(FUZZ_TARGETS:%=$(BUILD)/tests/replay_%)
 FUZZ_SECONDS ?= 30
 FUZZ_CC  ?= clang
@@ -98,7 +98,7 @@ $(BUILD)/bench/sgemm_peak: bench/sgemm_peak.c
 	$(CC) $(WARN) -O2 -o $@ $< -lopenblas
 
 check-style:
-	luacheck lua experiments tests/lua
+	luacheck lua experiments tests/lua tests/experiments
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 -I src src tests/c
 
 clean:

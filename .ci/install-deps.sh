@@ -9,7 +9,8 @@
 set -e
 runtime="build-essential lua5.4 liblua5.4-dev zlib1g-dev libopenblas-dev libpng-dev gnuplot-nox lua-argparse lua-filesystem"
 # python3-torch (1.13, from Debian's own archive) is make bench's yardstick.
-dev="lua-busted libcmocka-dev lua-check cppcheck clang libclang-rt-14-dev valgrind slurm-wlm munge parallel luarocks python3-torch"
+# chromium takes the screenshot of index.html that tests/lua/plots_spec.lua checks.
+dev="lua-busted libcmocka-dev lua-check cppcheck clang libclang-rt-14-dev valgrind slurm-wlm munge parallel luarocks python3-torch chromium"
 pkgs=$runtime
 list=""
 for a in "$@"; do

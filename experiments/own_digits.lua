@@ -5,7 +5,7 @@
 --   best_mlp, point dropout=0.25 (the best MLP)
 -- There is no CNN in nnlab yet; one joins this list when it exists.
 -- Each study's point is run as `nnlab run` runs it (a finished one is
--- reused from OUT/NAME/POINT/), then its model.nnl predicts each digit with
+-- reused from OUT/GRID/POINT/, GRID being NAME or NAME-quick), then its model.nnl predicts each digit with
 -- the pixel scale recorded in the file.
 --   build/nnlab experiments/own_digits.lua [--quick] [--out DIR] [--digits DIR]
 -- prints how many each model gets right and writes OUT/own_digits/:
@@ -14,6 +14,7 @@
 local nn = require("nnlab")
 local experiment = require("nnlab.experiment")
 local runner = require("nnlab.runner")
+local rundir = require("nnlab.rundir")
 local images = require("nnlab.images")
 local predict = require("nnlab.predict")
 local plot = require("nnlab.plot")
@@ -48,19 +49,21 @@ end
 --- The model of a study's point, trained (or reused) into out.
 local function trained_model(m, o)
   local exp = assert(experiment.load(here .. "/" .. m.file))
-  local points = assert(exp:points({}, o.quick))
+  local points, grid = exp:points({}, o.quick)
+  assert(points, grid)
   local point
   for _, p in ipairs(points) do
     if p.name == m.point then point = p end
   end
   assert(point, m.file .. ": no point " .. m.point)
-  local griddir = o.out .. "/" .. exp.name
-  runner.write_grid(exp, griddir, points, {point})
+  local griddir = o.out .. "/" .. grid.name
+  runner.write_grid(exp, griddir, points, {point}, o.quick)
   local status, reason = runner.run_point(exp, point, {griddir = griddir, quiet = true, total = 1,
-    log = function(msg) io.stderr:write(msg, "\n") end})
+    quick = o.quick, settings = grid.settings, log = function(msg) io.stderr:write(msg, "\n") end})
   if status ~= "DONE" then error(("%s %s: %s"):format(exp.name, point.name, tostring(reason)), 0) end
-  local path = griddir .. "/" .. point.name .. "/model.nnl"
-  local final = tsv.read_kv(griddir .. "/" .. point.name .. "/final.tsv") or {}
+  local dir = rundir.point_dir(griddir, point.name)
+  local path = rundir.file(dir, "model")
+  local final = tsv.read_kv(rundir.file(dir, "final")) or {}
   return assert(predict.load(nn, path)), ("%s %s"):format(exp.name, point.name), final.test_accuracy
 end
 

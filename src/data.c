@@ -1,5 +1,6 @@
 #include "data.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -179,6 +180,50 @@ nn_status nn_store_load(nn_store **out, const char *images_path, const char *lab
     return nn_store_wrap(out, im.data, lb.data, count, dim, classes, err);
 }
 
+nn_status nn_store_wrap_features(nn_store **out, float *features, int32_t count, int32_t dim, uint8_t *labels,
+                                 int classes, float *targets, int targets_dim, nn_error *err)
+{
+    nn_store *s = calloc(1, sizeof *s);
+    size_t total = (size_t)count * (size_t)dim, nonzero = 0;
+    nn_status st = NN_OK;
+    if (!s)
+        st = nn_fail(err, NN_ENOMEM, "out of memory");
+    else if (count < 1 || dim < 1 || (!labels) == (!targets) || (targets && targets_dim < 1) ||
+             (labels && (classes < 1 || classes > 256)))
+        st = nn_fail(err, NN_EARG, "a dataset needs items, values, and either labels or targets");
+    for (size_t i = 0; st == NN_OK && i < total; i++) {
+        if (!isfinite(features[i]))
+            st = nn_fail(err, NN_EARG, "value %zu of item %zu is %g: features must be finite", i % (size_t)dim + 1,
+                         i / (size_t)dim + 1, (double)features[i]);
+        nonzero += features[i] != 0;
+    }
+    for (int32_t i = 0; st == NN_OK && labels && i < count; i++)
+        if (labels[i] >= classes)
+            st = nn_fail(err, NN_EARG, "label %d of item %d is outside 0..%d", labels[i], i + 1, classes - 1);
+    for (size_t i = 0; st == NN_OK && targets && i < (size_t)count * (size_t)targets_dim; i++)
+        if (!isfinite(targets[i]))
+            st = nn_fail(err, NN_EARG, "target %zu of item %zu is %g: targets must be finite",
+                         i % (size_t)targets_dim + 1, i / (size_t)targets_dim + 1, (double)targets[i]);
+    if (st != NN_OK) {
+        free(s);
+        free(features);
+        free(labels);
+        free(targets);
+        return st;
+    }
+    s->features = features;
+    s->labels = labels;
+    s->targets = targets;
+    s->targets_dim = targets ? targets_dim : 0;
+    s->count = count;
+    s->dim = dim;
+    s->density = total ? (double)nonzero / (double)total : 0.0;
+    s->classes = labels ? classes : 0;
+    s->refs = 1;
+    *out = s;
+    return NN_OK;
+}
+
 void nn_store_retain(nn_store *s)
 {
     s->refs++;
@@ -188,7 +233,9 @@ void nn_store_release(nn_store *s)
 {
     if (s && --s->refs == 0) {
         free(s->images);
+        free(s->features);
         free(s->labels);
+        free(s->targets);
         free(s);
     }
 }
@@ -278,13 +325,32 @@ NN_HOT static void scale_row(float *restrict dst, const uint8_t *restrict src, i
 static nn_status gather_labels(const nn_dataset *d, const int32_t *order, int32_t first, int32_t count,
                                nn_tensor *labels, nn_error *err)
 {
-    nn_status st = nn_tensor_reshape2(labels, count, 1, err);
+    const nn_store *s = d->store;
+    int k = s->targets ? s->targets_dim : 1;
+    nn_status st = nn_tensor_reshape2(labels, count, k, err);
     if (st != NN_OK)
         return st;
+    if (s->targets) {
+        for (int32_t r = 0; r < count; r++)
+            memcpy(labels->data + (size_t)r * k, s->targets + (size_t)d->idx[order ? order[first + r] : first + r] * k,
+                   (size_t)k * sizeof(float));
+        return NN_OK;
+    }
     labels->ndim = 1;
     for (int32_t r = 0; r < count; r++)
-        labels->data[r] = (float)d->store->labels[d->idx[order ? order[first + r] : first + r]];
+        labels->data[r] = (float)s->labels[d->idx[order ? order[first + r] : first + r]];
     return NN_OK;
+}
+
+NN_HOT static void scale_values(float *restrict dst, const float *restrict src, int dim, float scale)
+{
+    for (int j = 0; j < dim; j++)
+        dst[j] = src[j] * scale;
+}
+
+int nn_dataset_sparse_ok(const nn_dataset *d)
+{
+    return d->store->images != NULL;
 }
 
 nn_status nn_dataset_gather(const nn_dataset *d, const int32_t *order, int32_t first,
@@ -298,7 +364,11 @@ nn_status nn_dataset_gather(const nn_dataset *d, const int32_t *order, int32_t f
         return st;
     for (int32_t r = 0; r < count; r++) {
         int32_t item = d->idx[order ? order[first + r] : first + r];
-        scale_row(x->data + (size_t)r * (size_t)dim, d->store->images + (size_t)item * (size_t)dim, dim, d->scale);
+        float *dst = x->data + (size_t)r * (size_t)dim;
+        if (d->store->images)
+            scale_row(dst, d->store->images + (size_t)item * (size_t)dim, dim, d->scale);
+        else
+            scale_values(dst, d->store->features + (size_t)item * (size_t)dim, dim, d->scale);
     }
     return NN_OK;
 }
@@ -370,6 +440,8 @@ nn_status nn_dataset_gather_sparse(const nn_dataset *d, const int32_t *order, in
     int dim = d->store->dim;
     nn_csr *c = &x->by_row;
     x->has_cols = 0;
+    if (!d->store->images)
+        return nn_fail(err, NN_ESTATE, "a dataset of features is gathered dense");
     /* Room for the expected count up front, so that batches after the first
      * need no allocation; more is added should a batch hold more. */
     size_t expect = (size_t)((double)count * dim * d->store->density * 1.1) + (size_t)dim + 16;

@@ -1,8 +1,10 @@
-/* data.h - IDX files (raw or gzip) and datasets of uint8 images with labels.
+/* data.h - IDX files (raw or gzip) and datasets: uint8 images or real-valued
+ * features, with class labels or real-valued targets.
  *
- * Images stay uint8 in a shared, reference-counted store; a dataset is a list
- * of indices into a store plus a pixel scale, so subsets and splits copy no
- * pixels. Batches are gathered into float tensors with the scale applied. */
+ * Items stay in a shared, reference-counted store (images as uint8, features
+ * as float); a dataset is a list of indices into a store plus a scale, so
+ * subsets and splits copy no items. Batches are gathered into float tensors
+ * with the scale applied. */
 #ifndef NN_DATA_H
 #define NN_DATA_H
 
@@ -31,12 +33,15 @@ nn_status nn_idx_read(nn_idx *out, const char *path, nn_error *err);
 void nn_idx_free(nn_idx *x);
 
 typedef struct {
-    uint8_t *images;  /* owned: count x dim pixels */
-    uint8_t *labels;  /* owned: count labels in [0, classes) */
+    uint8_t *images;  /* owned: count x dim pixels, or NULL when features */
+    float *features;  /* owned: count x dim real values, or NULL when images */
+    uint8_t *labels;  /* owned: count labels in [0, classes), or NULL when targets */
+    float *targets;   /* owned: count x targets_dim real targets, or NULL when labels */
     int32_t count;
-    int32_t dim;      /* pixels per image */
-    double density;   /* fraction of non-zero pixels */
-    int classes;
+    int32_t dim;      /* values per item */
+    int targets_dim;  /* K, the targets of an item; 0 with labels */
+    double density;   /* fraction of non-zero values */
+    int classes;      /* with labels; 0 with targets */
     int refs;         /* datasets sharing this store */
 } nn_store;
 
@@ -47,6 +52,11 @@ nn_status nn_store_load(nn_store **out, const char *images_path, const char *lab
 /* Takes ownership of images/labels (malloc'd) as a store; one reference. */
 nn_status nn_store_wrap(nn_store **out, uint8_t *images, uint8_t *labels, int32_t count,
                         int32_t dim, int classes, nn_error *err);
+/* Takes ownership of features (count x dim, finite) and of either labels
+ * (count, each in [0, classes)) or targets (count x targets_dim, finite),
+ * all malloc'd, as a store; one reference. Freed on failure too. */
+nn_status nn_store_wrap_features(nn_store **out, float *features, int32_t count, int32_t dim, uint8_t *labels,
+                                 int classes, float *targets, int targets_dim, nn_error *err);
 void nn_store_retain(nn_store *s);
 void nn_store_release(nn_store *s);
 
@@ -70,12 +80,16 @@ nn_status nn_dataset_split(nn_dataset *parts, int nparts, const nn_dataset *src,
                            const int32_t *counts, nn_rng *rng, nn_error *err);
 
 /* Gathers items order[first .. first + count) (positions in d; order NULL
- * means 0, 1, 2 ...) into x (count x dim, scaled) and labels (count). */
+ * means 0, 1, 2 ...) into x (count x dim, scaled) and labels (count labels,
+ * 1-D, or count x targets_dim targets). */
 nn_status nn_dataset_gather(const nn_dataset *d, const int32_t *order, int32_t first,
                             int32_t count, nn_tensor *x, nn_tensor *labels, nn_error *err);
 
 /* The same into x->by_row: only the non-zero pixels, scaled (no dense copy
- * is made). x->has_cols is cleared. */
+ * is made). x->has_cols is cleared. Images only (nn_dataset_sparse_ok). */
+/* 1 if d's items are images, which nn_dataset_gather_sparse gathers. */
+int nn_dataset_sparse_ok(const nn_dataset *d);
+
 nn_status nn_dataset_gather_sparse(const nn_dataset *d, const int32_t *order, int32_t first,
                                    int32_t count, nn_sparse_batch *x, nn_tensor *labels, nn_error *err);
 

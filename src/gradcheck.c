@@ -22,7 +22,8 @@ typedef struct {
     int **nz_start;       /* Linear: per input column, where its non-zero rows start in nz_rows */
     int **nz_rows;        /* Linear: the rows whose input is non-zero, column by column */
     double *p;            /* parameters in double */
-    const float *labels;
+    const float *labels;  /* one a row, or NULL with targets */
+    const float *targets; /* n x classes real-valued targets, or NULL with labels */
     double *rowexp;       /* cross-entropy: exp(z - max) of each base output, n x classes */
     double *rowsum;       /* cross-entropy: their sum per row */
     double div;
@@ -154,20 +155,31 @@ static double log1p_small(double u)
  * tiny change is not lost to cancellation against the whole loss. */
 static double row_delta(const ng_ctx *c, const double *z, int row)
 {
-    int C = c->classes, label = (int)c->labels[row];
+    int C = c->classes;
     const double *base = c->act[c->m->nlayers - 1] + (size_t)row * C;
+    const float *t = c->targets ? c->targets + (size_t)row * C : NULL;
     if (c->loss == NN_LOSS_CROSS_ENTROPY) {
-        /* log(sum e^z' / sum e^z) - (z'_label - z_label) */
+        /* sum t * log(sum e^z' / sum e^z) - sum t_k (z'_k - z_k), t one-hot for a label */
         const double *e = c->rowexp + (size_t)row * C;
         double u = 0;
         for (int k = 0; k < C; k++)
             u += e[k] * expm1_small(z[k] - base[k]);
-        return log1p_small(u / c->rowsum[row]) - (z[label] - base[label]);
+        if (!t) {
+            int label = (int)c->labels[row];
+            return log1p_small(u / c->rowsum[row]) - (z[label] - base[label]);
+        }
+        double tsum = 0, dot = 0;
+        for (int k = 0; k < C; k++) {
+            tsum += t[k];
+            dot += t[k] * (z[k] - base[k]);
+        }
+        return tsum * log1p_small(u / c->rowsum[row]) - dot;
     }
     double s = 0;
     for (int k = 0; k < C; k++) {
         double d = z[k] - base[k];
-        s += d * (2 * (base[k] - nn_label_target(c->loss, C, c->labels[row], k)) + d);
+        double target = t ? t[k] : nn_label_target(c->loss, C, c->labels[row], k);
+        s += d * (2 * (base[k] - target) + d);
     }
     return s;
 }
@@ -526,7 +538,7 @@ static nn_status setup(ng_ctx *c, nn_model *m, nn_loss_kind loss, const nn_datas
         st = nn_model_forward(m, &w->x, &y, err); /* draws the Dropout masks */
     if (st != NN_OK)
         return st;
-    nn_target t = {w->labels.data, NULL};
+    nn_target t = nn_batch_target(data, &w->labels);
     if ((st = nn_target_check(loss, &t, y, err)) != NN_OK)
         return st;
     int in = data->store->dim;
@@ -535,7 +547,8 @@ static nn_status setup(ng_ctx *c, nn_model *m, nn_loss_kind loss, const nn_datas
     c->n = data->n;
     c->in = in;
     c->classes = (int)nn_tensor_row_size(y);
-    c->labels = w->labels.data;
+    c->labels = t.labels;
+    c->targets = t.dist ? t.dist->data : NULL;
     c->div = loss == NN_LOSS_MSE_MEAN ? (double)c->n * c->classes : c->n;
     if ((st = ctx_alloc(c, in, err)) != NN_OK)
         return st;
@@ -641,7 +654,7 @@ static nn_status backprop(nn_model *m, nn_loss_kind loss, const nn_dataset *data
         st = nn_tensor_reshape2(&w->grad, y->shape[0], (int)nn_tensor_row_size(y), err);
     if (st != NN_OK)
         return st;
-    nn_target t = {w->labels.data, NULL};
+    nn_target t = nn_batch_target(data, &w->labels);
     double l;
     if ((st = nn_loss_compute(loss, y, &t, &l, w->grad.data, NULL, err)) != NN_OK)
         return st;

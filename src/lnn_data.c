@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv.h"
 #include "lnn.h"
 #include "train.h"
 
@@ -82,51 +83,221 @@ static nn_tensor *tensor_field(lua_State *L, const char *key, int slot)
     return lnn_check_tensor(L, slot);
 }
 
-static const char *const dataset_fields[] = {"x", "y", "classes", "scale", NULL};
+static const char *const dataset_fields[] = {"x", "y", "classes", "scale", "kind", "targets", NULL};
+static const char *const dataset_kinds[] = {"pixels", "features", NULL};
 
-/* core.dataset{x = images, y = labels, classes = 10, scale = 1/255}: a
- * dataset from tensors holding pixel values 0..255 (one row per item) and
- * labels. */
+static int all_bytes(const nn_tensor *x)
+{
+    for (size_t k = 0; k < x->size; k++)
+        if (!(x->data[k] >= 0 && x->data[k] <= 255) || x->data[k] != floorf(x->data[k]))
+            return 0;
+    return 1;
+}
+
+/* A malloc'd copy of the n floats at v, or NULL. */
+static float *copy_floats(const float *v, size_t n)
+{
+    float *c = malloc((n ? n : 1) * sizeof *c);
+    if (c && n)
+        memcpy(c, v, n * sizeof *c);
+    return c;
+}
+
+/* The store of l_dataset's x (pixels or features) and y (labels or targets). */
+static nn_status dataset_store(const nn_tensor *x, const nn_tensor *y, int pixels, int targets,
+                               int classes, nn_store **s, nn_error *err)
+{
+    size_t n = (size_t)x->shape[0], dim = nn_tensor_row_size(x);
+    uint8_t *im = NULL, *lb = NULL;
+    float *features = NULL, *t = NULL;
+    if (pixels) {
+        im = malloc(x->size);
+        for (size_t k = 0; im && k < x->size; k++)
+            im[k] = (uint8_t)x->data[k];
+    } else {
+        features = copy_floats(x->data, x->size);
+    }
+    if (targets) {
+        t = copy_floats(y->data, y->size);
+    } else if ((lb = malloc(n))) {
+        for (size_t k = 0; k < n; k++)
+            lb[k] = (uint8_t)y->data[k];
+    }
+    if (!(im || features) || !(lb || t)) {
+        free(im);
+        free(features);
+        free(lb);
+        free(t);
+        return nn_fail(err, NN_ENOMEM, "out of memory");
+    }
+    if (pixels && t) {
+        /* images with real targets: the features path keeps them as floats */
+        features = malloc(x->size * sizeof *features);
+        for (size_t k = 0; features && k < x->size; k++)
+            features[k] = (float)im[k];
+        free(im);
+        if (!features) {
+            free(t);
+            return nn_fail(err, NN_ENOMEM, "out of memory");
+        }
+        return nn_store_wrap_features(s, features, (int32_t)n, (int32_t)dim, NULL, 0, t,
+                                      (int)(y->size / n), err);
+    }
+    if (pixels)
+        return nn_store_wrap(s, im, lb, (int32_t)n, (int32_t)dim, classes, err);
+    return nn_store_wrap_features(s, features, (int32_t)n, (int32_t)dim, lb, classes, t,
+                                  t ? (int)(y->size / n) : 0, err);
+}
+
+/* core.dataset{x = items, y = labels or targets, classes = 10, scale, kind, targets = false}:
+ * a dataset from tensors. x (one row per item) is "pixels" when every value
+ * is an integer in 0..255 (scaled by scale, 1/255 by default), else
+ * "features" (real values, scaled by scale, 1 by default); kind forces one.
+ * y holds a class label a row, or with targets = true real-valued targets
+ * (N, or N x K). */
 static int l_dataset(lua_State *L)
 {
     luaL_argcheck(L, lua_type(L, 1) == LUA_TTABLE, 1, "expected {x = tensor, y = tensor}");
     lnn_check_fields(L, 1, 1, dataset_fields);
     lua_settop(L, 3);
     nn_tensor *x = tensor_field(L, "x", 2), *y = tensor_field(L, "y", 3);
-    int classes = (int)lnn_field_int(L, 1, 1, NULL, "classes", 10, 1, 256);
-    double scale = lnn_field_number(L, 1, 1, NULL, "scale", 1.0 / 255);
-    luaL_argcheck(L, scale > 0 && scale <= FLT_MAX, 1, "scale must be a number > 0 within float range");
     size_t dim = nn_tensor_row_size(x);
     luaL_argcheck(L, x->ndim >= 2 && x->shape[0] >= 1 && dim >= 1 && dim <= INT32_MAX, 1,
                   "x must be a non-empty tensor of rows");
     int n = x->shape[0];
-    luaL_argcheck(L, y->size == (size_t)n, 1, lua_pushfstring(L, "%I labels for %d images", (LUAI_UACINT)y->size, n));
-    for (int k = 0; k < n; k++)
-        if (!(y->data[k] >= 0 && y->data[k] < classes) || y->data[k] != floorf(y->data[k]))
-            luaL_argerror(L, 1, lua_pushfstring(L, "label %d is %f, expected a class in 0..%d", k + 1,
-                                                (lua_Number)y->data[k], classes - 1));
-    for (size_t k = 0; k < x->size; k++)
-        pixel_at(L, x, k);
-    lnn_dataset *u = push_dataset(L);
-    uint8_t *im = malloc(x->size), *lb = malloc((size_t)n);
-    if (!im || !lb) {
-        free(im);
-        free(lb);
-        return luaL_error(L, "out of memory");
+    int targets = lnn_field_boolean(L, 1, 1, NULL, "targets", 0);
+    int kind = lnn_field_option(L, 1, 1, NULL, "kind", all_bytes(x) ? "pixels" : "features", dataset_kinds);
+    if (kind == 0)
+        for (size_t k = 0; k < x->size; k++)
+            pixel_at(L, x, k);
+    else
+        for (size_t k = 0; k < x->size; k++)
+            luaL_argcheck(L, isfinite(x->data[k]), 1,
+                          lua_pushfstring(L, "value %I of x is not finite", (LUAI_UACINT)k + 1));
+    double scale = lnn_field_number(L, 1, 1, NULL, "scale", kind == 0 ? 1.0 / 255 : 1.0);
+    luaL_argcheck(L, scale > 0 && scale <= FLT_MAX, 1, "scale must be a number > 0 within float range");
+    int classes = 0;
+    if (targets) {
+        luaL_argcheck(L, y->shape[0] == n && y->ndim <= 2 && y->size >= (size_t)n && y->size % (size_t)n == 0, 1,
+                      lua_pushfstring(L, "y has %d rows for %d items", y->shape[0], n));
+        for (size_t k = 0; k < y->size; k++)
+            luaL_argcheck(L, isfinite(y->data[k]), 1,
+                          lua_pushfstring(L, "target %I is not finite", (LUAI_UACINT)k + 1));
+    } else {
+        classes = (int)lnn_field_int(L, 1, 1, NULL, "classes", 10, 1, 256);
+        luaL_argcheck(L, y->size == (size_t)n, 1,
+                      lua_pushfstring(L, "%I labels for %d items", (LUAI_UACINT)y->size, n));
+        for (int k = 0; k < n; k++)
+            if (!(y->data[k] >= 0 && y->data[k] < classes) || y->data[k] != floorf(y->data[k]))
+                luaL_argerror(L, 1, lua_pushfstring(L, "label %d is %s, expected a class in 0..%d (targets = true "
+                                                       "takes real-valued targets)", k + 1,
+                                                    lua_pushfstring(L, "%f", (lua_Number)y->data[k]), classes - 1));
     }
-    for (size_t k = 0; k < x->size; k++)
-        im[k] = (uint8_t)x->data[k];
-    for (int k = 0; k < n; k++)
-        lb[k] = (uint8_t)y->data[k];
+    lnn_dataset *u = push_dataset(L);
     nn_store *s;
     nn_error err;
-    if (nn_store_wrap(&s, im, lb, n, (int32_t)dim, classes, &err) != NN_OK)
+    if (dataset_store(x, y, kind == 0, targets, classes, &s, &err) != NN_OK)
         return lnn_error(L, &err);
     nn_status st = nn_dataset_all(&u->d, s, (float)scale, &err);
     nn_store_release(s);
     if (st != NN_OK)
         return lnn_error(L, &err);
     return 1;
+}
+
+static const char *const csv_fields[] = {"path", "label", "header", "sep", "targets", "scale", NULL};
+
+/* The 0-based column that the value at idx names: a header name or a 1-based index. */
+static int csv_label_column(lua_State *L, const nn_csv *c, int idx, const char *path)
+{
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        int col = nn_csv_column(c, lua_tostring(L, idx));
+        if (col < 0)
+            luaL_argerror(L, 1, lua_pushfstring(L, "%s: no column named '%s'%s", path, lua_tostring(L, idx),
+                                                c->names ? "" : " (the file has no header)"));
+        return col;
+    }
+    lua_Integer i = 0;
+    if (!lua_isinteger(L, idx) || (i = lua_tointeger(L, idx)) < 1 || i > c->cols)
+        luaL_argerror(L, 1, lua_pushfstring(L, "label must name a column or be its index in 1..%d, got %s", c->cols,
+                                            luaL_tolstring(L, idx, NULL)));
+    return (int)(i - 1);
+}
+
+/* Frees a csv when the Lua state unwinds past it. */
+static int csv_close(lua_State *L)
+{
+    nn_csv *c = lua_touserdata(L, 1);
+    nn_csv_free(c);
+    return 0;
+}
+
+/* core.csv{path, label = name or index (or a list of them, with targets),
+ * header = true, sep = ",", targets = false, scale = 1} -> dataset, class names or nil */
+static int l_csv(lua_State *L)
+{
+    luaL_argcheck(L, lua_type(L, 1) == LUA_TTABLE, 1, "expected {path = \"file.csv\", label = ...}");
+    lnn_check_fields(L, 1, 1, csv_fields);
+    lua_settop(L, 1);
+    lua_getfield(L, 1, "path");
+    luaL_argcheck(L, lua_type(L, 2) == LUA_TSTRING, 1, "path must be a file name");
+    const char *path = lua_tostring(L, 2);
+    int header = lnn_field_boolean(L, 1, 1, NULL, "header", 1);
+    int targets = lnn_field_boolean(L, 1, 1, NULL, "targets", 0);
+    double scale = lnn_field_number(L, 1, 1, NULL, "scale", 1);
+    luaL_argcheck(L, scale > 0 && scale <= FLT_MAX, 1, "scale must be a number > 0 within float range");
+    lua_getfield(L, 1, "sep"); /* 3 */
+    const char *sep = lua_isnil(L, 3) ? "," : lua_tostring(L, 3);
+    luaL_argcheck(L, lua_type(L, 3) == LUA_TNIL || (lua_type(L, 3) == LUA_TSTRING && strlen(sep) == 1 &&
+                                                      sep[0] != '"' && sep[0] != '\n' && sep[0] != '\r'),
+                  1, "sep must be one character other than a quote or a newline");
+    /* The file's contents live in a userdata whose __close frees them. */
+    nn_csv *c = lua_newuserdatauv(L, sizeof *c, 0); /* 4 */
+    memset(c, 0, sizeof *c);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, csv_close);
+    lua_setfield(L, -2, "__close");
+    lua_setmetatable(L, 4);
+    lua_toclose(L, 4);
+    nn_error err;
+    if (nn_csv_read(c, path, sep[0], header, &err) != NN_OK)
+        return lnn_error(L, &err);
+    int cols[64], n = 0;
+    if (lua_getfield(L, 1, "label") == LUA_TNIL) { /* 5: the last column by default */
+        cols[n++] = c->cols - 1;
+    } else if (lua_type(L, 5) == LUA_TTABLE) {
+        lua_Integer k = (lua_Integer)lua_rawlen(L, 5);
+        luaL_argcheck(L, targets && k >= 1 && k <= 64, 1, "a list of label columns needs targets = true (1 to 64)");
+        for (int i = 1; i <= (int)k; i++) {
+            lua_rawgeti(L, 5, i);
+            cols[n++] = csv_label_column(L, c, lua_gettop(L), path);
+            lua_pop(L, 1);
+        }
+    } else {
+        cols[n++] = csv_label_column(L, c, 5, path);
+    }
+    nn_store *s;
+    char **names;
+    int classes;
+    if (nn_csv_store(c, path, cols, n, targets, &s, &names, &classes, &err) != NN_OK)
+        return lnn_error(L, &err);
+    lnn_dataset *u = push_dataset(L);
+    nn_status st = nn_dataset_all(&u->d, s, (float)scale, &err);
+    nn_store_release(s);
+    if (names) {
+        lua_createtable(L, classes, 0);
+        for (int i = 0; i < classes; i++) {
+            lua_pushstring(L, names[i]);
+            lua_rawseti(L, -2, i + 1);
+            free(names[i]);
+        }
+        free(names);
+    } else {
+        lua_pushnil(L);
+    }
+    if (st != NN_OK)
+        return lnn_error(L, &err);
+    return 2;
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -155,17 +326,38 @@ static int ds_scale(lua_State *L)
     return 1;
 }
 
-/* ds:labels(): a 1-D tensor of every item's label */
+/* ds:labels(): a 1-D tensor of every item's label, or an N x K tensor of
+ * its real-valued targets */
 static int ds_labels(lua_State *L)
 {
     nn_dataset *d = lnn_check_dataset(L, 1);
+    const nn_store *s = d->store;
+    int k = s->targets ? s->targets_dim : 1;
     lnn_tensor *u = lnn_push_tensor(L);
-    int shape[1] = {d->n};
+    int shape[2] = {d->n, k};
     nn_error err;
-    if (nn_tensor_init(&u->own, 1, shape, &err) != NN_OK)
+    if (nn_tensor_init(&u->own, s->targets ? 2 : 1, shape, &err) != NN_OK)
         return lnn_error(L, &err);
-    for (int32_t i = 0; i < d->n; i++)
-        u->own.data[i] = d->store->labels[d->idx[i]];
+    for (int32_t i = 0; i < d->n; i++) {
+        if (s->targets)
+            memcpy(u->own.data + (size_t)i * k, s->targets + (size_t)d->idx[i] * k, (size_t)k * sizeof(float));
+        else
+            u->own.data[i] = s->labels[d->idx[i]];
+    }
+    return 1;
+}
+
+/* ds:targets() -> K, the real-valued targets of an item (0 with class labels) */
+static int ds_targets(lua_State *L)
+{
+    lua_pushinteger(L, lnn_check_dataset(L, 1)->store->targets_dim);
+    return 1;
+}
+
+/* ds:kind() -> "pixels" or "features" */
+static int ds_kind(lua_State *L)
+{
+    lua_pushstring(L, lnn_check_dataset(L, 1)->store->images ? "pixels" : "features");
     return 1;
 }
 
@@ -373,20 +565,24 @@ static int ds_tostring(lua_State *L)
     if (!u->d.store)
         lua_pushliteral(L, "nnlab.Dataset(closed)");
     else
-        lua_pushfstring(L, "nnlab.Dataset(%d items of %d values)", (int)u->d.n, (int)u->d.store->dim);
+        lua_pushfstring(L, "nnlab.Dataset(%d items of %d %s, %s)", (int)u->d.n, (int)u->d.store->dim,
+                        u->d.store->images ? "pixels" : "features",
+                        u->d.store->targets ? lua_pushfstring(L, "%d targets", u->d.store->targets_dim)
+                                            : lua_pushfstring(L, "%d classes", u->d.store->classes));
     return 1;
 }
 
 static const luaL_Reg dataset_methods[] = {
     {"size", ds_size}, {"features", ds_features}, {"classes", ds_classes}, {"scale", ds_scale},
     {"subset", ds_subset}, {"split", ds_split}, {"with_scale", ds_with_scale},
-    {"labels", ds_labels}, {"images", ds_images}, {"batches", ds_batches}, {NULL, NULL}};
+    {"labels", ds_labels}, {"targets", ds_targets}, {"kind", ds_kind}, {"images", ds_images}, {"batches", ds_batches}, {NULL, NULL}};
 static const luaL_Reg dataset_meta[] = {{"__gc", dataset_close}, {"__close", dataset_close}, {"__len", ds_size},
                                         {"__tostring", ds_tostring}, {NULL, NULL}};
 static const luaL_Reg batches_methods[] = {{NULL, NULL}};
 static const luaL_Reg batches_meta[] = {{"__gc", batches_close}, {"__close", batches_close}, {NULL, NULL}};
 
-static const luaL_Reg data_funcs[] = {{"load_idx", l_load_idx}, {"dataset", l_dataset}, {NULL, NULL}};
+static const luaL_Reg data_funcs[] = {{"load_idx", l_load_idx}, {"dataset", l_dataset}, {"csv", l_csv},
+                                      {NULL, NULL}};
 
 void lnn_open_data(lua_State *L)
 {

@@ -55,7 +55,7 @@ static int l_train_epoch(lua_State *L)
     return 3;
 }
 
-/* core.evaluate(model, loss, data, batch) -> loss, accuracy, confusion */
+/* core.evaluate(model, loss, data, batch) -> loss, accuracy, confusion, mse, mae */
 static int l_evaluate(lua_State *L)
 {
     lnn_model *m = lnn_check_model(L, 1);
@@ -84,7 +84,9 @@ static int l_evaluate(lua_State *L)
         }
         lua_rawseti(L, -2, i + 1);
     }
-    return 3;
+    lua_pushnumber(L, r.mse);
+    lua_pushnumber(L, r.mae);
+    return 5;
 }
 
 static double check_step(lua_State *L, int arg)

@@ -4,6 +4,7 @@
 #include <lua.h>
 
 #include "lnn.h"
+#include "lnn_lock.h"
 #include "lnnlab.h"
 
 int luaopen_nnlab_core(lua_State *L)
@@ -17,6 +18,7 @@ int luaopen_nnlab_core(lua_State *L)
     lnn_open_optim(L);
     lnn_open_train(L);
     lnn_open_image(L);
+    lnn_open_lock(L);
     return 1;
 }
 

@@ -141,6 +141,15 @@ typedef struct {
     long right;
 } row_sums;
 
+/* 1 if every output is within 0.5 of its target: a regression's "right". */
+static int within_half(const float *z, const float *t, int n)
+{
+    for (int c = 0; c < n; c++)
+        if (!(fabs((double)z[c] - t[c]) < 0.5))
+            return 0;
+    return 1;
+}
+
 /* Rows [r0, r1) of the loss, one row at a time. */
 static row_sums rows_plain(nn_loss_kind kind, const nn_tensor *outputs, const nn_target *target, int r0, int r1,
                            float *grad, float scale)
@@ -152,8 +161,8 @@ static row_sums rows_plain(nn_loss_kind kind, const nn_tensor *outputs, const nn
         float *g = grad ? grad + (size_t)r * classes : NULL;
         s.sum += kind == NN_LOSS_CROSS_ENTROPY ? cross_entropy_row(z, target, r, classes, g, scale)
                                                : squared_error_row(z, target, r, classes, g, scale);
-        if (classes == 1 && target->dist) /* a regression: right within 0.5 of the target */
-            s.right += fabs((double)z[0] - target->dist->data[r]) < 0.5;
+        if (target->dist && (classes == 1 || kind != NN_LOSS_CROSS_ENTROPY)) /* a regression */
+            s.right += within_half(z, target->dist->data + (size_t)r * classes, classes);
         else
             s.right += nn_argmax(z, classes) == target_class(target, r, classes);
     }

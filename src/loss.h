@@ -22,8 +22,9 @@ typedef struct {
 
 /* Labels are class indices, one-hot against the outputs, except for MSE on
  * a single output column: there a row's label is its real target (a
- * regression), and a row counts as right when the output is within 0.5
- * of it. */
+ * regression). In a regression (real-valued targets with MSE, or one
+ * output column) a row counts as right when every output is within 0.5 of
+ * its target; otherwise when its largest output is the target's class. */
 int nn_labels_are_values(nn_loss_kind kind, int classes);
 /* The target of output c of a row whose label is `label`, by that rule. */
 double nn_label_target(nn_loss_kind kind, int classes, float label, int c);

@@ -1,6 +1,7 @@
 #include "train.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,7 +66,21 @@ static nn_status check_batch(const nn_model *m, const nn_dataset *data, int batc
     if (in >= 0 && in != data->store->dim)
         return nn_fail(err, NN_ESHAPE, "the model takes %d inputs but the data's items have %d values", in,
                        data->store->dim);
+    int out = nn_model_out_features(m);
+    if (data->store->targets && out >= 0 && out != data->store->targets_dim)
+        return nn_fail(err, NN_ESHAPE, "the model gives %d outputs but the data's items have %d targets", out,
+                       data->store->targets_dim);
     return NN_OK;
+}
+
+nn_target nn_batch_target(const nn_dataset *data, const nn_tensor *labels)
+{
+    nn_target t = {NULL, NULL};
+    if (data->store->targets)
+        t.dist = labels;
+    else
+        t.labels = labels->data;
+    return t;
 }
 
 /* Above this fraction of non-zero pixels batches are gathered dense. */
@@ -75,7 +90,7 @@ static nn_status check_batch(const nn_model *m, const nn_dataset *data, int batc
  * then skips the data's zeros (four-fifths of an MNIST image). */
 static int sparse_batches(const nn_model *m, const nn_dataset *data)
 {
-    return m->layers[0].kind == NN_LINEAR && data->store->density <= SPARSE_MAX_DENSITY;
+    return m->layers[0].kind == NN_LINEAR && nn_dataset_sparse_ok(data) && data->store->density <= SPARSE_MAX_DENSITY;
 }
 
 static nn_status gather(const nn_dataset *data, const int32_t *order, int32_t first, int32_t count,
@@ -133,7 +148,7 @@ static nn_status run_part(nn_model *m, nn_loss_kind loss, const nn_dataset *data
     int classes = (int)nn_tensor_row_size(y);
     nn_tensor part_out = nn_tensor_rows(y, r0, rows);
     float *dy = w->grad.data + (size_t)r0 * (size_t)classes;
-    nn_target t = {bp->labels.data, NULL};
+    nn_target t = nn_batch_target(data, &bp->labels);
     if ((st = nn_loss_sum(loss, &part_out, &t, count, &res->loss, dy, &res->correct, err)) != NN_OK)
         return st;
     return nn_model_backward_part(m, &bp->part, dy, 0, err);
@@ -307,6 +322,20 @@ static void add_confusion(const nn_tensor *y, const float *labels, nn_eval_resul
     }
 }
 
+/* Adds the squared and absolute errors of outputs y against real-valued
+ * targets (a matrix, or labels that are values) to *sq and *abs_err. */
+static void add_errors(const nn_tensor *y, const nn_target *t, int labels_are_values, double *sq, double *abs_err)
+{
+    if (!t->dist && !labels_are_values)
+        return;
+    const float *target = t->dist ? t->dist->data : t->labels;
+    for (size_t k = 0; k < y->size; k++) {
+        double d = (double)y->data[k] - target[k];
+        *sq += d * d;
+        *abs_err += fabs(d);
+    }
+}
+
 nn_status nn_evaluate(nn_model *m, nn_loss_kind loss, const nn_dataset *data, int batch,
                       nn_workspace *w, nn_eval_result *r, nn_error *err)
 {
@@ -315,7 +344,7 @@ nn_status nn_evaluate(nn_model *m, nn_loss_kind loss, const nn_dataset *data, in
         return st;
     int was_training = m->training;
     m->training = 0;
-    double total = 0;
+    double total = 0, sq = 0, abs_err = 0;
     long correct = 0;
     int sparse = sparse_batches(m, data);
     w->whole = 0;
@@ -326,12 +355,14 @@ nn_status nn_evaluate(nn_model *m, nn_loss_kind loss, const nn_dataset *data, in
         if (st == NN_OK)
             st = sparse ? nn_model_forward_sparse(m, &w->xs, &y, err) : nn_model_forward(m, &w->x, &y, err);
         if (st == NN_OK) {
-            nn_target t = {w->labels.data, NULL};
+            nn_target t = nn_batch_target(data, &w->labels);
             double l;
             st = nn_loss_compute(loss, y, &t, &l, NULL, &correct, err);
             total += l * count;
-            if (st == NN_OK && r->confusion)
+            if (st == NN_OK && r->confusion && t.labels)
                 add_confusion(y, w->labels.data, r);
+            if (st == NN_OK)
+                add_errors(y, &t, nn_labels_are_values(loss, (int)nn_tensor_row_size(y)), &sq, &abs_err);
         }
     }
     m->training = was_training;
@@ -340,5 +371,8 @@ nn_status nn_evaluate(nn_model *m, nn_loss_kind loss, const nn_dataset *data, in
         return st;
     r->loss = total / data->n;
     r->accuracy = (double)correct / data->n;
+    double values = (double)data->n * (double)(data->store->targets ? data->store->targets_dim : 1);
+    r->mse = sq / values;
+    r->mae = abs_err / values;
     return NN_OK;
 }

@@ -39,6 +39,10 @@ typedef struct {
     int whole_sparse, whole_parts; /* how the parts hold them */
 } nn_workspace;
 
+/* The loss target of labels gathered from data: one class label a row, or
+ * a row of real-valued targets. */
+nn_target nn_batch_target(const nn_dataset *data, const nn_tensor *labels);
+
 void nn_workspace_init(nn_workspace *w);
 void nn_workspace_free(nn_workspace *w);
 
@@ -60,6 +64,7 @@ typedef struct {
     double accuracy;
     int classes;      /* confusion is classes x classes */
     long *confusion;  /* owned by the caller, classes^2 counts: [true][predicted] */
+    double mse, mae;  /* mean squared and absolute error over real-valued targets (0 with class labels) */
 } nn_eval_result;
 
 /* Runs data through m in eval mode (restored afterwards) in batches. The

@@ -181,10 +181,45 @@ local function find_file(dir, name)
   error(("mnist: %s: no file %s or %s.gz"):format(dir, name, name), 3)
 end
 
-local function load_pair(dir, prefix, classes)
+local function load_pair(dir, prefix, classes, files)
   local images = find_file(dir, prefix .. "-images-idx3-ubyte")
   local labels = find_file(dir, prefix .. "-labels-idx1-ubyte")
+  files[#files + 1], files[#files + 2] = images, labels
   return core.load_idx(images, labels, classes, 1 / 255)
+end
+
+---------------------------------------------------------------- data identity
+
+-- The data files read while a list is set by nn.track_data: a point's
+-- identity includes what its data is, not only where it was found.
+local data_tracker
+local fingerprints = {}
+
+--- The CRC-32 and size of a file's bytes: "crc32:xxxxxxxx:size".
+local function fingerprint(path)
+  local f = io.open(path, "rb")
+  if not f then return "missing" end
+  local size = f:seek("end")
+  f:seek("set")
+  local key = path .. "\0" .. size
+  if not fingerprints[key] then
+    fingerprints[key] = ("crc32:%08x:%d"):format(core.crc32(f:read("a") or ""), size)
+  end
+  f:close()
+  return fingerprints[key]
+end
+
+--- Sets the list that data loaded from files is recorded in ({path, sum} per
+-- file; nil stops recording); returns the list set before.
+function nn.track_data(list)
+  local old = data_tracker
+  data_tracker = list
+  return old
+end
+
+local function track(files)
+  if not data_tracker then return end
+  for _, path in ipairs(files) do data_tracker[#data_tracker + 1] = {path = path, sum = fingerprint(path)} end
 end
 
 --- The folder nn.mnist() reads without a dir: $NNLAB_DATA, else the first of
@@ -219,9 +254,12 @@ function nn.mnist(opts)
   local key = dir .. "\0" .. classes
   local base = mnist_cache[key]
   if not base then
-    base = {train = load_pair(dir, "train", classes), test = load_pair(dir, "t10k", classes)}
+    local files = {}
+    base = {train = load_pair(dir, "train", classes, files), test = load_pair(dir, "t10k", classes, files),
+            files = files}
     mnist_cache[key] = base
   end
+  track(base.files)
   if scale == 1 / 255 then return {train = base.train, test = base.test, dir = dir} end
   return {train = base.train:with_scale(scale), test = base.test:with_scale(scale), dir = dir}
 end
@@ -235,9 +273,39 @@ function nn.mnist_split(opts)
   return {train = train, validation = val, test = mnist.test}
 end
 
---- nn.dataset{x = tensor, y = tensor, classes = 10, scale = 1/255}: a dataset
--- from tensors; x holds pixel values 0..255 (one row per item), y labels.
-nn.dataset = core.dataset
+-- A Lua table of rows given for a dataset's x or y, as a tensor.
+local function as_tensor(v, key)
+  if type(v) ~= "table" then return v end
+  local ok, t = pcall(core.tensor, v)
+  if not ok then
+    check.fail("dataset", "#1", key .. ": " .. tostring(t):gsub("^.-bad argument #1 to '[^']*' %((.*)%)$", "%1"), 2)
+  end
+  return t
+end
+
+--- nn.dataset{x = items, y = labels or targets, classes = 10, scale, kind, targets = false}:
+-- a dataset from tensors or Lua tables of rows. x is pixels (integers 0..255,
+-- scaled by 1/255) or real-valued features (kind = "features", scale 1); y a
+-- class label a row, or real-valued targets with targets = true.
+function nn.dataset(opts)
+  if type(opts) == "table" and (type(opts.x) == "table" or type(opts.y) == "table") then
+    local copy = {}
+    for k, v in pairs(opts) do copy[k] = v end
+    copy.x, copy.y = as_tensor(opts.x, "x"), as_tensor(opts.y, "y")
+    opts = copy
+  end
+  local d = core.dataset(opts)
+  return d
+end
+
+--- nn.csv{path, label = name or index (or a list, with targets), header = true, sep = ",",
+-- targets = false, scale = 1} -> dataset, class names (when the labels are names) or nil.
+-- Every column but the label's is a real-valued feature.
+function nn.csv(opts)
+  local d, names = core.csv(opts)
+  track{opts.path}
+  return d, names
+end
 
 ---------------------------------------------------------------- training
 
@@ -336,7 +404,11 @@ function nn.evaluate(model, data, opts)
   local loss = opts.loss or nn.CrossEntropyLoss()
   check.is(f, "#3", "loss", loss, LOSS, "a loss")
   local batch = check.int(f, "#3", "batch", opts.batch or 1000, 1, 0x7fffffff)
-  local l, acc, confusion = core.evaluate(model, loss, data, batch)
+  local l, acc, confusion, mse, mae = core.evaluate(model, loss, data, batch)
+  if data:targets() > 0 or (model:out_features() == 1 and tostring(loss):match("^MSELoss")) then
+    -- a regression: errors against the targets; accuracy counts outputs within 0.5 of them
+    return {accuracy = acc, loss = l, mse = mse, mae = mae}
+  end
   local k = #confusion
   local precision, recall = {}, {}
   for c = 1, k do

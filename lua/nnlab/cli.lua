@@ -5,6 +5,10 @@ local argparse = require("argparse")
 
 local cli = {}
 
+local function nn_format_time(s)
+  return require("nnlab").format_time(s)
+end
+
 local function say(...)
   io.stderr:write(...)
   io.stderr:write("\n")
@@ -51,10 +55,10 @@ local function build_parser()
   sl:flag("--wait", "With --submit: wait for the whole grid; exit 1 if a point failed.")
 
   local collect = parser:command("collect", "Rebuild a grid's summary, plots and index.html from its run folders.")
-  collect:argument("dir", "The grid's folder, OUT/NAME.")
+  collect:argument("dir", "The grid's folder, OUT/GRID.")
 
   local replot = parser:command("plot", "Redraw every plot of a grid.")
-  replot:argument("dir", "The grid's folder, OUT/NAME.")
+  replot:argument("dir", "The grid's folder, OUT/GRID.")
 
   local predict = parser:command("predict",
     "Classify 28x28 digit images (text files of numbers, PGM or PNG): the top classes and their probabilities.")
@@ -91,30 +95,124 @@ local function run_script(argv)
   return 0
 end
 
-local shell_quote = require("nnlab.shell").quote
-
---- --jobs N: workers are this same program with --point, run by xargs -P.
-local function run_workers(args, points, root)
-  local cmd = {"seq 0", #points - 1, "| xargs -P", args.jobs, "-I{}", shell_quote(root .. "/build/nnlab"), "run",
-               shell_quote(args.experiment), "--point {} --quiet --out", shell_quote(args.out)}
-  for _, s in ipairs(args.set) do cmd[#cmd + 1] = "--set " .. shell_quote(s) end
-  if args.quick then cmd[#cmd + 1] = "--quick" end
-  if args.restart then cmd[#cmd + 1] = "--restart" end
-  os.execute(table.concat(cmd, " "))
+--- The keys given with --set, in order, and the base values they replace
+-- (the experiment's, with --quick's).
+local function set_keys(exp, sets, quick)
+  local keys, base = {}, {}
+  for k, v in pairs(exp.params) do base[k] = v end
+  if quick then
+    for k, v in pairs(exp.quick) do base[k] = v end
+  end
+  for _, s in ipairs(sets) do keys[#keys + 1] = s:match("^([%w_]+)=") end
+  return keys, base
 end
 
---- The experiment of a command's arguments and its grid's points, or nil
--- and the message of a usage error.
+local function plural(n, word)
+  return ("%d %s%s"):format(n, word, n == 1 and "" or "s")
+end
+
+--- --jobs N: each point in a worker process (this program with --point K),
+-- started without a shell, at most N at once, each on max(1, cores / N)
+-- threads unless NNLAB_THREADS is set. A SIGINT or SIGTERM to this process
+-- is passed once to every worker, which stops after its checkpoint; no new
+-- worker starts, and this process waits for them all. Returns the workers'
+-- errors (exit status 2) and whether it was interrupted.
+local function run_workers(args, selected, griddir, root, o)
+  local core = require("nnlab.core")
+  local rundir = require("nnlab.rundir")
+  core.catch_signals()
+  local n = math.min(args.jobs, #selected)
+  local env = {}
+  if not os.getenv("NNLAB_THREADS") then env.NNLAB_THREADS = tostring(math.max(1, core.cpu_count() // n)) end
+  -- a worker logs (and prints its progress every second) into its point's worker.log
+  local base = {require("nnlab.shell").nnlab_command(root), "run", args.experiment, "--out=" .. args.out}
+  for _, s in ipairs(args.set) do base[#base + 1] = "--set=" .. s end
+  if args.quick then base[#base + 1] = "--quick" end
+  if args.restart then base[#base + 1] = "--restart" end
+  local queue, running, nrunning = {}, {}, 0
+  for i, p in ipairs(selected) do queue[i] = p end
+  local done, failed, errors, forwarded = 0, 0, {}, false
+  local t0, last_line, last_print = core.clock(), nil, -math.huge
+  local function progress(final)
+    if o.quiet then return end
+    local finished = done + failed
+    local line = ("[grid] %d/%d done, %d running, %d failed"):format(done, #selected, nrunning, failed)
+    local elapsed = core.clock() - t0
+    if finished > 0 and (#queue + nrunning) > 0 then
+      line = line .. ("  eta %s"):format(nn_format_time(elapsed / finished * (#queue + nrunning) / n))
+    end
+    line = line .. ("  %s"):format(nn_format_time(elapsed))
+    if o.tty then
+      if final or core.clock() - last_print >= 0.5 then
+        io.stderr:write("\r", line, "\27[K", final and "\n" or "")
+        last_print = core.clock()
+      end
+    elseif line:gsub("  .*", "") ~= last_line then
+      io.stderr:write(line, "\n")
+      last_line = line:gsub("  .*", "")
+    end
+    io.stderr:flush()
+  end
+  while true do
+    local sig = core.interrupted()
+    if sig and not forwarded then
+      forwarded = true
+      for pid in pairs(running) do core.kill(pid, sig) end
+    end
+    while not sig and nrunning < n and #queue > 0 do
+      local point = table.remove(queue, 1)
+      local argv = {}
+      for i, a in ipairs(base) do argv[i] = a end
+      argv[#argv + 1] = "--point=" .. point.index
+      local log = rundir.file(rundir.point_dir(griddir, point.name), "log")
+      local pid, err = core.spawn(argv, env, log)
+      if not pid then
+        failed = failed + 1
+        errors[#errors + 1] = ("%s: %s"):format(point.name, err)
+      else
+        running[pid] = {point = point, log = log}
+        nrunning = nrunning + 1
+      end
+    end
+    for pid, w in pairs(running) do
+      local how, code = core.wait(pid)
+      if how then
+        running[pid], nrunning = nil, nrunning - 1
+        if how == "exit" and code == 0 then
+          done = done + 1
+        elseif not (how == "exit" and code == 130) then
+          failed = failed + 1
+          if how == "exit" and code == 2 then
+            local f = io.open(w.log)
+            local text = f and f:read("a") or ""
+            if f then f:close() end
+            local last = text:match("([^\n]+)\n*$") or "exit status 2"
+            errors[#errors + 1] = last:gsub("^nnlab: ", "")
+          end
+        end
+      end
+    end
+    if nrunning == 0 and (sig or #queue == 0) then
+      progress(true)
+      return errors, sig and true or false
+    end
+    progress(false)
+    core.sleep(0.1)
+  end
+end
+
+--- The experiment of a command's arguments, its grid's points and the grid,
+-- or nil and the message of a usage error.
 local function load_grid(args)
   local exp, err = require("nnlab.experiment").load(args.experiment)
-  if not exp then return nil, nil, err end
-  local points, perr = exp:points(args.set, args.quick)
-  if not points then return nil, nil, perr end
-  return exp, points
+  if not exp then return nil, nil, nil, err end
+  local points, grid = exp:points(args.set, args.quick)
+  if not points then return nil, nil, nil, grid end
+  return exp, points, grid
 end
 
 local function cmd_run(args, root)
-  local exp, points, err = load_grid(args)
+  local exp, points, grid, err = load_grid(args)
   if not exp then return usage_error(err) end
   if args.list then
     for _, p in ipairs(points) do print(p.index .. "\t" .. p.name) end
@@ -132,33 +230,57 @@ local function cmd_run(args, root)
   local runner = require("nnlab.runner")
   local results = require("nnlab.results")
   local core = require("nnlab.core")
-  local griddir = args.out .. "/" .. exp.name
+  local keys, base = set_keys(exp, args.set, args.quick)
+  local bad = runner.check_sets(exp, selected, keys, base)
+  if bad then return usage_error(bad) end
+  local griddir = args.out .. "/" .. grid.name
   local o = {griddir = griddir, restart = args.restart, quiet = args.quiet, tty = core.isatty(2),
-             total = #points, log = args.quiet and function() end or say}
+             total = #points, log = args.quiet and function() end or say, settings = grid.settings,
+             quick = args.quick}
   local interrupted
-  local ok, failed = pcall(function()
-    runner.write_grid(exp, griddir, points, selected)
+  local ok, errors = pcall(function()
+    runner.write_grid(exp, griddir, points, selected, args.quick)
     results.collect(griddir, {plots = false})
     if args.jobs > 1 and #selected > 1 then
-      run_workers(args, selected, root)
-      return nil
+      local errs
+      errs, interrupted = run_workers(args, selected, griddir, root, o)
+      return errs
     end
-    local f
-    f, interrupted = runner.run_points(exp, selected, o)
-    return f
+    local _
+    _, interrupted = runner.run_points(exp, selected, o)
+    return {}
   end)
-  if not ok then return usage_error(tostring(failed)) end
+  if not ok then return usage_error(tostring(errors)) end
+  local collected, warnings = results.collect(griddir, {plots = not args.point and not interrupted})
+  for _, w in ipairs(warnings or {}) do say("nnlab: ", w) end
+  local wanted = {}
+  for _, p in ipairs(selected) do wanted[p.name] = true end
+  local by_status = {}
+  for _, p in ipairs(collected or {}) do
+    if wanted[p.name] then
+      by_status[p.status] = by_status[p.status] or {}
+      table.insert(by_status[p.status], p)
+    end
+  end
+  local function names(status, with_reason)
+    local list = {}
+    for _, p in ipairs(by_status[status] or {}) do
+      list[#list + 1] = with_reason and p.reason and ("%s (%s)"):format(p.name, p.reason) or p.name
+    end
+    return list
+  end
   if interrupted then
-    say("nnlab: interrupted; run the same command again to continue from the checkpoint")
+    local left = {}
+    for _, st in ipairs{"INTERRUPTED", "PENDING", "RUNNING"} do
+      for _, name in ipairs(names(st)) do left[#left + 1] = name .. " " .. st end
+    end
+    say(("nnlab: interrupted; %s unfinished%s; run the same command again to continue from the checkpoints")
+      :format(plural(#left, "point"), #left > 0 and " (" .. table.concat(left, ", ") .. ")" or ""))
     return 130
   end
-  local collected, warnings = results.collect(griddir, {plots = not args.point})
-  for _, w in ipairs(warnings or {}) do say("nnlab: ", w) end
-  if not failed then
-    failed = {}
-    for _, p in ipairs(collected or {}) do
-      if p.status ~= "DONE" then failed[#failed + 1] = {point = p.name, reason = p.reason or p.status} end
-    end
+  if #errors > 0 then
+    for _, e in ipairs(errors) do say("nnlab: ", e) end
+    return 2
   end
   if not args.point then
     for _, p in ipairs(collected or {}) do
@@ -168,22 +290,33 @@ local function cmd_run(args, root)
       end
       print(("%s\t%s\t%s"):format(p.name, p.status, table.concat(figures, "\t")))
     end
-    if not args.quiet then say(("results: %s/summary.tsv, %s/index.html"):format(griddir, griddir)) end
+    if not args.quiet then
+      local rundir = require("nnlab.rundir")
+      say(("results: %s, %s"):format(rundir.file(griddir, "summary"), rundir.file(griddir, "index")))
+    end
+  end
+  local busy = names("RUNNING", true)
+  if #busy > 0 then
+    say(("nnlab: %s trained by another process, skipped: %s"):format(plural(#busy, "point"),
+      table.concat(busy, ", ")))
+  end
+  local failed = names("FAILED")
+  for _, st in ipairs{"INTERRUPTED", "PENDING"} do
+    for _, name in ipairs(names(st)) do failed[#failed + 1] = name end
   end
   if #failed > 0 then
-    local names = {}
-    for _, f in ipairs(failed) do names[#names + 1] = f.point end
-    say(("nnlab: %d of %d point%s failed: %s"):format(#failed, #selected, #selected == 1 and "" or "s",
-      table.concat(names, ", ")))
+    say(("nnlab: %d of %s failed: %s"):format(#failed, plural(#selected, "point"), table.concat(failed, ", ")))
     return 1
   end
   return 0
 end
 
+local shell_quote = require("nnlab.shell").quote
+
 local function cmd_slurm(args, root)
   local runner = require("nnlab.runner")
   local slurm = require("nnlab.slurm")
-  local exp, points, err = load_grid(args)
+  local exp, points, grid, err = load_grid(args)
   if not exp then return usage_error(err) end
   for _, o in ipairs{"cpus_per_task", "max_parallel"} do
     if not args[o] or args[o] < 1 then
@@ -191,12 +324,13 @@ local function cmd_slurm(args, root)
     end
   end
   if args.wait and not args.submit then return usage_error("--wait needs --submit") end
-  local griddir = args.out .. "/" .. exp.name
+  local griddir = args.out .. "/" .. grid.name
   local dir = slurm.absolute(griddir .. "/slurm")
   local ok, array_path, collect_path = pcall(function()
     runner.mkdirs(dir)
-    runner.write_grid(exp, griddir, points)
+    runner.write_grid(exp, griddir, points, nil, args.quick)
     return slurm.write_scripts({root = root, experiment = args.experiment, out = args.out, set = args.set,
+      grid = grid.name,
       quick = args.quick, partition = args.partition, time = args.time, cpus_per_task = args.cpus_per_task,
       mem = args.mem, max_parallel = args.max_parallel, sbatch_arg = args.sbatch_arg}, exp, #points, dir)
   end)
@@ -204,7 +338,7 @@ local function cmd_slurm(args, root)
   if not args.submit then
     print(("%d points: %s"):format(#points, array_path))
     print(("submit: id=$(sbatch --parsable %s) && sbatch --dependency=afterany:$id %s"):format(
-      array_path, collect_path))
+      shell_quote(array_path), shell_quote(collect_path)))
     return 0
   end
   local array_id, collect_id = slurm.submit(array_path, collect_path, args.wait)
@@ -224,7 +358,7 @@ local function cmd_slurm(args, root)
     say(("nnlab: %d of %d points did not finish: %s"):format(#bad, #collected, table.concat(bad, ", ")))
     return 1
   end
-  print(("all %d points done: %s/summary.tsv"):format(#collected, griddir))
+  print(("all %d points done: %s"):format(#collected, require("nnlab.rundir").file(griddir, "summary")))
   return 0
 end
 
@@ -238,10 +372,15 @@ local function cmd_collect(args, with_point_plots)
   end
   if not points then return usage_error(warnings) end
   for _, w in ipairs(warnings) do say("nnlab: ", w) end
-  local counts = {DONE = 0, FAILED = 0, PENDING = 0}
+  local counts = {DONE = 0, FAILED = 0, PENDING = 0, RUNNING = 0, INTERRUPTED = 0}
   for _, p in ipairs(points) do counts[p.status] = counts[p.status] + 1 end
-  print(("%s: %d points (%d done, %d failed, %d pending); summary.tsv and index.html written"):format(
-    args.dir, #points, counts.DONE, counts.FAILED, counts.PENDING))
+  local more = ""
+  for _, st in ipairs{"RUNNING", "INTERRUPTED"} do
+    if counts[st] > 0 then more = more .. (", %d %s"):format(counts[st], st:lower()) end
+  end
+  local files = require("nnlab.rundir").FILES
+  print(("%s: %d points (%d done, %d failed, %d pending%s); %s and %s written"):format(
+    args.dir, #points, counts.DONE, counts.FAILED, counts.PENDING, more, files.summary, files.index))
   return 0
 end
 

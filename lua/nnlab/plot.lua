@@ -1,12 +1,18 @@
 --- Plots drawn by gnuplot from the TSV files. Each picture has its .gp
 -- script beside it, so a person can edit it and run `gnuplot NAME.gp` again.
+--
+-- Every string that comes from a user (a title, a point's name, a value, a
+-- file name) reaches gnuplot through plot.quote, a single-quoted gnuplot
+-- string, in which gnuplot expands nothing: no backquotes, no macros, no
+-- escapes. Numbers are formatted by Lua. Cell and point labels are data in
+-- the TSV beside the script.
 local tsv = require("nnlab.tsv")
 
 local plot = {}
 
 local HEADER = [[
 # Made by nnlab; rerun with: gnuplot %s.gp
-if (!exists("out")) out = "%s.png"
+if (!exists("out")) out = %s
 set terminal pngcairo size %d,%d font "sans,10" noenhanced
 set output out
 set datafile separator "\t"
@@ -16,6 +22,21 @@ set key outside right top
 ]]
 
 local shell_quote = require("nnlab.shell").quote
+local atomic = require("nnlab.atomic")
+local METRICS = require("nnlab.rundir").FILES.metrics
+
+--- s as a single-quoted gnuplot string: a quote is doubled, control
+-- characters (which would end the command) become spaces.
+function plot.quote(s)
+  return "'" .. tostring(s):gsub("%c", " "):gsub("'", "''") .. "'"
+end
+
+--- s as one field of the data files the scripts read: no tab or newline, never empty.
+local function field(s)
+  s = tostring(s):gsub("%c", " ")
+  if s == "" then return "-" end
+  return s
+end
 
 local function have_gnuplot()
   if plot.available == nil then
@@ -27,14 +48,16 @@ end
 --- Writes dir/name.gp (header + body) and renders dir/name.png through a
 -- temporary file. Returns true, or false and a message.
 function plot.render(dir, name, body, width, height)
-  local script = HEADER:format(name, name, width or 800, height or 500) .. body
+  local script = HEADER:format(name, plot.quote(name .. ".png"), width or 800, height or 500) .. body
   tsv.write_atomic(dir .. "/" .. name .. ".gp", script)
   if not have_gnuplot() then return false, "gnuplot is not installed; plots skipped" end
-  local tmp = name .. ".png.tmp"
-  local cmd = ("cd %s && gnuplot -e %s %s.gp 2>%s.gp.log"):format(shell_quote(dir),
-    shell_quote(('out="%s"'):format(tmp)), shell_quote(name), shell_quote(name))
+  -- temporaries unique to this render: two collects at once never share one
+  local tmp = atomic.temp_name(name .. ".png")
+  local logname = atomic.temp_name(name .. ".gp.log")
+  local cmd = ("cd %s && gnuplot -e %s %s.gp 2>%s"):format(shell_quote(dir),
+    shell_quote("out=" .. plot.quote(tmp)), shell_quote(name), shell_quote(logname))
   local ok = os.execute(cmd)
-  local log = dir .. "/" .. name .. ".gp.log"
+  local log = dir .. "/" .. logname
   if not ok then
     local f = io.open(log)
     local msg = f and f:read("a") or ""
@@ -55,80 +78,259 @@ local function has_column(columns, name)
   return false
 end
 
+--- Integer epoch ticks for epochs 1..last: a step of 1, 2 or 5 times a power
+-- of ten giving at most 10 ticks, and no fractional epochs.
+function plot.epoch_axis(last)
+  last = math.max(1, math.ceil(last or 1))
+  local step, scale = 1, 1
+  while last / step > 10 do
+    for _, m in ipairs{2, 5, 10} do
+      step = m * scale
+      if last / step <= 10 then break end
+    end
+    scale = scale * 10
+  end
+  local range = last == 1 and "[0.5:1.5]" or ("[1:%d]"):format(last)
+  return ("set xlabel \"epoch\"\nset xrange %s\nset xtics %d\nset mxtics 1\nset format x \"%%.0f\"\n")
+    :format(range, step)
+end
+
+--- Lines with points when there are few epochs (a single epoch is a point).
+local function style(last)
+  return last <= 30 and "linespoints ps 0.6" or "lines"
+end
+
 --- cost.png (cost, loss, validation loss) and accuracy.png of one run folder.
 function plot.point(dir, title)
-  local columns = tsv.read_table(dir .. "/metrics.tsv")
-  if not columns then return false, dir .. "/metrics.tsv: cannot read" end
-  local val = has_column(columns, "val_loss")
-  local body = ([[
-set title "%s: cost per epoch"
-set xlabel "epoch"
-set ylabel "cost"
-set logscale y
-plot "metrics.tsv" using "epoch":"cost" with lines lw 2 title "cost (loss + L2)", \
-     "metrics.tsv" using "epoch":"loss" with lines dt 2 title "training loss"%s
-]]):format(title, val and [[, \
-     "metrics.tsv" using "epoch":"val_loss" with lines title "validation loss"]] or "")
-  local ok, err = plot.render(dir, "cost", body)
+  local columns, rows = tsv.read_table(dir .. "/" .. METRICS)
+  if not columns then return false, dir .. "/" .. METRICS .. ": cannot read" end
+  local m = plot.quote(METRICS)
+  local last = #rows
+  local with = style(last)
+  local body = {plot.epoch_axis(last), "set title " .. plot.quote(title .. ": cost per epoch"),
+    "set ylabel \"cost\"", "set logscale y",
+    ("plot " .. m .. " using \"epoch\":\"cost\" with %s pt 7 lw 2 title \"cost (loss + L2)\", \\"):format(with),
+    ("     " .. m .. " using \"epoch\":\"loss\" with %s pt 7 dt 2 title \"training loss\""):format(with)}
+  if has_column(columns, "val_loss") then
+    body[#body] = body[#body] .. ", \\"
+    body[#body + 1] = ("     " .. m .. " using \"epoch\":\"val_loss\" with %s pt 7 title \"validation loss\"")
+      :format(with)
+  end
+  local ok, err = plot.render(dir, "cost", table.concat(body, "\n") .. "\n")
   if not ok then return ok, err end
-  body = ([[
-set title "%s: accuracy per epoch"
-set xlabel "epoch"
-set ylabel "accuracy"
-plot "metrics.tsv" using "epoch":"train_accuracy" with lines lw 2 title "training"%s
-]]):format(title, has_column(columns, "val_accuracy") and [[, \
-     "metrics.tsv" using "epoch":"val_accuracy" with lines lw 2 title "validation"]] or "")
-  return plot.render(dir, "accuracy", body)
-end
-
---- One figure with a curve per point: column of each point's metrics.tsv.
-function plot.curves(dir, name, points, column, ylabel, title, logy)
-  local files, titles = {}, {}
-  for _, p in ipairs(points) do
-    files[#files + 1] = p .. "/metrics.tsv"
-    titles[#titles + 1] = p
+  body = {plot.epoch_axis(last), "set title " .. plot.quote(title .. ": accuracy per epoch"),
+    "set ylabel \"accuracy\"",
+    ("plot " .. m .. " using \"epoch\":\"train_accuracy\" with %s pt 7 lw 2 title \"training\""):format(with)}
+  if has_column(columns, "val_accuracy") then
+    body[#body] = body[#body] .. ", \\"
+    body[#body + 1] = ("     " .. m .. " using \"epoch\":\"val_accuracy\" with %s pt 7 lw 2 title \"validation\"")
+      :format(with)
   end
-  if #files == 0 then return false, "no points" end
-  local body = ([[
-set title "%s"
-set xlabel "epoch"
-set ylabel "%s"
-%s
-files = "%s"
-titles = "%s"
-plot for [i=1:words(files)] word(files, i) using "epoch":"%s" with lines lw 2 title word(titles, i)
-]]):format(title, ylabel, logy and "set logscale y" or "", table.concat(files, " "),
-    table.concat(titles, " "), column)
-  return plot.render(dir, name, body, 900, 550)
+  return plot.render(dir, "accuracy", table.concat(body, "\n") .. "\n")
 end
 
---- A heatmap of matrix values (rows x cols) with the numbers printed on it.
--- data.tsv is written beside it: a corner cell, column labels, then rows.
-function plot.heatmap(dir, name, t)
-  local lines = {t.corner .. "\t" .. table.concat(t.col_labels, "\t")}
-  for r, label in ipairs(t.row_labels) do
-    local cells = {label}
-    for c = 1, #t.col_labels do
-      local v = t.values[r][c]
-      cells[#cells + 1] = v == nil and "NaN" or tsv.value(v)
+-- Ten colours that stay apart on white (Tableau 10); past ten lines the dash
+-- pattern changes, past fifty the point type too, so no two lines look alike.
+plot.COLOURS = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"}
+local DASHES = 5
+local POINTS = {7, 5, 9, 11, 13, 1, 2, 3}
+
+--- The look of the i-th line: colour, dash type, point type.
+function plot.line_style(i)
+  local k = i - 1
+  return plot.COLOURS[k % #plot.COLOURS + 1], (k // #plot.COLOURS) % DASHES + 1,
+    POINTS[(k // (#plot.COLOURS * DASHES)) % #POINTS + 1]
+end
+
+--- One figure with a curve per series, in the order given (the legend's
+-- order): series = {{file = "p/metrics.tsv", title = "..."}, ...} relative
+-- to dir; opts = {column, ylabel, title, logy, key_title, width, height}.
+-- Series whose file lacks the column or has no rows are left out; when none
+-- is left it draws nothing and returns false.
+function plot.curves(dir, name, series, opts)
+  local clauses, last = {}, 1
+  for _, s in ipairs(series) do
+    local columns, rows = tsv.read_table(dir .. "/" .. s.file)
+    if columns and has_column(columns, opts.column) and #rows > 0 then
+      last = math.max(last, #rows)
+      clauses[#clauses + 1] = s
     end
-    lines[#lines + 1] = table.concat(cells, "\t")
   end
+  if #clauses == 0 then return false end
+  local with = style(last)
+  local body = {plot.epoch_axis(last), "set title " .. plot.quote(opts.title),
+    "set ylabel " .. plot.quote(opts.ylabel), opts.logy and "set logscale y" or "unset logscale y",
+    "set key outside right top reverse Left samplen 3 font \",9\"" ..
+      (opts.key_title and (" title " .. plot.quote(opts.key_title)) or "")}
+  for i, s in ipairs(clauses) do
+    local colour, dash, point = plot.line_style(i)
+    clauses[i] = ("%s using \"epoch\":%s with %s lw 2 lc rgb \"%s\" dt %d pt %d title %s"):format(
+      plot.quote(s.file), plot.quote(opts.column), with, colour, dash, point, plot.quote(s.title))
+  end
+  body[#body + 1] = "plot " .. table.concat(clauses, ", \\\n     ")
+  return plot.render(dir, name, table.concat(body, "\n") .. "\n", opts.width or 900, opts.height or 520)
+end
+
+local function mix(lo, hi, t)
+  local function channel(shift)
+    local a, b = (lo >> shift) & 255, (hi >> shift) & 255
+    return math.floor(a + (b - a) * t + 0.5) << shift
+  end
+  return channel(16) | channel(8) | channel(0)
+end
+
+local CELL_LOW, CELL_HIGH = 0xf7fbff, 0x4292c6
+local CELL_STATUS = {FAILED = 0xf4a3a3}
+local CELL_OTHER = 0xe0e0e0
+
+--- Heatmaps on one picture, one panel per table of values, all on one colour
+-- scale, every cell labelled: t = {title, xlabel, ylabel, row_labels,
+-- col_labels, panels = {{title, values[r][c], labels[r][c]}, ...}, best =
+-- {panel, row, col} (outlined), format}. A cell with a label and no value
+-- (FAILED, PENDING) is drawn grey or red with its label; t.values alone is
+-- one panel. dir/name.tsv holds the cells, a block per panel.
+function plot.heatmap(dir, name, t)
+  local panels = t.panels or {{title = nil, values = t.values}}
+  local nr, nc = #t.row_labels, #t.col_labels
+  local lo, hi = math.huge, -math.huge
+  for _, p in ipairs(panels) do
+    for r = 1, nr do
+      for c = 1, nc do
+        local v = p.values[r] and p.values[r][c]
+        if v and v == v then lo, hi = math.min(lo, v), math.max(hi, v) end
+      end
+    end
+  end
+  local fmt = t.format or "%.4g"
+  local blocks, widest = {}, 0
+  for i, p in ipairs(panels) do
+    local lines = {}
+    for r = 1, nr do
+      for c = 1, nc do
+        local v = p.values[r] and p.values[r][c]
+        local label = p.labels and p.labels[r] and p.labels[r][c]
+        local colour
+        if v and v == v then
+          colour = mix(CELL_LOW, CELL_HIGH, hi > lo and (v - lo) / (hi - lo) or 1)
+          label = label or fmt:format(v)
+        else
+          label = label or "no point"
+          colour = CELL_STATUS[label] or CELL_OTHER
+        end
+        widest = math.max(widest, utf8.len(field(label)) or #label)
+        lines[#lines + 1] = ("%d\t%d\t%d\t%s"):format(c, r, colour, field(label))
+      end
+    end
+    blocks[i] = table.concat(lines, "\n")
+  end
+  tsv.write_atomic(dir .. "/" .. name .. ".tsv", table.concat(blocks, "\n\n\n") .. "\n")
+
+  local function tics(labels)
+    local items = {}
+    for i, l in ipairs(labels) do items[i] = ("%s %d"):format(plot.quote(l), i) end
+    return "(" .. table.concat(items, ", ") .. ")"
+  end
+  local cols = math.ceil(math.sqrt(#panels))
+  local rows = math.ceil(#panels / cols)
+  local body = {"unset grid", "set datafile nocolumnheaders", "set key off", "set tics scale 0",
+    ("set xrange [0.5:%d.5]"):format(nc), ("set yrange [%d.5:0.5]"):format(nr),
+    "set xtics " .. tics(t.col_labels), "set ytics " .. tics(t.row_labels),
+    "set xlabel " .. plot.quote(t.xlabel or ""), "set ylabel " .. plot.quote(t.ylabel or ""),
+    "set style fill solid 1.0 border lc rgb \"#ffffff\""}
+  if #panels > 1 then
+    body[#body + 1] = ("set multiplot layout %d,%d title %s"):format(rows, cols, plot.quote(t.title))
+  else
+    body[#body + 1] = "set title " .. plot.quote(t.title)
+  end
+  local font = nr * nc > 64 and ",8" or ",9"
+  for i, p in ipairs(panels) do
+    if #panels > 1 then body[#body + 1] = "set title " .. plot.quote(p.title or "") end
+    if t.best and t.best.panel == i then
+      body[#body + 1] = ("set object 1 rectangle from %g,%g to %g,%g front fillstyle empty border "
+        .. "lc rgb \"#000000\" lw 3"):format(t.best.col - 0.47, t.best.row - 0.47, t.best.col + 0.47,
+          t.best.row + 0.47)
+    end
+    body[#body + 1] = ("plot %s index %d using 1:2:(0.5):(0.5):3 with boxxyerror lc rgb variable, \\")
+      :format(plot.quote(name .. ".tsv"), i - 1)
+    body[#body + 1] = ("     %s index %d using 1:2:4 with labels font \"%s\""):format(plot.quote(name .. ".tsv"),
+      i - 1, font)
+    if t.best and t.best.panel == i then body[#body + 1] = "unset object 1" end
+  end
+  if #panels > 1 then body[#body + 1] = "unset multiplot" end
+  local pw = t.width or math.max(360, math.max(95, 7 * widest + 16) * nc + 170)
+  local ph = t.height or math.max(260, 48 * nr + 130)
+  if #panels == 1 then
+    return plot.render(dir, name, table.concat(body, "\n") .. "\n", pw, ph)
+  end
+  return plot.render(dir, name, table.concat(body, "\n") .. "\n", pw * cols, ph * rows + 30)
+end
+
+--- A metric against the values of one axis, every point labelled with its
+-- value: t = {title, xlabel, ylabel, points = {{x = number or nil, tick =
+-- "text", value = number or nil, label = "text"}, ...}, best = index}.
+-- Numeric x uses the values themselves (log scale when they are all
+-- positive and span two decades or more); otherwise the points are evenly
+-- spaced in the order given. A point without a value (FAILED, PENDING) is
+-- a dashed red line with its label at the bottom. Returns true, or false
+-- and a message when no point has a value.
+function plot.line(dir, name, t)
+  local numeric, lo, hi = true, math.huge, -math.huge
+  for _, p in ipairs(t.points) do
+    if type(p.x) ~= "number" or p.x ~= p.x or p.x == math.huge or p.x == -math.huge then
+      numeric = false
+    else
+      lo, hi = math.min(lo, p.x), math.max(hi, p.x)
+    end
+  end
+  local logx = numeric and lo > 0 and hi / lo >= 100
+  local function xof(i) return numeric and t.points[i].x or i end
+  local lines, any = {}, false
+  for i, p in ipairs(t.points) do
+    if p.value and p.value == p.value then
+      any = true
+      lines[#lines + 1] = ("%s\t%s\t%s"):format(tsv.number(xof(i)), tsv.number(p.value), field(p.label))
+    end
+  end
+  if not any then return false, name .. ": no point has a value" end
   tsv.write_atomic(dir .. "/" .. name .. ".tsv", table.concat(lines, "\n") .. "\n")
-  local body = ([[
-unset grid
-set datafile nocolumnheaders
-set title "%s"
-set xlabel "%s"
-set ylabel "%s"
-set palette defined (0 "#ffffff", 1 "#c6dbef", 2 "#6baed6")
-set yrange [] reverse
-set tics scale 0
-set key off
-plot "%s.tsv" matrix rowheaders columnheaders using 1:2:3 with image, \
-     "%s.tsv" matrix rowheaders columnheaders using 1:2:(sprintf("%s", $3)) with labels font ",9"
-]]):format(t.title, t.xlabel, t.ylabel, name, name, t.format or "%.4g")
-  return plot.render(dir, name, body, t.width or 800, t.height or 600)
+  local xrange
+  if not numeric then
+    xrange = ("[0.5:%d.5]"):format(#t.points)
+  elseif logx then
+    xrange = ("[%.17g:%.17g]"):format(lo / 1.8, hi * 1.8)
+  elseif hi > lo then
+    local pad = (hi - lo) * 0.08
+    xrange = ("[%.17g:%.17g]"):format(lo - pad, hi + pad)
+  else
+    xrange = ("[%.17g:%.17g]"):format(lo - math.max(1, math.abs(lo)) * 0.5, lo + math.max(1, math.abs(lo)) * 0.5)
+  end
+  local ticks = {}
+  for i, p in ipairs(t.points) do ticks[i] = ("%s %.17g"):format(plot.quote(p.tick), xof(i)) end
+  local body = {"set datafile nocolumnheaders", "set key off", "set title " .. plot.quote(t.title),
+    "set xlabel " .. plot.quote(t.xlabel .. (logx and " (log scale)" or "")), "set ylabel " .. plot.quote(t.ylabel),
+    logx and "set logscale x" or "unset logscale x", "set xrange " .. xrange,
+    "set xtics (" .. table.concat(ticks, ", ") .. ")", "set mxtics 1",
+    "set offsets 0, 0, graph 0.12, graph 0.12"}
+  for i, p in ipairs(t.points) do
+    if not (p.value and p.value == p.value) then
+      local x = xof(i)
+      body[#body + 1] = ("set arrow from first %.17g, graph 0 to first %.17g, graph 1 nohead dt 2 "
+        .. "lc rgb \"#c00000\""):format(x, x)
+      body[#body + 1] = ("set label %s at first %.17g, graph 0.04 center front tc rgb \"#c00000\"")
+        :format(plot.quote(p.label or "no value"), x)
+    end
+  end
+  if t.best then
+    body[#body + 1] = ("set label \"\" at first %.17g, first %.17g point pt 6 ps 3 lc rgb \"#000000\" front")
+      :format(xof(t.best), t.points[t.best].value)
+  end
+  local data = plot.quote(name .. ".tsv")
+  body[#body + 1] = ("plot %s using 1:2 with linespoints lw 2 pt 7 ps 1.2 lc rgb \"%s\", \\"):format(data,
+    plot.COLOURS[1])
+  body[#body + 1] = ("     %s using 1:2:3 with labels offset 0,1.2 font \",9\""):format(data)
+  return plot.render(dir, name, table.concat(body, "\n") .. "\n", t.width or math.max(640, 70 * #t.points + 240),
+    t.height or 420)
 end
 
 --- A picture of digits (rows of 784 pixel values in 0..1) titled with labels.
@@ -152,8 +354,8 @@ function plot.digits(dir, name, images, titles, columns)
     "set size ratio -1", "set key off",
     ("set multiplot layout %d,%d"):format(nrows, columns)}
   for i, t in ipairs(titles) do
-    body[#body + 1] = ('set title "%s"'):format(t)
-    body[#body + 1] = ('plot "%s.dat" index %d matrix with image'):format(name, i - 1)
+    body[#body + 1] = "set title " .. plot.quote(t)
+    body[#body + 1] = ("plot %s index %d matrix with image"):format(plot.quote(name .. ".dat"), i - 1)
   end
   body[#body + 1] = "unset multiplot"
   return plot.render(dir, name, table.concat(body, "\n") .. "\n", 180 * columns, 190 * nrows)

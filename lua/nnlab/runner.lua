@@ -1,10 +1,11 @@
 --- Runs an experiment's grid points into result folders, with checkpoints
 -- so that a run killed at any moment continues where it stopped and ends with
 -- the same numbers as an uninterrupted one.
-local lfs = require("lfs")
 local nn = require("nnlab")
 local core = require("nnlab.core")
 local tsv = require("nnlab.tsv")
+local atomic = require("nnlab.atomic")
+local rundir = require("nnlab.rundir")
 local plot = require("nnlab.plot")
 local results = require("nnlab.results")
 
@@ -13,32 +14,7 @@ local runner = {}
 local HISTORY = {"cost", "loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"}
 local CKPT_MAGIC, CKPT_VERSION = "NNLABCKP", 1
 
-local function exists(path)
-  return lfs.attributes(path, "mode") ~= nil
-end
-
---- mkdir -p
-function runner.mkdirs(path)
-  local so_far = path:sub(1, 1) == "/" and "" or "."
-  for part in path:gmatch("[^/]+") do
-    so_far = so_far .. "/" .. part
-    if not exists(so_far) then
-      local ok, err = lfs.mkdir(so_far)
-      if not ok and not exists(so_far) then error(("%s: cannot create folder (%s)"):format(so_far, err), 0) end
-    end
-  end
-end
-
-local function remove_tree(path)
-  if lfs.attributes(path, "mode") == "directory" then
-    for entry in lfs.dir(path) do
-      if entry ~= "." and entry ~= ".." then remove_tree(path .. "/" .. entry) end
-    end
-    lfs.rmdir(path)
-  else
-    os.remove(path)
-  end
-end
+runner.mkdirs = rundir.mkdirs
 
 ---------------------------------------------------------------- checkpoints
 
@@ -73,7 +49,7 @@ end
 local function write_checkpoint(path, model, opt, h, epochs)
   local payload = string.pack("<s4s4s4s4", model:encode(), opt:state(), core.rng_state(), model:rng_state())
     .. encode_history(h, epochs)
-  tsv.write_atomic(path, CKPT_MAGIC .. string.pack("<I4I4", CKPT_VERSION, core.crc32(payload)) .. payload)
+  atomic.write(path, CKPT_MAGIC .. string.pack("<I4I4", CKPT_VERSION, core.crc32(payload)) .. payload)
 end
 
 --- Reads a checkpoint; nil, message when it is missing or damaged.
@@ -112,8 +88,12 @@ local function write_metrics(path, h, epochs)
   tsv.write_table(path, columns, rows, tsv.figure)
 end
 
-local function config_of(exp, params)
-  local c = {experiment = exp.name}
+--- A point's identity, written to its config.tsv: the experiment, every
+-- parameter, --quick, and the checksums of the data files it read (when
+-- known). Runner settings (checkpoint_seconds), progress and threads are not
+-- in it: they do not change the numbers.
+local function config_of(exp, params, quick, data_sum)
+  local c = {experiment = exp.name, quick = quick and true or false, data = data_sum}
   for k, v in pairs(params) do c[k] = v end
   return c
 end
@@ -133,13 +113,6 @@ end
 
 local function utc_now()
   return os.date("!%Y-%m-%dT%H:%M:%SZ")
-end
-
-local function hostname()
-  local f = io.open("/etc/hostname")
-  local h = f and f:read("l")
-  if f then f:close() end
-  return h or "unknown"
 end
 
 ---------------------------------------------------------------- progress
@@ -170,12 +143,32 @@ end
 
 ---------------------------------------------------------------- one point
 
-local function build(exp, p)
+--- The point's data, built under its seed, and the checksum of the files it
+-- was read from ("" when it read none: data made by code alone).
+local function build_data(exp, p)
   nn.seed(p.seed)
-  local data = exp.data(p)
+  local files = {}
+  local before = nn.track_data(files)
+  local ok, data = pcall(exp.data, p)
+  nn.track_data(before)
+  if not ok then error(data, 0) end
   if type(data) ~= "table" or getmetatable(data.train) ~= debug.getregistry()["nnlab.Dataset"] then
     error("data(p) must return {train = dataset, validation = dataset or nil, test = dataset or nil}", 0)
   end
+  local sums, seen = {}, {}
+  for _, f in ipairs(files) do
+    if not seen[f.sum] then
+      seen[f.sum] = true
+      sums[#sums + 1] = f.sum
+    end
+  end
+  table.sort(sums)
+  local sum = #sums > 0 and ("crc32:%08x"):format(core.crc32(table.concat(sums, "\n"))) or "none"
+  return data, sum, files
+end
+
+local function build(exp, p, data)
+  nn.seed(p.seed)
   local model = exp.model(p)
   local loss = exp.loss and exp.loss(p) or nn.CrossEntropyLoss()
   local opt = exp.optimizer(p)
@@ -200,12 +193,15 @@ local function final_figures(model, loss, data, h, epochs)
   return f
 end
 
-local function train_point(exp, point, dir, o)
+local function train_point(exp, point, dir, o, data)
   local p = point.params
-  local data, model, loss, opt = build(exp, p)
+  local settings = o.settings or exp.settings
+  local model, loss, opt
+  data, model, loss, opt = build(exp, p, data)
   local h, first = nn.new_history(data.validation), 1
-  local ckpt = dir .. "/checkpoint.nnl"
-  if exists(ckpt) then
+  local ckpt = rundir.file(dir, "checkpoint")
+  local metrics = rundir.file(dir, "metrics")
+  if rundir.has(dir, "checkpoint") then
     local st, err = read_checkpoint(ckpt)
     if st then
       model:restore(st.model, ckpt)
@@ -229,13 +225,13 @@ local function train_point(exp, point, dir, o)
              if c ~= c or c == math.huge or c > p.diverge_factor * hist.cost[1] then
                failed = ("diverged at epoch %d: cost %s (first epoch %s)"):format(e, tsv.figure(c),
                  tsv.figure(hist.cost[1]))
-               write_metrics(dir .. "/metrics.tsv", hist, e)
+               write_metrics(metrics, hist, e)
                return false
              end
              report(e, epochs, hist, e == epochs)
              stopped = core.interrupted()
-             if stopped or e == epochs or core.clock() - last_save >= p.checkpoint_seconds then
-               write_metrics(dir .. "/metrics.tsv", hist, e)
+             if stopped or e == epochs or core.clock() - last_save >= settings.checkpoint_seconds then
+               write_metrics(metrics, hist, e)
                write_checkpoint(ckpt, model, opt, hist, e)
                last_save = core.clock()
              end
@@ -247,10 +243,11 @@ local function train_point(exp, point, dir, o)
   if failed then return "FAILED", failed end
   if stopped then return "INTERRUPTED", stopped end
   local final = final_figures(model, loss, data, h, epochs)
-  model:save(dir .. "/model.nnl")
+  local model_path = rundir.file(dir, "model")
+  model:save(model_path)
   if exp.after then
     local extra = exp.after(p, {model = model, data = data, loss = loss, history = h, dir = dir, nn = nn,
-                                plot = plot, model_path = dir .. "/model.nnl"})
+                                plot = plot, model_path = model_path})
     for k, v in pairs(extra or {}) do final[k] = v end
   end
   local keys = {}
@@ -259,60 +256,83 @@ local function train_point(exp, point, dir, o)
   end
   table.sort(keys)
   keys[#keys + 1] = "seconds"
-  tsv.write_kv(dir .. "/final.tsv", final, keys, tsv.figure)
+  tsv.write_kv(rundir.file(dir, "final"), final, keys, tsv.figure)
   local ok, err = plot.point(dir, exp.name .. " " .. point.name)
   if not ok then o.log(err) end
   os.remove(ckpt)
   return "DONE"
 end
 
---- Runs one point unless it finished before. Returns "DONE" or "FAILED", reason.
+local function started(dir)
+  return rundir.has(dir, "metrics") or rundir.has(dir, "checkpoint") or rundir.has(dir, "done")
+    or rundir.has(dir, "failed")
+end
+
+--- Runs one point unless it finished before, holding the point's lock while
+-- it decides and trains: a point locked by another process is skipped.
+-- Returns "DONE", "FAILED" and the reason, "INTERRUPTED" and the signal, or
+-- "RUNNING" and the holder.
 function runner.run_point(exp, point, o)
-  local dir = o.griddir .. "/" .. point.name
-  runner.mkdirs(dir)
-  local config = config_of(exp, point.params)
-  local old = tsv.read_kv(dir .. "/config.tsv")
+  local dir = rundir.open_point(o.griddir, point.name)
+  local lock, holder = rundir.lock(dir)
+  if lock == nil then error(holder, 0) end
+  if not lock then
+    o.log(("%s: being trained by %s; skipped"):format(point.name, holder))
+    return "RUNNING", holder
+  end
+  local _ <close> = lock
+  atomic.remove_stale(dir)
+  local data_ok, data, data_sum = xpcall(build_data, debug.traceback, exp, point.params)
+  if not data_ok then
+    local reason = tostring(data)
+    o.log(("%s: FAILED: %s"):format(point.name, reason:match("^[^\n]*")))
+    if not rundir.has(dir, "done") then
+      if not rundir.has(dir, "config") then
+        tsv.write_kv(rundir.file(dir, "config"), config_of(exp, point.params, o.quick))
+      end
+      atomic.write(rundir.file(dir, "failed"), reason .. "\n")
+    end
+    return "FAILED", reason
+  end
+  local config = config_of(exp, point.params, o.quick, data_sum)
+  local old = tsv.read_kv(rundir.file(dir, "config"))
   if old then
     local diffs = config_difference(old, config)
-    local started = exists(dir .. "/metrics.tsv") or exists(dir .. "/checkpoint.nnl") or exists(dir .. "/DONE")
-      or exists(dir .. "/FAILED")
-    if #diffs > 0 and started then
+    if #diffs > 0 and started(dir) then
       if not o.restart then
         error(("%s: finished or started with another configuration (%s); run with --restart to discard it")
           :format(dir, table.concat(diffs, "; ")), 0)
       end
-      remove_tree(dir)
-      runner.mkdirs(dir)
+      rundir.clear(o.griddir, point.name)
     elseif o.restart then
-      remove_tree(dir)
-      runner.mkdirs(dir)
+      rundir.clear(o.griddir, point.name)
     end
   end
-  if exists(dir .. "/DONE") then
+  if rundir.has(dir, "done") then
     o.log(("%s: finished earlier, reused"):format(point.name))
     return "DONE"
   end
-  os.remove(dir .. "/FAILED")
-  tsv.write_kv(dir .. "/config.tsv", config)
+  os.remove(rundir.file(dir, "failed"))
+  tsv.write_kv(rundir.file(dir, "config"), config)
   local info = nn.info()
   local meta = {nnlab = info.version, lua = info.lua, zlib = info.zlib, blas = info.blas,
-                blas_kernel = info.blas_kernel, threads = info.threads, host = hostname(), started = utc_now()}
+                blas_kernel = info.blas_kernel, threads = info.threads, host = core.hostname(), started = utc_now()}
   local t0 = core.clock()
-  local ok, status, reason = xpcall(train_point, debug.traceback, exp, point, dir, o)
+  local ok, status, reason = xpcall(train_point, debug.traceback, exp, point, dir, o, data)
   if not ok then
     status, reason = "FAILED", tostring(status)
   end
   meta.finished = utc_now()
   meta.wall_seconds = core.clock() - t0
-  tsv.write_kv(dir .. "/meta.tsv", meta)
+  tsv.write_kv(rundir.file(dir, "meta"), meta)
   if status == "INTERRUPTED" then
     o.log(("%s: stopped by %s"):format(point.name, reason))
     return status, reason
   elseif status == "DONE" then
-    tsv.write_atomic(dir .. "/DONE", meta.finished .. "\n")
+    atomic.write(rundir.file(dir, "done"), meta.finished .. "\n")
     o.log(("%s: done in %s"):format(point.name, nn.format_time(meta.wall_seconds)))
   else
-    tsv.write_atomic(dir .. "/FAILED", reason .. "\n")
+    atomic.write(rundir.file(dir, "failed"), reason .. "\n")
     o.log(("%s: FAILED: %s"):format(point.name, reason:match("^[^\n]*")))
   end
   return status, reason
@@ -321,31 +341,80 @@ end
 --- Writes the grid's description (axes, experiment path) beside its points,
 -- and the configuration of each selected point not started yet, so that the
 -- summary lists it as PENDING.
-function runner.write_grid(exp, griddir, points, selected)
-  runner.mkdirs(griddir)
-  tsv.write_kv(griddir .. "/grid.tsv", {experiment = exp.name, path = exp.path,
-    axes = table.concat(points[1].axes, ","), points = #points}, {"experiment", "path", "axes", "points"})
+-- Every write into a folder is made by the holder of its lock (the grid's
+-- or the point's), which is also the one that removes stale temporaries.
+function runner.write_grid(exp, griddir, points, selected, quick)
+  rundir.mkdirs(griddir)
+  do
+    local lock, err = rundir.lock(griddir, true)
+    if lock == nil then error(err, 0) end
+    local _ <close> = lock or nil
+    tsv.write_kv(rundir.file(griddir, "grid"), {experiment = exp.name, path = exp.path,
+      axes = table.concat(points[1].axes, ","), points = #points, quick = quick and true or false},
+      {"experiment", "path", "axes", "points", "quick"})
+  end
   for _, point in ipairs(selected or points) do
-    local dir = griddir .. "/" .. point.name
-    if not exists(dir .. "/config.tsv") then
-      runner.mkdirs(dir)
-      tsv.write_kv(dir .. "/config.tsv", config_of(exp, point.params))
+    local dir = rundir.open_point(griddir, point.name)
+    if not rundir.has(dir, "config") then
+      local lock = rundir.lock(dir)
+      if lock then
+        local _ <close> = lock
+        tsv.write_kv(rundir.file(dir, "config"), config_of(exp, point.params, quick))
+      end
     end
   end
 end
 
 --- Runs the given points in this process, updating the summary as each ends.
+-- Returns the failed points, whether it was interrupted, and the points
+-- skipped because another process holds them.
 function runner.run_points(exp, points, o)
-  local failed = {}
+  local failed, busy = {}, {}
   core.catch_signals()
   for _, point in ipairs(points) do
     local status, reason = runner.run_point(exp, point, o)
     results.collect(o.griddir, {plots = false})
-    if status == "INTERRUPTED" then return failed, true end
-    if status ~= "DONE" then failed[#failed + 1] = {point = point.name, reason = reason} end
-    if core.interrupted() then return failed, true end
+    if status == "INTERRUPTED" then return failed, true, busy end
+    if status == "RUNNING" then
+      busy[#busy + 1] = {point = point.name, holder = reason}
+    elseif status ~= "DONE" then
+      failed[#failed + 1] = {point = point.name, reason = reason}
+    end
+    if core.interrupted() then return failed, true, busy end
   end
-  return failed
+  return failed, false, busy
+end
+
+--- Checks before anything runs that each point's model, loss and optimizer
+-- can be built, and blames a failure on a --set value when the same point
+-- builds with the experiment's own values of the keys set. Returns nil, or
+-- a one-line message.
+function runner.check_sets(exp, points, set_keys, base)
+  if #set_keys == 0 then return nil end
+  local function try(p)
+    return pcall(function()
+      if exp.loss then exp.loss(p) end
+      exp.optimizer(p)
+      exp.model(p)
+    end)
+  end
+  for _, point in ipairs(points) do
+    local ok, err = try(point.params)
+    if not ok then
+      local p0, given = {}, {}
+      for k, v in pairs(point.params) do p0[k] = v end
+      for _, k in ipairs(set_keys) do
+        if base[k] ~= nil then
+          p0[k] = base[k]
+          given[#given + 1] = k .. "=" .. tsv.value(point.params[k])
+        end
+      end
+      if try(p0) then
+        return ("--set %s: %s"):format(table.concat(given, " "), tostring(err):match("^[^\n]*"))
+      end
+    end
+  end
+  return nil
 end
 
 return runner

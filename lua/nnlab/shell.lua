@@ -1,4 +1,4 @@
---- Quoting for the shell commands nnlab builds (gnuplot, xargs, sbatch).
+--- Quoting for the shell commands nnlab builds (gnuplot, sbatch).
 local shell = {}
 
 --- s as one single-quoted shell word.

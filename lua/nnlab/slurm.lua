@@ -1,7 +1,7 @@
 --- Grids as Slurm job arrays: one task per grid point running
 -- `nnlab run EXP --point $SLURM_ARRAY_TASK_ID`, and a collect job that
 -- depends on the array (afterany) and rebuilds the summary and plots.
-local tsv = require("nnlab.tsv")
+local atomic = require("nnlab.atomic")
 
 local slurm = {}
 
@@ -23,35 +23,54 @@ local function run_args(o)
   return table.concat(args, " ")
 end
 
+-- An #SBATCH line is read by sbatch, not the shell: a path in it is written
+-- in double quotes with each '%' doubled (Slurm expands %j and the like in
+-- file names, %% is a '%'); a path holding '"', '\\' or a control character is
+-- refused. The script body, where shell quoting holds, changes to the folder
+-- nnlab slurm was run in. Other names come from rundir (safe characters only).
+local function sbatch_path(path, pattern)
+  if path:find('[%c"\\]') then
+    error(("%s: a path for sbatch cannot hold a double quote, a backslash or a control character"):format(path), 0)
+  end
+  return '"' .. path:gsub("%%", "%%%%") .. pattern .. '"'
+end
+
 local function header(o, name, lines)
   local h = {"#!/bin/bash", "# Written by nnlab slurm; submit with sbatch " .. name .. ".sbatch"}
   for _, l in ipairs(lines) do h[#h + 1] = "#SBATCH " .. l end
   if o.partition then h[#h + 1] = "#SBATCH --partition=" .. o.partition end
   for _, a in ipairs(o.sbatch_arg) do h[#h + 1] = "#SBATCH " .. a end
+  for _, l in ipairs(h) do
+    if l:find("%c") then error(("an #SBATCH line cannot hold a control character: %q"):format(l), 0) end
+  end
   return h
 end
 
---- Writes NAME.sbatch (the array) and NAME-collect.sbatch into dir.
+--- Writes NAME.sbatch (the array) and NAME-collect.sbatch into dir (NAME:
+-- the grid's folder name).
 function slurm.write_scripts(o, exp, npoints, dir)
   local nnlab = absolute(shell.nnlab_command(o.root))
-  local griddir = absolute(o.out) .. "/" .. exp.name
+  local name = o.grid or exp.name
+  local griddir = absolute(o.out) .. "/" .. name
+  local cwd = absolute(".")
   local lines = {
-    "--job-name=nnlab-" .. exp.name,
+    "--job-name=nnlab-" .. name,
     ("--array=0-%d%%%d"):format(npoints - 1, o.max_parallel),
-    "--output=" .. dir .. "/" .. exp.name .. "-%A_%a.log",
+    "--output=" .. sbatch_path(dir .. "/" .. name, "-%A_%a.log"),
     "--open-mode=append",
     "--cpus-per-task=" .. o.cpus_per_task,
     "--requeue",
   }
   if o.time then lines[#lines + 1] = "--time=" .. o.time end
   if o.mem then lines[#lines + 1] = "--mem=" .. o.mem end
-  local array = header(o, exp.name, lines)
+  local array = header(o, name, lines)
   for _, l in ipairs{
     "# Each task runs one grid point; a point run before is reused, an interrupted one continues",
     "# from its checkpoint. Stopped by the scheduler (SIGTERM at the time limit or on preemption),",
     "# nnlab writes a checkpoint and exits 130, and the task requeues itself.",
     "trap '' TERM",
     "export NNLAB_THREADS=${SLURM_CPUS_PER_TASK:-1}",
+    "cd " .. q(cwd) .. " || exit 1",
     q(nnlab) .. " " .. run_args(o) .. ' --point "$SLURM_ARRAY_TASK_ID"',
     "status=$?",
     'if [ "$status" -eq 130 ]; then',
@@ -59,16 +78,16 @@ function slurm.write_scripts(o, exp, npoints, dir)
     "fi",
     'exit "$status"',
   } do array[#array + 1] = l end
-  local collect = header(o, exp.name .. "-collect", {
-    "--job-name=nnlab-" .. exp.name .. "-collect",
-    "--output=" .. dir .. "/" .. exp.name .. "-collect-%j.log",
+  local collect = header(o, name .. "-collect", {
+    "--job-name=nnlab-" .. name .. "-collect",
+    "--output=" .. sbatch_path(dir .. "/" .. name .. "-collect", "-%j.log"),
     "--cpus-per-task=1",
   })
   collect[#collect + 1] = q(nnlab) .. " collect " .. q(griddir)
-  local array_path = dir .. "/" .. exp.name .. ".sbatch"
-  local collect_path = dir .. "/" .. exp.name .. "-collect.sbatch"
-  tsv.write_atomic(array_path, table.concat(array, "\n") .. "\n")
-  tsv.write_atomic(collect_path, table.concat(collect, "\n") .. "\n")
+  local array_path = dir .. "/" .. name .. ".sbatch"
+  local collect_path = dir .. "/" .. name .. "-collect.sbatch"
+  atomic.write(array_path, table.concat(array, "\n") .. "\n")
+  atomic.write(collect_path, table.concat(collect, "\n") .. "\n")
   os.execute("chmod +x " .. q(array_path) .. " " .. q(collect_path))
   return array_path, collect_path
 end

@@ -1,6 +1,6 @@
 --- Small TSV files: key/value files and tables with a header row, written
--- atomically (a temporary file in the same folder, then a rename).
-local core = require("nnlab.core")
+-- atomically by nnlab.atomic.
+local atomic = require("nnlab.atomic")
 
 local tsv = {}
 
@@ -40,10 +40,8 @@ function tsv.parse(s)
   return tonumber(s) or s
 end
 
-function tsv.write_atomic(path, text)
-  local ok, err = core.write_file(path, text)
-  if not ok then error(err, 2) end
-end
+--- Kept for callers of the earlier name: nnlab.atomic.write.
+tsv.write_atomic = atomic.write
 
 --- keys in order (sorted when not given) -> "key\tvalue\n" lines; fmt
 -- formats the values (tsv.value by default)
@@ -58,7 +56,7 @@ function tsv.write_kv(path, t, keys, fmt)
   for _, k in ipairs(keys) do
     if t[k] ~= nil then lines[#lines + 1] = k .. "\t" .. fmt(t[k]) end
   end
-  tsv.write_atomic(path, table.concat(lines, "\n") .. "\n")
+  atomic.write(path, table.concat(lines, "\n") .. "\n")
 end
 
 --- path -> table, ordered key list; nil, message when the file cannot be read
@@ -90,7 +88,7 @@ function tsv.write_table(path, columns, rows, fmt)
     end
     lines[#lines + 1] = table.concat(cells, "\t")
   end
-  tsv.write_atomic(path, table.concat(lines, "\n") .. "\n")
+  atomic.write(path, table.concat(lines, "\n") .. "\n")
 end
 
 --- path -> columns, rows (each row a table keyed by column name)

@@ -37,7 +37,9 @@ describe("nnlab run", function()
     local code, stdout, stderr = run(("run %s %s --set c=0 --out %s"):format(SOFTMAX, SMALL, out))
     assert.are.equal(0, code, stderr)
     assert.matches("lr=0.5\tDONE\tval_accuracy 0%.%d+", stdout)
-    local grid = out .. "/softmax_regression"
+    local grid = out .. "/" .. helper.grid_name(SOFTMAX, SMALL .. " --set c=0")
+    assert.are.equal("softmax_regression+c=0+epochs=4+holdout_size=500+train_size=2000+val_size=500",
+      grid:match("[^/]*$"))
     for _, point in ipairs{"lr=0.3", "lr=0.5"} do
       local dir = grid .. "/" .. point
       for _, f in ipairs{"config.tsv", "metrics.tsv", "final.tsv", "meta.tsv", "model.nnl", "DONE",
@@ -65,9 +67,12 @@ describe("nnlab run", function()
     assert.are.equal(2, #rows)
     assert.is_true(rows[1].val_accuracy >= rows[2].val_accuracy)
     assert.are.equal("DONE", rows[1].status)
-    for _, f in ipairs{"grid_cost.png", "grid_val_accuracy.png", "grid_heatmap.png", "index.html"} do
+    -- one axis (lr): a line of the metric against it, no heatmap
+    for _, f in ipairs{"grid_cost.png", "grid_val_accuracy.png", "grid_val_loss.png", "grid_line.png",
+                       "index.html"} do
       assert.is_truthy(io.open(grid .. "/" .. f), f)
     end
+    assert.is_falsy(io.open(grid .. "/grid_heatmap.png"))
     assert.matches("<img src=\"lr=0.3/cost.png\">", helper.read(grid .. "/index.html"), 1, true)
   end)
 
@@ -77,41 +82,50 @@ describe("nnlab run", function()
     assert.are.equal(1, code)
     assert.matches("1 of 2 points failed: lr=1e%+06", stderr)
     assert.matches("lr=0.3\tDONE", stdout)
-    local grid = out .. "/softmax_regression"
+    local grid = out .. "/" .. helper.grid_name(SOFTMAX, SMALL .. " --set c=0 --set lr=0.3,1e6")
     assert.matches("^diverged at epoch %d+: cost", helper.read(grid .. "/lr=1e+06/FAILED"))
     local _, rows = tsv.read_table(grid .. "/summary.tsv")
     assert.are.same({"lr=0.3", "lr=1e+06"}, {rows[1].point, rows[2].point})
     assert.are.same({"DONE", "FAILED"}, {rows[1].status, rows[2].status})
   end)
 
-  it("reuses finished points, refuses another configuration unless --restart", function()
-    local base = ("run %s %s --set c=0 --set lr=0.3 --out %s"):format(SOFTMAX, SMALL, out)
+  it("reuses finished points, refuses another configuration in the same folder unless --restart", function()
+    -- a copy of the experiment whose default changes after a run: the same
+    -- grid folder, another configuration
+    local exp = out .. "/softmax_regression.lua"
+    helper.write(exp, helper.read(SOFTMAX))
+    local base = ("run %s %s --set c=0 --set lr=0.3 --out %s"):format(exp, SMALL, out)
     assert.are.equal(0, (run(base)))
     local code, _, stderr = run(base)
     assert.are.equal(0, code)
     assert.matches("default: finished earlier, reused", stderr)
-    code, _, stderr = run(base .. " --set epochs=5")
+    helper.write(exp, (helper.read(SOFTMAX):gsub("seed = 1,", "seed = 2,")))
+    code, _, stderr = run(base)
     assert.are.equal(2, code)
-    assert.matches("epochs=4 on disk, epochs=5 asked%); run with %-%-restart", stderr)
-    code = run(base .. " --set epochs=5 --restart")
+    assert.matches("seed=1 on disk, seed=2 asked%); run with %-%-restart", stderr)
+    code = run(base .. " --restart")
     assert.are.equal(0, code)
-    assert.are.equal(5, read_kv(out .. "/softmax_regression/default/config.tsv").epochs)
+    local grid = out .. "/" .. helper.grid_name(exp, SMALL .. " --set c=0 --set lr=0.3")
+    assert.are.equal(2, read_kv(grid .. "/default/config.tsv").seed)
   end)
 
   it("continues a killed run from its checkpoint to the same final figures", function()
-    local args = ("run %s/experiments/mlp_784_32_16.lua --set epochs=4 --set checkpoint_seconds=0 "
-      .. "--set train_size=5000 --set val_size=1000 --quiet"):format(helper.root)
+    local sets = "--set epochs=4 --set checkpoint_seconds=0 --set train_size=5000 --set val_size=1000"
+    local mlp = helper.root .. "/experiments/mlp_784_32_16.lua"
+    local args = ("run %s %s --quiet"):format(mlp, sets)
+    local name = helper.grid_name(mlp, sets)
     assert.are.equal(0, (run(args .. " --out " .. out .. "/a")))
-    local ckpt = out .. "/b/mlp_784_32_16/default/checkpoint.nnl"
+    local ckpt = out .. "/b/" .. name .. "/default/checkpoint.nnl"
     local cmd = ("%s/build/nnlab %s --out %s/b >/dev/null 2>&1 & pid=$!; "
-      .. "while [ ! -f %s ]; do sleep 0.01; done; kill -9 $pid; wait $pid"):format(helper.root, args, out, ckpt)
+      .. "n=0; while [ ! -f %s ] && [ $n -lt 6000 ]; do sleep 0.01; n=$((n+1)); done; kill -9 $pid; wait $pid")
+      :format(helper.root, args, out, ckpt)
     os.execute(cmd)
-    assert.is_falsy(io.open(out .. "/b/mlp_784_32_16/default/DONE"))
+    assert.is_falsy(io.open(out .. "/b/" .. name .. "/default/DONE"))
     local code, _, stderr = run(args:gsub("%-%-quiet", "") .. " --out " .. out .. "/b")
     assert.are.equal(0, code)
     assert.matches("continuing from its checkpoint after epoch %d", stderr)
-    assert.are.same(final_without_seconds(out .. "/a/mlp_784_32_16/default/final.tsv"),
-      final_without_seconds(out .. "/b/mlp_784_32_16/default/final.tsv"))
+    assert.are.same(final_without_seconds(out .. "/a/" .. name .. "/default/final.tsv"),
+      final_without_seconds(out .. "/b/" .. name .. "/default/final.tsv"))
   end)
 
   it("runs points separately (--point, --jobs) to the same summary as one run, rebuilt by collect", function()
@@ -119,12 +133,14 @@ describe("nnlab run", function()
     assert.are.equal(0, (run(base .. " --out " .. out .. "/one")))
     assert.are.equal(0, (run(base .. " --point 1 --out " .. out .. "/sep")))
     assert.are.equal(0, (run(base .. " --point 0 --out " .. out .. "/sep")))
-    local code, stdout = run("collect " .. out .. "/sep/softmax_regression")
+    local name = helper.grid_name(SOFTMAX, base)
+    local code, stdout = run("collect " .. out .. "/sep/" .. name)
     assert.are.equal(0, code)
     assert.matches("2 points %(2 done, 0 failed, 0 pending%)", stdout)
-    assert.are.equal(0, (run(base .. " --jobs 2 --out " .. out .. "/par")))
+    local jcode, _, jerr = run(base .. " --jobs 2 --out " .. out .. "/par")
+    assert.are.equal(0, jcode, jerr)
     local function summary(dir)
-      local _, rows = tsv.read_table(dir .. "/softmax_regression/summary.tsv")
+      local _, rows = tsv.read_table(dir .. "/" .. name .. "/summary.tsv")
       for _, r in ipairs(rows) do r.seconds = nil end
       return rows
     end

@@ -52,4 +52,15 @@ function helper.nnlab(args, env)
   return ok and 0 or code, o, e
 end
 
+--- The folder name of an experiment's grid under --set options given as one
+-- string ("--set a=1 --set b=2,3"), as nnlab run names it.
+function helper.grid_name(exp_path, set_args, quick)
+  local sets = {}
+  for s in (set_args or ""):gmatch("%-%-set[ =](%S+)") do sets[#sets + 1] = s end
+  local exp = assert(require("nnlab.experiment").load(exp_path))
+  local points, grid = exp:points(sets, quick)
+  assert(points, grid)
+  return grid.name
+end
+
 return helper

@@ -75,7 +75,7 @@ describe("experiments/own_digits.lua", function()
     for _, s in ipairs(summary) do assert.are.equal(right[s.model], s.right) end
 
     -- the same answers from nnlab predict with the saved softmax model (no --scale)
-    local model = out .. "/softmax_regression/c=0,lr=0.3/model.nnl"
+    local model = out .. "/softmax_regression-quick/c=0,lr=0.3/model.nnl"
     local files = {}
     for i, r in ipairs(rows) do files[i] = DIGITS .. "/" .. r.file end
     local pcode, pout = helper.nnlab(("predict '%s' %s --top 1"):format(model, table.concat(files, " ")))

@@ -3,6 +3,7 @@ local tsv = require("nnlab.tsv")
 
 local SOFTMAX = helper.root .. "/experiments/softmax_regression.lua"
 local SETS = "--set epochs=30 --set train_size=3000 --set val_size=1000 --set holdout_size=1000"
+local NAME = helper.grid_name(SOFTMAX, SETS)
 
 local function summary(grid)
   local _, rows = assert(tsv.read_table(grid .. "/summary.tsv"))
@@ -14,7 +15,7 @@ end
 local function local_run(out)
   local code = helper.nnlab(("run %s %s --out %s --quiet"):format(SOFTMAX, SETS, out))
   assert.are.equal(1, code) -- c=5, lr=0.5 diverges
-  return summary(out .. "/softmax_regression")
+  return summary(out .. "/" .. NAME)
 end
 
 describe("GNU parallel", function()
@@ -26,10 +27,10 @@ describe("GNU parallel", function()
     local nnlab = helper.root .. "/build/nnlab"
     local expected = local_run(dir .. "/local")
     local cmd = ("%s run %s %s --list | cut -f1 | parallel -j 2 %s run %s %s --point {} --quiet --out %s/par "
-      .. "2>/dev/null; %s collect %s/par/softmax_regression >/dev/null"):format(nnlab, SOFTMAX, SETS, nnlab,
-      SOFTMAX, SETS, dir, nnlab, dir)
+      .. "2>/dev/null; %s collect %s/par/%s >/dev/null"):format(nnlab, SOFTMAX, SETS, nnlab,
+      SOFTMAX, SETS, dir, nnlab, dir, NAME)
     os.execute(cmd)
-    assert.are.same(expected, summary(dir .. "/par/softmax_regression"))
+    assert.are.same(expected, summary(dir .. "/par/" .. NAME))
     os.execute("rm -rf " .. dir)
   end)
 end)
@@ -57,17 +58,30 @@ else
       do
         local code = helper.nnlab(("run %s %s --out %s/local --quiet"):format(SOFTMAX, SETS, slurm_dir))
         assert.are.equal(1, code)
-        expected = summary(slurm_dir .. "/local/softmax_regression")
+        expected = summary(slurm_dir .. "/local/" .. NAME)
       end
       local code, stdout, stderr = helper.nnlab(("slurm %s %s --out %s --max-parallel 2 --submit --wait"):format(
         SOFTMAX, SETS, out), "SLURM_CONF=" .. conf)
       assert.are.equal(1, code, stderr) -- the diverging point is FAILED, so --wait exits 1
       assert.matches("submitted: array job %d+ %(4 points%), collect job %d+", stdout)
       assert.matches("1 of 4 points did not finish: c=5,lr=0.5 %(FAILED%)", stderr)
-      local script = helper.read(out .. "/softmax_regression/slurm/softmax_regression.sbatch")
+      local script = helper.read(out .. "/" .. NAME .. "/slurm/" .. NAME .. ".sbatch")
       assert.matches("#SBATCH %-%-array=0%-3%%2", script)
       assert.matches('%-%-point "%$SLURM_ARRAY_TASK_ID"', script)
-      assert.are.same(expected, summary(out .. "/softmax_regression"))
+      assert.are.same(expected, summary(out .. "/" .. NAME))
+    end)
+
+    it("runs a grid whose --out holds a space and a % (which sbatch would expand)", function()
+      local out = slurm_dir .. "/with space %j"
+      local code, stdout, stderr = helper.nnlab(("slurm %s --set epochs=3 --set train_size=500 --set val_size=200 "
+        .. "--set holdout_size=100 --set c=0 --out '%s' --submit --wait"):format(SOFTMAX, out), "SLURM_CONF=" .. conf)
+      assert.are.equal(0, code, stderr)
+      assert.matches("all 2 points done", stdout)
+      local grid = out .. "/softmax_regression+c=0+epochs=3+holdout_size=100+train_size=500+val_size=200"
+      local _, rows = assert(tsv.read_table(grid .. "/summary.tsv"))
+      assert.are.same({"DONE", "DONE"}, {rows[1].status, rows[2].status})
+      local logs = io.popen(("ls '%s/slurm' | grep -c '[.]log$'"):format(grid)):read("l")
+      assert.are.equal("3", logs) -- two tasks and the collect job, named as written
     end)
   end)
 end
