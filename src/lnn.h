@@ -38,6 +38,8 @@
 #define LNN_MODEL "nnlab.Model"
 #define LNN_DATASET "nnlab.Dataset"
 #define LNN_SGD "nnlab.SGD"
+#define LNN_ADAM "nnlab.Adam"       /* nn.Adam and nn.AdamW */
+#define LNN_RMSPROP "nnlab.RMSprop"
 #define LNN_LOSS "nnlab.Loss"
 #define LNN_BATCHES "nnlab.Batches"
 #define LNN_WORKSPACE "nnlab.Workspace"
@@ -118,15 +120,18 @@ typedef struct {
     nn_tensor input;  /* a copy of an input that was grad itself */
 } lnn_loss;
 
+/* An optimizer of any kind; its metatable (LNN_SGD, LNN_ADAM, LNN_RMSPROP)
+ * follows o.kind. */
 typedef struct {
-    nn_sgd s;
+    nn_optimizer o;
     int closed;
-} lnn_sgd;
+} lnn_optim;
 
 lnn_model *lnn_check_model(lua_State *L, int arg);
 nn_dataset *lnn_check_dataset(lua_State *L, int arg);
 lnn_loss *lnn_check_loss(lua_State *L, int arg);
-nn_sgd *lnn_check_sgd(lua_State *L, int arg);
+/* An open optimizer of any kind ("optimizer expected, got ..."). */
+nn_optimizer *lnn_check_optim(lua_State *L, int arg);
 
 /* The four global random streams of this Lua state. */
 typedef struct {

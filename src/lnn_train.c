@@ -35,12 +35,12 @@ static nn_workspace *get_workspace(lua_State *L, const char *key)
     return &u->w;
 }
 
-/* core.train_epoch(model, loss, sgd, data, batch, shuffle) -> cost, loss, accuracy */
+/* core.train_epoch(model, loss, optimizer, data, batch, shuffle) -> cost, loss, accuracy */
 static int l_train_epoch(lua_State *L)
 {
     lnn_model *m = lnn_check_model(L, 1);
     lnn_loss *loss = lnn_check_loss(L, 2);
-    nn_sgd *o = lnn_check_sgd(L, 3);
+    nn_optimizer *o = lnn_check_optim(L, 3);
     nn_dataset *d = lnn_check_dataset(L, 4);
     int batch = (int)lnn_check_int(L, 5, 1, INT32_MAX, "batch");
     int shuffle = lua_toboolean(L, 6);

@@ -7,7 +7,9 @@ local check = require("nnlab.check")
 local nn = {}
 
 local MODEL, DATASET = "nnlab.Model", "nnlab.Dataset"
-local LOSS, SGD = "nnlab.Loss", "nnlab.SGD"
+local LOSS = "nnlab.Loss"
+-- The optimizers' metatables (nn.AdamW's is nnlab.Adam's).
+local OPTIMIZERS = {"nnlab.SGD", "nnlab.Adam", "nnlab.RMSprop"}
 
 -- The project root, two folders above this file in a clone (lua/nnlab/api.lua);
 -- installed, this file sits in PREFIX/share/lua/5.4/nnlab/ (make install) or
@@ -140,11 +142,29 @@ function nn.MSELoss(opts)
   return core.loss(r == "mean" and "mse_mean" or "mse_sum_per_sample")
 end
 
----------------------------------------------------------------- optimizer
+---------------------------------------------------------------- optimizers
 
+-- The C core checks every option of each (src/lnn_optim.c).
 --- nn.SGD{lr = 0.1, momentum = 0.9, nesterov = false, l2 = 0, l2_bias = false,
---         schedule = {kind = "step", step_size = 10, gamma = 0.1}}: the C core checks every option.
+--         schedule = {kind = "step", step_size = 10, gamma = 0.1}}
 nn.SGD = core.sgd
+--- nn.Adam{lr = 1e-3, betas = {0.9, 0.999}, eps = 1e-8, l2 = 0, weight_decay = 0, l2_bias = false, schedule = ...}
+nn.Adam = core.adam
+--- nn.AdamW{...}: nn.Adam with weight_decay = 0.01 by default
+nn.AdamW = core.adamw
+--- nn.RMSprop{lr = 0.01 (required), alpha = 0.99, eps = 1e-8, momentum = 0, centered = false, l2 = 0, l2_bias = false,
+--             schedule = ...}
+nn.RMSprop = core.rmsprop
+
+-- True when v is an optimizer (nn.SGD, nn.Adam, nn.AdamW, nn.RMSprop).
+local function is_optimizer(v)
+  if type(v) ~= "userdata" then return false end
+  local mt, registry = getmetatable(v), debug.getregistry()
+  for _, name in ipairs(OPTIMIZERS) do
+    if mt == registry[name] then return true end
+  end
+  return false
+end
 
 ---------------------------------------------------------------- data
 
@@ -320,7 +340,10 @@ local function check_train(o)
   check.options(f, "#1", o, TRAIN_OPTS)
   check.is(f, "#1", "model", o.model, MODEL, "a model (nn.Sequential)")
   check.is(f, "#1", "loss", o.loss, LOSS, "a loss (nn.CrossEntropyLoss or nn.MSELoss)")
-  check.is(f, "#1", "optimizer", o.optimizer, SGD, "an optimizer (nn.SGD)")
+  if not is_optimizer(o.optimizer) then
+    check.fail(f, "#1", ("optimizer must be an optimizer (nn.SGD, nn.Adam, nn.AdamW or nn.RMSprop), got %s"):format(
+      tostring(o.optimizer)))
+  end
   check.is(f, "#1", "data", o.data, DATASET, "a dataset")
   if o.validation ~= nil then check.is(f, "#1", "validation", o.validation, DATASET, "a dataset") end
   local batch = o.batch
