@@ -18,7 +18,11 @@
  *   temporaries are freed or owned by a userdata on the stack;
  * - every userdata is pushed empty before anything is allocated, its __gc
  *   and __close tolerate a second call, and a closed object raises
- *   "attempt to use a closed <type>" when used again. */
+ *   "attempt to use a closed <type>" when used again;
+ * - Lua may run finalizers, which may close any object, inside any call
+ *   that allocates Lua memory (pushing a string, a table or a userdata):
+ *   a function allocates what it returns first and checks its arguments
+ *   after, or checks them again after each such call. */
 #ifndef NN_LNN_H
 #define NN_LNN_H
 
@@ -47,13 +51,21 @@
 
 /* ---------------------------------------------------------------- owners and views */
 
-/* The first member of every userdata that lends its memory to views (a
- * model, a loss, a batch iterator): live is cleared when its memory is
- * freed, and every view checks it before each access. */
+/* The liveness of the memory an owner (a model, a loss, a batch iterator)
+ * lends to views: held in C memory and counted by the owner and each of
+ * its views, so that neither the collector's order nor debug.setuservalue
+ * can leave a view pointing at a freed owner. live is cleared when the
+ * owner frees its memory; the last holder frees the token. */
 typedef struct {
     int live;
+    int refs;
     const char *what; /* "model", "loss", "batch iterator": for messages */
 } lnn_owner;
+
+/* A new token (one reference, not yet live); raises on out of memory. */
+lnn_owner *lnn_owner_new(lua_State *L, const char *what);
+/* Drops the reference *o holds and sets *o to NULL (NULL is fine). */
+void lnn_owner_release(lnn_owner **o);
 
 /* A tensor userdata: an owning tensor (owner NULL), or a view of memory
  * that another userdata (kept in uservalue 1) owns. Closing a view
@@ -61,20 +73,24 @@ typedef struct {
 typedef struct {
     nn_tensor own;            /* the owned buffer, or a header over the owner's memory */
     nn_tensor *t;             /* &own, or a tensor inside the owner */
-    const lnn_owner *owner;   /* NULL for an owning tensor */
+    lnn_owner *owner;         /* NULL for an owning tensor; a reference held */
     int closed;               /* 1 after __close/__gc */
 } lnn_tensor;
+
+/* luaL_checkudata that also checks the userdata's size, so that one given
+ * another type's metatable (debug.setmetatable) is refused too. */
+void *lnn_checkudata(lua_State *L, int arg, const char *tname, size_t size);
 
 /* The tensor at arg, checked to be open and, for a view, to have a live
  * owner ("tensor belongs to a closed model"). */
 nn_tensor *lnn_check_tensor(lua_State *L, int arg);
 /* A new owning tensor userdata, empty, on the stack. */
 lnn_tensor *lnn_push_tensor(lua_State *L);
-/* A view of t (a tensor inside the userdata at owner_idx, whose first
- * member is o), pushed on the stack. */
-void lnn_push_view(lua_State *L, nn_tensor *t, int owner_idx, const lnn_owner *o);
+/* A view of t (a tensor inside the userdata at owner_idx, whose liveness
+ * is o), pushed on the stack. */
+void lnn_push_view(lua_State *L, nn_tensor *t, int owner_idx, lnn_owner *o);
 /* A 1-D view of n floats of the owner's memory. */
-void lnn_push_flat_view(lua_State *L, float *data, size_t n, int owner_idx, const lnn_owner *o);
+void lnn_push_flat_view(lua_State *L, float *data, size_t n, int owner_idx, lnn_owner *o);
 
 /* ---------------------------------------------------------------- checks */
 
@@ -108,14 +124,14 @@ void lnn_check_fields(lua_State *L, int t, int arg, const char *const allowed[])
 /* ---------------------------------------------------------------- the other types */
 
 typedef struct {
-    lnn_owner o;
+    lnn_owner *o;     /* of the views; NULL until the model is built */
     nn_model m;
 } lnn_model;
 
 typedef struct {
     nn_loss_kind kind;
     int closed;
-    lnn_owner o;      /* of grad's views */
+    lnn_owner *o;     /* of grad's views */
     nn_tensor grad;   /* backward's output, reused */
     nn_tensor input;  /* a copy of an input that was grad itself */
 } lnn_loss;

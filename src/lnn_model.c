@@ -10,8 +10,8 @@
 
 lnn_model *lnn_check_model(lua_State *L, int arg)
 {
-    lnn_model *u = luaL_checkudata(L, arg, LNN_MODEL);
-    luaL_argcheck(L, u->o.live, arg, "attempt to use a closed model");
+    lnn_model *u = lnn_checkudata(L, arg, LNN_MODEL, sizeof *u);
+    luaL_argcheck(L, u->o && u->o->live, arg, "attempt to use a closed model");
     return u;
 }
 
@@ -19,17 +19,19 @@ static lnn_model *push_model(lua_State *L)
 {
     lnn_model *u = lua_newuserdatauv(L, sizeof *u, 0);
     memset(u, 0, sizeof *u);
-    u->o.what = "model";
     luaL_setmetatable(L, LNN_MODEL);
+    u->o = lnn_owner_new(L, "model");
     return u;
 }
 
 static int model_close(lua_State *L)
 {
-    lnn_model *u = luaL_checkudata(L, 1, LNN_MODEL);
-    if (u->o.live)
+    lnn_model *u = lnn_checkudata(L, 1, LNN_MODEL, sizeof *u);
+    if (u->o && u->o->live)
         nn_model_free(&u->m);
-    u->o.live = 0;
+    if (u->o)
+        u->o->live = 0;
+    lnn_owner_release(&u->o);
     return 0;
 }
 
@@ -90,7 +92,7 @@ static int l_sequential(lua_State *L)
     nn_error err;
     if (nn_model_init(&u->m, layers, (int)n, &r->init, &err) != NN_OK)
         return luaL_argerror(L, 1, err.msg);
-    u->o.live = 1;
+    u->o->live = 1;
     nn_rng_seed(&u->m.dropout_rng, nn_rng_next(&r->dropout), NN_STREAM_DROPOUT);
     lua_pop(L, 1);
     return 1;
@@ -103,7 +105,7 @@ static int l_load(lua_State *L)
     nn_error err;
     if (nn_model_load(&u->m, path, &err) != NN_OK)
         return lnn_error(L, &err);
-    u->o.live = 1;
+    u->o->live = 1;
     nn_rng_seed(&u->m.dropout_rng, nn_rng_next(&lnn_get_rngs(L)->dropout), NN_STREAM_DROPOUT);
     u->m.training = 0;
     return 1;
@@ -127,7 +129,7 @@ static int m_forward(lua_State *L)
     nn_error err;
     if (nn_model_forward(&u->m, x, &y, &err) != NN_OK)
         return luaL_argerror(L, 2, err.msg);
-    lnn_push_view(L, &u->m.out[u->m.nlayers - 1], 1, &u->o);
+    lnn_push_view(L, &u->m.out[u->m.nlayers - 1], 1, u->o);
     return 1;
 }
 
@@ -203,14 +205,14 @@ static int m_num_params(lua_State *L)
 static int m_parameters(lua_State *L)
 {
     lnn_model *u = lnn_check_model(L, 1);
-    lnn_push_flat_view(L, u->m.params, u->m.nparams, 1, &u->o);
+    lnn_push_flat_view(L, u->m.params, u->m.nparams, 1, u->o);
     return 1;
 }
 
 static int m_gradients(lua_State *L)
 {
     lnn_model *u = lnn_check_model(L, 1);
-    lnn_push_flat_view(L, u->m.grads, u->m.nparams, 1, &u->o);
+    lnn_push_flat_view(L, u->m.grads, u->m.nparams, 1, u->o);
     return 1;
 }
 
@@ -245,8 +247,8 @@ static int m_layers(lua_State *L)
 
 static int m_tostring(lua_State *L)
 {
-    lnn_model *u = luaL_checkudata(L, 1, LNN_MODEL);
-    if (!u->o.live) {
+    lnn_model *u = lnn_checkudata(L, 1, LNN_MODEL, sizeof *u);
+    if (!u->o || !u->o->live) {
         lua_pushliteral(L, "nnlab.Model(closed)");
         return 1;
     }

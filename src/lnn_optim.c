@@ -13,7 +13,7 @@
 
 lnn_loss *lnn_check_loss(lua_State *L, int arg)
 {
-    lnn_loss *u = luaL_checkudata(L, arg, LNN_LOSS);
+    lnn_loss *u = lnn_checkudata(L, arg, LNN_LOSS, sizeof *u);
     luaL_argcheck(L, !u->closed, arg, "attempt to use a closed loss");
     return u;
 }
@@ -25,20 +25,24 @@ static int l_loss(lua_State *L)
     lnn_loss *u = lua_newuserdatauv(L, sizeof *u, 0);
     memset(u, 0, sizeof *u);
     u->kind = (nn_loss_kind)(k + 1);
-    u->o.live = 1;
-    u->o.what = "loss";
+    u->closed = 1; /* until its liveness is allocated */
     nn_tensor_empty(&u->grad);
     nn_tensor_empty(&u->input);
     luaL_setmetatable(L, LNN_LOSS);
+    u->o = lnn_owner_new(L, "loss");
+    u->o->live = 1;
+    u->closed = 0;
     return 1;
 }
 
 static int loss_close(lua_State *L)
 {
-    lnn_loss *u = luaL_checkudata(L, 1, LNN_LOSS);
+    lnn_loss *u = lnn_checkudata(L, 1, LNN_LOSS, sizeof *u);
     nn_tensor_free(&u->grad);
     nn_tensor_free(&u->input);
-    u->o.live = 0;
+    if (u->o)
+        u->o->live = 0;
+    lnn_owner_release(&u->o);
     u->closed = 1;
     return 0;
 }
@@ -94,7 +98,7 @@ static int loss_compute(lua_State *L, int with_grad)
         lua_pushnumber(L, loss);
         return 1;
     }
-    lnn_push_view(L, &u->grad, 1, &u->o);
+    lnn_push_view(L, &u->grad, 1, u->o);
     return 1;
 }
 

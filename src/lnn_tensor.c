@@ -9,11 +9,13 @@
 
 static int tensor_close(lua_State *L)
 {
-    lnn_tensor *u = luaL_checkudata(L, 1, LNN_TENSOR);
-    if (!u->owner)
+    lnn_tensor *u = lnn_checkudata(L, 1, LNN_TENSOR, sizeof *u);
+    if (!u->owner) {
         nn_tensor_free(&u->own);
-    else
+    } else {
         nn_tensor_empty(&u->own); /* a view's header only: the owner keeps its memory */
+        lnn_owner_release(&u->owner);
+    }
     u->t = &u->own;
     u->closed = 1;
     /* The owner may be collected now; owner is never read once closed. */
@@ -255,7 +257,7 @@ static int t_sum(lua_State *L)
 
 static int t_tostring(lua_State *L)
 {
-    lnn_tensor *u = luaL_checkudata(L, 1, LNN_TENSOR);
+    lnn_tensor *u = lnn_checkudata(L, 1, LNN_TENSOR, sizeof *u);
     if (u->closed) {
         lua_pushliteral(L, "nnlab.Tensor(closed)");
         return 1;

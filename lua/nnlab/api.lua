@@ -249,7 +249,7 @@ function nn.mnist(opts)
     error("mnist: no MNIST files in " .. table.concat(MNIST_DIRS, ", ") .. "; give {dir = ...} or set NNLAB_DATA", 2)
   end
   if type(dir) ~= "string" then check.fail("mnist", "#1", "dir must be a string") end
-  local scale = check.number("mnist", "#1", "scale", opts.scale or 1 / 255, 0)
+  local scale = check.number("mnist", "#1", "scale", opts.scale or 1 / 255, 0, false, 3.4028234663852886e38 / 255)
   local classes = check.int("mnist", "#1", "classes", opts.classes or 10, 1, 256)
   local key = dir .. "\0" .. classes
   local base = mnist_cache[key]
