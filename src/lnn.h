@@ -102,6 +102,8 @@ int lnn_error(lua_State *L, const nn_error *err);
  * raises "bad argument #arg to 'f' (<what> must be an integer in lo..hi, got v)". */
 lua_Integer lnn_check_int(lua_State *L, int arg, lua_Integer lo, lua_Integer hi, const char *what);
 lua_Integer lnn_opt_int(lua_State *L, int arg, lua_Integer def, lua_Integer lo, lua_Integer hi, const char *what);
+/* A string argument that names a file: no NUL byte inside it. */
+const char *lnn_check_path(lua_State *L, int arg);
 /* A finite number argument. */
 double lnn_check_finite(lua_State *L, int arg, const char *what);
 

@@ -65,6 +65,14 @@ lua_Integer lnn_opt_int(lua_State *L, int arg, lua_Integer def, lua_Integer lo, 
     return lnn_check_int(L, arg, lo, hi, what);
 }
 
+const char *lnn_check_path(lua_State *L, int arg)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, arg, &len);
+    luaL_argcheck(L, strlen(s) == len, arg, "a file name cannot contain a NUL byte");
+    return s;
+}
+
 double lnn_check_finite(lua_State *L, int arg, const char *what)
 {
     double v = luaL_checknumber(L, arg);

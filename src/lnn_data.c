@@ -49,7 +49,7 @@ static int dataset_close(lua_State *L)
 /* core.load_idx(images_path, labels_path, classes, scale) */
 static int l_load_idx(lua_State *L)
 {
-    const char *ip = luaL_checkstring(L, 1), *lp = luaL_checkstring(L, 2);
+    const char *ip = lnn_check_path(L, 1), *lp = lnn_check_path(L, 2);
     int classes = (int)lnn_check_int(L, 3, 1, 256, "classes");
     double scale = lnn_check_finite(L, 4, "scale");
     lnn_dataset *u = push_dataset(L);
@@ -276,7 +276,8 @@ static int l_csv(lua_State *L)
     lnn_check_fields(L, 1, 1, csv_fields);
     lua_settop(L, 1);
     lua_getfield(L, 1, "path");
-    luaL_argcheck(L, lua_type(L, 2) == LUA_TSTRING, 1, "path must be a file name");
+    luaL_argcheck(L, lua_type(L, 2) == LUA_TSTRING && strlen(lua_tostring(L, 2)) == lua_rawlen(L, 2), 1,
+                  "path must be a file name (without NUL bytes)");
     const char *path = lua_tostring(L, 2);
     int header = lnn_field_boolean(L, 1, 1, NULL, "header", 1);
     int targets = lnn_field_boolean(L, 1, 1, NULL, "targets", 0);

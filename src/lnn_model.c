@@ -100,7 +100,7 @@ static int l_sequential(lua_State *L)
 
 static int l_load(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = lnn_check_path(L, 1);
     lnn_model *u = push_model(L);
     nn_error err;
     if (nn_model_load(&u->m, path, &err) != NN_OK)
@@ -136,6 +136,8 @@ static int m_forward(lua_State *L)
 /* m:predict(x): each row's class (1-based), in eval mode; the mode is restored. */
 static int m_predict(lua_State *L)
 {
+    lnn_check_model(L, 1);
+    lua_createtable(L, batch_arg(L, 2)->shape[0], 0); /* first, sized: see lnn.h */
     lnn_model *u = lnn_check_model(L, 1);
     nn_tensor *x = batch_arg(L, 2);
     const nn_tensor *y;
@@ -147,7 +149,6 @@ static int m_predict(lua_State *L)
     if (st != NN_OK)
         return luaL_argerror(L, 2, err.msg);
     size_t cols = nn_tensor_row_size(y);
-    lua_createtable(L, y->shape[0], 0);
     for (int r = 0; r < y->shape[0]; r++) {
         lua_pushinteger(L, nn_argmax(y->data + (size_t)r * cols, (int)cols) + 1);
         lua_rawseti(L, -2, r + 1);
@@ -226,8 +227,9 @@ static int m_layers(lua_State *L)
 {
     lnn_model *u = lnn_check_model(L, 1);
     lua_createtable(L, u->m.nlayers, 0);
-    for (int i = 0; i < u->m.nlayers; i++) {
-        const nn_layer *l = &u->m.layers[i];
+    for (int i = 0; i < lnn_check_model(L, 1)->m.nlayers; i++) { /* checked again after each allocation */
+        nn_layer copy = u->m.layers[i];
+        const nn_layer *l = &copy;
         char d[96];
         nn_layer_describe(l, d, sizeof d);
         lua_createtable(L, 0, 8);
@@ -275,7 +277,7 @@ static int m_out_features(lua_State *L)
 static int m_save(lua_State *L)
 {
     lnn_model *u = lnn_check_model(L, 1);
-    const char *path = luaL_checkstring(L, 2);
+    const char *path = lnn_check_path(L, 2);
     nn_error err;
     if (nn_model_save(&u->m, path, &err) != NN_OK)
         return lnn_error(L, &err);
@@ -301,10 +303,12 @@ static int same_architecture(const nn_model *a, const nn_model *b)
 {
     if (a->nlayers != b->nlayers || a->nparams != b->nparams || a->nbuffers != b->nbuffers)
         return 0;
-    for (int i = 0; i < a->nlayers; i++)
-        if (a->layers[i].kind != b->layers[i].kind || a->layers[i].in != b->layers[i].in ||
-            a->layers[i].out != b->layers[i].out)
+    for (int i = 0; i < a->nlayers; i++) {
+        const nn_layer *p = &a->layers[i], *q = &b->layers[i];
+        if (p->kind != q->kind || p->in != q->in || p->out != q->out || p->bias != q->bias ||
+            p->param_count != q->param_count || p->buffer_count != q->buffer_count)
             return 0;
+    }
     return 1;
 }
 

@@ -107,7 +107,7 @@ static int loss_backward(lua_State *L) { return loss_compute(L, 1); }
 
 static int loss_tostring(lua_State *L)
 {
-    lnn_loss *u = luaL_checkudata(L, 1, LNN_LOSS);
+    lnn_loss *u = lnn_checkudata(L, 1, LNN_LOSS, sizeof *u);
     lua_pushstring(L, u->closed ? "nnlab.Loss(closed)" : nn_loss_name(u->kind));
     return 1;
 }
@@ -125,7 +125,7 @@ static lnn_optim *test_optim(lua_State *L, int arg)
 {
     for (int i = 0; optim_types[i]; i++) {
         lnn_optim *u = luaL_testudata(L, arg, optim_types[i]);
-        if (u)
+        if (u && lua_rawlen(L, arg) == sizeof *u)
             return u;
     }
     return NULL;

@@ -318,10 +318,11 @@ local function fmt_time(s)
 end
 nn.format_time = fmt_time
 
-local function progress(e, epochs, h, elapsed, tty)
+-- done: the epochs this call has trained, elapsed their seconds.
+local function progress(e, epochs, done, h, elapsed, tty)
   local line = ("epoch %d/%d  cost %.4f  acc %.4f"):format(e, epochs, h.cost[e], h.train_accuracy[e])
-  if h.val_accuracy[e] then line = line .. ("  val_acc %.4f"):format(h.val_accuracy[e]) end
-  line = line .. ("  %s  eta %s"):format(fmt_time(elapsed), fmt_time(elapsed / e * (epochs - e)))
+  if h.val_accuracy and h.val_accuracy[e] then line = line .. ("  val_acc %.4f"):format(h.val_accuracy[e]) end
+  line = line .. ("  %s  eta %s"):format(fmt_time(elapsed), fmt_time(elapsed / done * (epochs - e)))
   if tty then
     io.stderr:write("\r", line, "\27[K", e == epochs and "\n" or "")
   else
@@ -349,8 +350,8 @@ local function check_train(o)
   local batch = o.batch
   if batch == nil or batch == "full" then batch = o.data:size() end
   batch = check.int(f, "#1", "batch", batch, 1, 0x7fffffff)
-  local epochs = check.int(f, "#1", "epochs", o.epochs or 1, 0)
-  local first = check.int(f, "#1", "first_epoch", o.first_epoch or 1, 1)
+  local epochs = check.int(f, "#1", "epochs", o.epochs or 1, 0, 1 << 30)
+  local first = check.int(f, "#1", "first_epoch", o.first_epoch or 1, 1, 1 << 30)
   check.int(f, "#1", "eval_batch", o.eval_batch or 1000, 1, 0x7fffffff)
   return batch, epochs, first
 end
@@ -388,7 +389,7 @@ function nn.train(o)
       o.model:training()
     end
     h.seconds[e] = core.clock() - t0
-    if verbose then progress(e, epochs, h, core.clock() - start, tty) end
+    if verbose then progress(e, epochs, e - first + 1, h, core.clock() - start, tty) end
     if o.on_epoch and o.on_epoch(e, h) == false then break end
   end
   return h
