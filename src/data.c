@@ -179,6 +179,11 @@ nn_status nn_store_load(nn_store **out, const char *images_path, const char *lab
         nn_idx_free(&lb);
         return st;
     }
+    if (im.dims[0] == 0 || im.size == 0) {
+        nn_idx_free(&im);
+        nn_idx_free(&lb);
+        return nn_fail(err, NN_EFORMAT, "%s: no images, or images of no pixels", images_path);
+    }
     int32_t count = (int32_t)im.dims[0];
     int32_t dim = count ? (int32_t)(im.size / (size_t)count) : (int32_t)(im.dims[1] * (im.ndims > 2 ? im.dims[2] : 1));
     return nn_store_wrap(out, im.data, lb.data, count, dim, classes, err);

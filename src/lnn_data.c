@@ -253,8 +253,9 @@ static int csv_label_column(lua_State *L, const nn_csv *c, int idx, const char *
                                                 c->names ? "" : " (the file has no header)"));
         return col;
     }
-    lua_Integer i = 0;
-    if (!lua_isinteger(L, idx) || (i = lua_tointeger(L, idx)) < 1 || i > c->cols)
+    lua_Number v = lua_tonumber(L, idx);
+    lua_Integer i = lua_isinteger(L, idx) ? lua_tointeger(L, idx) : (v == floor(v) && fabs(v) < 1e9 ? (lua_Integer)v : 0);
+    if (lua_type(L, idx) != LUA_TNUMBER || i < 1 || i > c->cols)
         luaL_argerror(L, 1, lua_pushfstring(L, "label must name a column or be its index in 1..%d, got %s", c->cols,
                                             luaL_tolstring(L, idx, NULL)));
     return (int)(i - 1);
@@ -309,6 +310,9 @@ static int l_csv(lua_State *L)
             lua_rawgeti(L, 5, i);
             cols[n++] = csv_label_column(L, c, lua_gettop(L), path);
             lua_pop(L, 1);
+            for (int j = 0; j < n - 1; j++)
+                if (cols[j] == cols[n - 1])
+                    luaL_argerror(L, 1, lua_pushfstring(L, "label names column %d twice", cols[j] + 1));
         }
     } else {
         cols[n++] = csv_label_column(L, c, 5, path);

@@ -344,7 +344,10 @@ static int m_rng_state(lua_State *L)
         size_t len;
         const char *s = luaL_checklstring(L, 2, &len);
         luaL_argcheck(L, len == sizeof u->m.dropout_rng.s, 2, "not a random-stream state");
-        memcpy(u->m.dropout_rng.s, s, len);
+        nn_rng r;
+        memcpy(r.s, s, len);
+        luaL_argcheck(L, nn_rng_valid(&r), 2, "not a random-stream state (all zero)");
+        u->m.dropout_rng = r;
     }
     lua_pushlstring(L, (const char *)u->m.dropout_rng.s, sizeof u->m.dropout_rng.s);
     return 1;

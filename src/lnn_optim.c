@@ -64,6 +64,8 @@ static nn_target target_arg(lua_State *L, int arg, const nn_tensor *out)
         t.labels = y->data;
     else
         t.dist = y;
+    luaL_argcheck(L, t.labels || y->ndim == 2, arg,
+                  "a target is one label a row (N or N x 1) or a matrix of the outputs' shape (N x C)");
     return t;
 }
 
@@ -72,6 +74,7 @@ static int loss_compute(lua_State *L, int with_grad)
     lnn_loss *u = lnn_check_loss(L, 1);
     nn_tensor *out = lnn_check_tensor(L, 2);
     luaL_argcheck(L, out->ndim == 2, 2, lua_pushfstring(L, "outputs must be a 2-D tensor, got %d-D", out->ndim));
+    luaL_argcheck(L, out->shape[0] >= 1 && out->shape[1] >= 1, 2, "outputs must have at least one row and one column");
     nn_target t = target_arg(L, 3, out);
     nn_error err;
     /* backward writes grad: an output or target that is grad itself (an
@@ -93,7 +96,7 @@ static int loss_compute(lua_State *L, int with_grad)
     if (with_grad && nn_tensor_reshape2(&u->grad, out->shape[0], out->shape[1], &err) != NN_OK)
         return lnn_error(L, &err);
     if (nn_loss_compute(u->kind, out, &t, &loss, with_grad ? u->grad.data : NULL, NULL, &err) != NN_OK)
-        return luaL_error(L, "%s: %s", nn_loss_name(u->kind), err.msg);
+        return lnn_error(L, &err);
     if (!with_grad) {
         lua_pushnumber(L, loss);
         return 1;

@@ -40,6 +40,11 @@ static int l_rng_state(lua_State *L)
         size_t len;
         const char *s = luaL_checklstring(L, 1, &len);
         luaL_argcheck(L, len == 4 * sizeof r->init.s, 1, "not a random-stream state");
+        for (int i = 0; i < 4; i++) {
+            nn_rng probe;
+            memcpy(probe.s, s + i * sizeof r->init.s, sizeof r->init.s);
+            luaL_argcheck(L, nn_rng_valid(&probe), 1, "not a random-stream state (a stream is all zero)");
+        }
         for (int i = 0; i < 4; i++)
             memcpy(streams[i]->s, s + i * sizeof r->init.s, sizeof r->init.s);
     }

@@ -16,9 +16,12 @@ const char *nn_loss_name(nn_loss_kind kind)
 int nn_argmax(const float *v, int n)
 {
     int best = 0;
-    for (int i = 1; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        if (v[i] != v[i])
+            return i; /* a NaN wins, as in NumPy: a diverged output is never mistaken for a class */
         if (v[i] > v[best])
             best = i;
+    }
     return best;
 }
 

@@ -52,7 +52,7 @@ double nn_loss_divisor(nn_loss_kind kind, int batch, int classes);
 
 const char *nn_loss_name(nn_loss_kind kind);
 
-/* Index of the largest of v[0..n), the first one on ties. */
+/* Index of the largest of v[0..n), the first one on ties; the first NaN's if any. */
 int nn_argmax(const float *v, int n);
 
 #endif

@@ -10,6 +10,9 @@
 #define SPARSE_DENSITY 0.4
 #define SPARSE_MIN_OUT 256
 
+/* The largest |a|, |b| and std of an initialisation: its weights stay floats. */
+#define NN_MAX_INIT 1e30
+
 /* The settings of layer l that do not depend on its neighbours. */
 static nn_status check_settings(const nn_layer *l, int i, nn_error *err)
 {
@@ -23,14 +26,18 @@ static nn_status check_settings(const nn_layer *l, int i, nn_error *err)
             return nn_fail(err, NN_EARG, "%s: bias must be 0 or 1, got %d", desc, l->bias);
         if ((int)l->init < NN_INIT_DEFAULT || (int)l->init > NN_INIT_HE)
             return nn_fail(err, NN_EARG, "%s: unknown init %d", desc, (int)l->init);
-        if (!isfinite(l->std) || l->std < 0 || !isfinite(l->a) || !isfinite(l->b) || l->a > l->b)
-            return nn_fail(err, NN_EARG, "%s: init needs a finite std >= 0 and finite a <= b", desc);
+        if (!(l->std >= 0 && l->std <= NN_MAX_INIT) || !(fabs(l->a) <= NN_MAX_INIT) || !(fabs(l->b) <= NN_MAX_INIT) ||
+            l->a > l->b)
+            return nn_fail(err, NN_EARG, "%s: init needs 0 <= std <= 1e30 and -1e30 <= a <= b <= 1e30", desc);
         return NN_OK;
     case NN_BATCHNORM:
         if (l->out < 1 || l->out > NN_MAX_FEATURES)
             return nn_fail(err, NN_EARG, "%s: features must be in 1..%d", desc, NN_MAX_FEATURES);
         if (!(isfinite(l->eps) && l->eps > 0))
             return nn_fail(err, NN_EARG, "%s: eps must be a finite number > 0, got %g", desc, l->eps);
+        if (l->eps < 1e-30)
+            return nn_fail(err, NN_EARG, "%s: eps must be at least 1e-30 (1 / sqrt(eps) must be a float), got %g",
+                           desc, l->eps);
         if (!(l->momentum >= 0 && l->momentum <= 1))
             return nn_fail(err, NN_EARG, "%s: momentum must be in [0, 1], got %g", desc, l->momentum);
         return NN_OK;

@@ -1,5 +1,6 @@
 #include "optim.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +38,12 @@ static nn_status init_common(nn_optimizer *o, nn_optim_kind kind, double lr, dou
 {
     memset(o, 0, sizeof *o);
     o->kind = kind;
-    if (!(lr > 0) || !isfinite(lr))
+    if (!(lr > 0) || !(lr <= FLT_MAX))
         return nn_fail(err, NN_EARG, "lr must be a positive finite number, got %g", lr);
     if (!(l2 >= 0) || !isfinite(l2))
         return nn_fail(err, NN_EARG, "l2 must be a finite number >= 0, got %g", l2);
+    if (l2 > FLT_MAX)
+        return nn_fail(err, NN_EARG, "l2 must be within float range, got %g", l2);
     if (schedule) {
         nn_status st = check_schedule(schedule, err);
         if (st != NN_OK)
@@ -430,6 +433,11 @@ static nn_status take_buffers(nn_optimizer *o, const char *data, size_t n, size_
         if (!(v = malloc(n * nbuf * sizeof *v)))
             return nn_fail(err, NN_ENOMEM, "out of memory for the optimizer's state (%zu floats)", n * nbuf);
         memcpy(v, data, n * nbuf * sizeof *v);
+        for (size_t k = 0; k < n * nbuf; k++)
+            if (!isfinite(v[k])) {
+                free(v);
+                return nn_fail(err, NN_EARG, "the optimizer state holds a value that is not finite (%zu)", k + 1);
+            }
     }
     free(o->buf);
     o->buf = v;

@@ -67,3 +67,8 @@ void nn_rng_shuffle(nn_rng *r, int32_t *idx, int32_t n)
         idx[j] = t;
     }
 }
+
+int nn_rng_valid(const nn_rng *r)
+{
+    return (r->s[0] | r->s[1] | r->s[2] | r->s[3]) != 0;
+}

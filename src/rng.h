@@ -23,6 +23,9 @@ void nn_rng_seed(nn_rng *r, uint64_t seed, uint64_t stream);
 
 uint64_t nn_rng_next(nn_rng *r);
 
+/* 1 unless the state is all zero, where xoshiro256** only gives zeros. */
+int nn_rng_valid(const nn_rng *r);
+
 /* Uniform double in [0, 1) with 53 random bits. */
 double nn_rng_uniform(nn_rng *r);
 

@@ -275,6 +275,9 @@ nn_status nn_train_epoch(nn_model *m, nn_loss_kind loss, nn_optimizer *opt, cons
 {
     memset(out, 0, sizeof *out);
     nn_status st = check_batch(m, data, batch, err);
+    if (st == NN_OK && !nn_model_splittable(m) && (batch < 2 || data->n < 2))
+        st = nn_fail(err, NN_EARG, "a model with BatchNorm trains on batches of 2 or more items (batch statistics), "
+                                   "got %s", batch < 2 ? "batch = 1" : "a dataset of 1 item");
     if (st == NN_OK)
         st = prepare_order(w, data->n, shuffle_rng, err);
     if (st != NN_OK)

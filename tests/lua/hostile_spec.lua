@@ -163,7 +163,72 @@ describe("numbers a hostile script cannot get wrong", function()
     assert.has_error(function() core.kill((1 << 32) + 1, "SIGHUP") end,
       "bad argument #1 to 'kill' (pid must be an integer in 1..2147483647, got 4294967297)")
     local m = nn.Sequential{nn.Linear(1, 1)}
-    assert.has_error(function() m:save("x\0evil") end, "bad argument #1 to 'save' (a file name cannot contain a NUL byte)")
-    assert.has_error(function() nn.load("x\0y") end, "bad argument #1 to 'load' (a file name cannot contain a NUL byte)")
+    assert.has_error(function() m:save("x\0evil") end,
+      "bad argument #1 to 'save' (a file name cannot contain a NUL byte)")
+    assert.has_error(function() nn.load("x\0y") end,
+      "bad argument #1 to 'load' (a file name cannot contain a NUL byte)")
+  end)
+end)
+
+describe("settings that would leave the float range or a stuck state", function()
+  it("are refused with the reason", function()
+    assert.has_error(function() nn.Sequential{nn.Linear(2, 2, {init = "uniform", a = -1e308, b = 1e308})} end,
+      "bad argument #1 to 'sequential' (layer 1, Linear(2->2): init needs 0 <= std <= 1e30 and " ..
+      "-1e30 <= a <= b <= 1e30)")
+    assert.has_error(function() nn.Sequential{nn.BatchNorm(2, {eps = 1e-300})} end,
+      "bad argument #1 to 'sequential' (layer 1, BatchNorm(2): eps must be at least 1e-30 (1 / sqrt(eps) must be " ..
+      "a float), got 1e-300)")
+    assert.has_error(function() nn.SGD{lr = 1e308} end,
+      "bad argument #1 to 'SGD' (lr must be a positive finite number, got 1e+308)")
+    local ds = nn.dataset{x = nn.zeros{2, 3}, y = nn.zeros{2}}
+    assert.error_matches(function() ds:with_scale(1e300) end, "keep every value within float range")
+    assert.error_matches(function() ds:with_scale(0) end, "scale must be > 0")
+    local m = nn.Sequential{nn.Linear(2, 2), nn.Dropout(0.5)}
+    assert.has_error(function() m:rng_state(("\0"):rep(32)) end,
+      "bad argument #1 to 'rng_state' (not a random-stream state (all zero))")
+    assert.has_error(function() require("nnlab.core").rng_state(("\0"):rep(128)) end,
+      "bad argument #1 to 'rng_state' (not a random-stream state (a stream is all zero))")
+    local opt = nn.SGD{lr = 0.1, momentum = 0.9}
+    assert.error_matches(function() opt:state(string.pack("<ffffff", 0, 0, 0 / 0, 0, 0, 0)) end,
+      "not finite")
+  end)
+end)
+
+describe("messages for odd but possible inputs", function()
+  it("name the function and the reason", function()
+    local ce = nn.CrossEntropyLoss()
+    assert.has_error(function() ce:forward(nn.zeros{0, 3}, nn.zeros{0}) end,
+      "bad argument #1 to 'forward' (outputs must have at least one row and one column)")
+    assert.has_error(function() ce:forward(nn.zeros{2, 0}, nn.zeros{2}) end,
+      "bad argument #1 to 'forward' (outputs must have at least one row and one column)")
+    assert.has_error(function() ce:forward(nn.zeros{2, 3}, nn.zeros{2, 3, 1}) end,
+      "bad argument #2 to 'forward' (a target is one label a row (N or N x 1) or a matrix of the outputs' " ..
+      "shape (N x C))")
+    local ds = nn.dataset{x = nn.zeros{2, 2}, y = nn.zeros{2}}
+    assert.has_error(function() ds:split{0.25, 0.25, 0.25, 0.25} end,
+      "bad argument #1 to 'split' (part 2 (0.25 of 2 items) would be empty)")
+    local parts = {nn.dataset{x = nn.zeros{10, 2}, y = nn.zeros{10}}:split{0.25, 0.25, 0.25, 0.25}}
+    assert.are.same({3, 2, 3, 2}, {parts[1]:size(), parts[2]:size(), parts[3]:size(), parts[4]:size()})
+    local bn = nn.Sequential{nn.Linear(2, 2), nn.BatchNorm(2)}
+    local function train(data, batch)
+      nn.train{model = bn, loss = ce, optimizer = nn.SGD{lr = 0.1}, data = data, batch = batch, verbose = false}
+    end
+    assert.error_matches(function() train(ds, 1) end, "a model with BatchNorm trains on batches of 2 or more items")
+    assert.error_matches(function() train(ds:subset(1, 1), 2) end, "got a dataset of 1 item")
+  end)
+
+  it("nn.csv takes an integer-valued float as a column and refuses a column named twice", function()
+    local dir = helper.tmpdir()
+    helper.write(dir .. "/a.csv", "a,b,c\n1,2,0\n3,4,1\n")
+    local d = nn.csv{path = dir .. "/a.csv", label = 3.0}
+    assert.are.same({0, 1}, d:labels():totable())
+    assert.has_error(function() nn.csv{path = dir .. "/a.csv", label = {"c", 3}, targets = true} end,
+      "bad argument #1 to 'csv' (label names column 3 twice)")
+    os.execute("rm -rf " .. dir)
+  end)
+
+  it("argmax and predict give a NaN output's position, never a class beside it", function()
+    assert.are.equal(2, nn.tensor{1, 0 / 0, 5}:argmax())
+    assert.are.same({3}, nn.tensor{{1, 2, 0 / 0}}:argmax())
   end)
 end)
