@@ -68,14 +68,11 @@ static nn_status check_batch(const nn_model *m, const nn_dataset *data, int batc
     return NN_OK;
 }
 
-/* Above this fraction of non-zero pixels batches are gathered dense. */
-#define SPARSE_MAX_DENSITY 0.5
-
-/* Batches for m go to its first layer by their non-zeros: a Linear layer
- * then skips the data's zeros (four-fifths of an MNIST image). */
+/* Batches for m go to its first layer by their non-zeros when the sparse
+ * policy (nn_sparse_policy) says so for the data's density. */
 static int sparse_batches(const nn_model *m, const nn_dataset *data)
 {
-    return m->layers[0].kind == NN_LINEAR && data->store->density <= SPARSE_MAX_DENSITY;
+    return data->store->density <= nn_sparse_policy(&m->layers[0], 1);
 }
 
 static nn_status gather(const nn_dataset *data, const int32_t *order, int32_t first, int32_t count,
@@ -95,6 +92,7 @@ static nn_status gather(const nn_dataset *data, const int32_t *order, int32_t fi
 
 /* nn_sgd_step_sum adds the second part's gradients */
 _Static_assert(NN_TRAIN_PARTS == 2, "one extra part's gradients");
+_Static_assert(NN_TRAIN_PARTS <= NN_MODEL_PARTS, "a scratch area per part");
 
 static int batch_parts(const nn_model *m, int rows)
 {
@@ -128,6 +126,7 @@ static nn_status run_part(nn_model *m, nn_loss_kind loss, const nn_dataset *data
     bp->part.xs = sparse ? &bp->xs : NULL;
     bp->part.grads = p == 0 ? m->grads : w->part_grads.data + (size_t)(p - 1) * m->nparams;
     bp->part.pack = &bp->pack;
+    bp->part.index = p;
     nn_model_forward_part(m, &bp->part);
     const nn_tensor *y = &m->out[m->nlayers - 1];
     int classes = (int)nn_tensor_row_size(y);
