@@ -74,7 +74,7 @@ void nn_model_free(nn_model *m)
  * last layer (the last one copies, so that the model's output is its own). */
 static int aliased(const nn_model *m, int i)
 {
-    return m->ops[i]->is_view && i < m->nlayers - 1;
+    return i < m->nlayers - 1 && m->ops[i]->is_view;
 }
 
 /* The per-layer tables: kinds, sources, statistics; the parts' scratch. */

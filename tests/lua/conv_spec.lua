@@ -81,8 +81,8 @@ describe("convolutional layers", function()
               data, 1e-4)
     -- (no bias before BatchNorm: its true gradient is 0, so only rounding noise would be compared)
     check_all(nn.Sequential{nn.Reshape{2, 6, 6}, nn.MaxPool2d(3, {stride = 2, padding = 1}),
-                            nn.Conv2d(2, 3, 1, {init = "glorot", bias = false}), nn.Flatten(), nn.BatchNorm(27), nn.ReLU(),
-                            nn.Linear(27, 3)}, data, 1e-4)
+                            nn.Conv2d(2, 3, 1, {init = "glorot", bias = false}), nn.Flatten(), nn.BatchNorm(27),
+                            nn.ReLU(), nn.Linear(27, 3)}, data, 1e-4)
   end)
 
   it("check K parameters drawn from the seed with sample = K", function()
