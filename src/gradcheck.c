@@ -387,10 +387,11 @@ static double one_parameter(ng_ctx *c, size_t k, double h)
 
 /* The kinds the column shortcut (propagate) knows; a model with another
  * kind takes the generic path. */
-static int column_kind(nn_layer_kind k)
+static int column_kind(const nn_layer *l)
 {
+    nn_layer_kind k = l->kind;
     return k == NN_LINEAR || k == NN_RELU || k == NN_SIGMOID || k == NN_TANH || k == NN_DROPOUT ||
-           k == NN_BATCHNORM;
+           (k == NN_BATCHNORM && l->features == l->out);
 }
 
 static void ctx_free(ng_ctx *c)
@@ -663,7 +664,7 @@ static nn_status numgrad_ws(nn_model *m, nn_loss_kind loss, const nn_dataset *da
      * the ones the model had, as the gradient being checked does. */
     memcpy(m->buffers, saved, m->nbuffers * sizeof(float));
     for (int i = 0; i < m->nlayers; i++)
-        c.generic |= !column_kind(m->layers[i].kind);
+        c.generic |= !column_kind(&m->layers[i]);
     if (st == NN_OK && !which && !c.generic)
         all_parameters(&c, h, grad);
     else if (st == NN_OK)

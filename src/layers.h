@@ -57,6 +57,8 @@ typedef struct {
     double std, a, b;      /* Linear, Conv2d: init parameters */
     double p;              /* Dropout: probability of dropping a unit */
     double eps, momentum;  /* BatchNorm: variance epsilon, running-average rate */
+    int features;          /* BatchNorm: the features (or, on c x h x w inputs, the channels c)
+                              normalised; 0: take out's value (version 1 and 2 files) */
     int in_channels, out_channels; /* Conv2d */
     int kernel, stride, padding;   /* Conv2d, pools: square kernel, stride, zero padding */
     int shape[3];          /* Reshape: the c x h x w of a sample */
@@ -223,11 +225,18 @@ void nn_mul(float *y, const float *x, const float *m, size_t count);
 void nn_batchnorm_forward(float *y, float *xhat, float *stats, const float *x,
                           const float *gamma, const float *beta, float *running,
                           int n, int f, double eps, double momentum, int training);
+/* The same per channel of n x f x plane inputs (NCHW, plane = h w): the
+ * statistics of channel j span its n * plane values. plane 1 is the above. */
+void nn_batchnorm_forward_planes(float *y, float *xhat, float *stats, const float *x, const float *gamma,
+                                 const float *beta, float *running, int n, int f, int plane, double eps,
+                                 double momentum, int training);
 /* dgamma += sum dy*xhat; dbeta += sum dy; dx (if not NULL) from the batch
  * statistics when training, else dy * gamma * invstd. */
 void nn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                            const float *xhat, const float *stats, const float *gamma,
                            int n, int f, int training);
+void nn_batchnorm_backward_planes(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
+                                  const float *stats, const float *gamma, int n, int f, int plane, int training);
 
 /* The geometry of a 2-D window over a c x h x w sample: kernel k, stride s,
  * padding pad; output oh x ow = (h + 2 pad - k) / s + 1. */

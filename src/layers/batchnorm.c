@@ -9,88 +9,145 @@
 #include "model.h"
 
 static const nn_setting settings[] = {
-    {"features", NN_SET_INT, offsetof(nn_layer, out), 1, 0, 1, NN_MAX_FEATURES, NULL},
+    {"features", NN_SET_INT, offsetof(nn_layer, features), 1, 0, 1, NN_MAX_FEATURES, NULL},
     {"eps", NN_SET_NUMBER, offsetof(nn_layer, eps), 0, 1e-5, 0, 0, NULL},
     {"momentum", NN_SET_NUMBER, offsetof(nn_layer, momentum), 0, 0.1, 0, 0, NULL},
     {NULL, 0, 0, 0, 0, 0, 0, NULL}};
 
+/* Per feature when the input's width is the features, per channel when
+ * its channels are (c x h x w inputs). */
 static nn_status plan(nn_layer *l, const char *desc, nn_error *err)
 {
-    if (l->out < 1 || l->out > NN_MAX_FEATURES)
+    if (l->features == 0)
+        l->features = l->out;
+    if (l->features < 1 || l->features > NN_MAX_FEATURES)
         return nn_fail(err, NN_EARG, "%s: features must be in 1..%d", desc, NN_MAX_FEATURES);
     if (!(isfinite(l->eps) && l->eps > 0))
         return nn_fail(err, NN_EARG, "%s: eps must be a finite number > 0, got %g", desc, l->eps);
     if (!(l->momentum >= 0 && l->momentum <= 1))
         return nn_fail(err, NN_EARG, "%s: momentum must be in [0, 1], got %g", desc, l->momentum);
-    int width = l->ishape[0] < 0 ? -1 : l->ishape[0] * l->ishape[1] * l->ishape[2];
-    if (width >= 0 && width != l->out)
-        return nn_fail(err, NN_ESHAPE, "%s: takes %d features but the layer before gives %d", desc, l->out, width);
-    l->in = l->out;
-    l->ishape[0] = l->oshape[0] = l->out;
-    l->ishape[1] = l->ishape[2] = l->oshape[1] = l->oshape[2] = 1;
-    l->param_count = 2 * (size_t)l->out;
-    l->buffer_count = 2 * (size_t)l->out;
+    int f = l->features, width = l->ishape[0] < 0 ? -1 : l->ishape[0] * l->ishape[1] * l->ishape[2];
+    int spatial = width >= 0 && width != f && l->ishape[0] == f;
+    if (width >= 0 && width != f && !spatial) {
+        if (l->ishape[1] * l->ishape[2] == 1)
+            return nn_fail(err, NN_ESHAPE, "%s: takes %d features but the layer before gives %d", desc, f, width);
+        return nn_fail(err, NN_ESHAPE, "%s: takes %d features or channels but the layer before gives %dx%dx%d",
+                       desc, f, l->ishape[0], l->ishape[1], l->ishape[2]);
+    }
+    if (!spatial)
+        l->ishape[0] = f, l->ishape[1] = l->ishape[2] = 1;
+    l->in = l->out = spatial ? width : f;
+    memcpy(l->oshape, l->ishape, sizeof l->oshape);
+    l->param_count = 2 * (size_t)f;
+    l->buffer_count = 2 * (size_t)f;
     return NN_OK;
+}
+
+/* The values a channel has in a sample: 1 when per feature. */
+static int plane_of(const nn_layer *l)
+{
+    return l->out / l->features;
 }
 
 static void describe(const nn_layer *l, char *buf, size_t len)
 {
-    snprintf(buf, len, "BatchNorm(%d)", l->out);
+    snprintf(buf, len, "BatchNorm(%d)", l->features ? l->features : l->out);
 }
 
 /* gamma = 1, beta = 0; running mean 0, running variance 1 */
 static void init(const nn_layer *l, float *p, float *b, nn_rng *rng)
 {
     (void)rng;
-    for (int j = 0; j < l->out; j++) {
+    for (int j = 0; j < l->features; j++) {
         p[j] = 1.0f;
-        b[(size_t)l->out + (size_t)j] = 1.0f;
+        b[(size_t)l->features + (size_t)j] = 1.0f;
     }
 }
 
+/* x[r][j][q] of n x f x plane values */
+#define AT(r, j, q) (((size_t)(r) * (size_t)f + (size_t)(j)) * (size_t)plane + (size_t)(q))
+
 static void batch_stats(float *mean, float *invstd, float *running, const float *x,
-                        int n, int f, double eps, double momentum)
+                        int n, int f, int plane, double eps, double momentum)
 {
+    long cnt = (long)n * plane;
     for (int j = 0; j < f; j++) {
         double s = 0, ss = 0;
         for (int r = 0; r < n; r++)
-            s += x[(size_t)r * f + j];
-        double mu = s / n;
-        for (int r = 0; r < n; r++) {
-            double d = x[(size_t)r * f + j] - mu;
-            ss += d * d;
-        }
-        double var = ss / n;
+            for (int q = 0; q < plane; q++)
+                s += x[AT(r, j, q)];
+        double mu = s / (double)cnt;
+        for (int r = 0; r < n; r++)
+            for (int q = 0; q < plane; q++) {
+                double d = x[AT(r, j, q)] - mu;
+                ss += d * d;
+            }
+        double var = ss / (double)cnt;
         mean[j] = (float)mu;
         invstd[j] = (float)(1.0 / sqrt(var + eps));
         if (running) {
-            double unbiased = n > 1 ? ss / (n - 1) : var;
+            double unbiased = cnt > 1 ? ss / (double)(cnt - 1) : var;
             running[j] = (float)((1 - momentum) * running[j] + momentum * mu);
             running[f + j] = (float)((1 - momentum) * running[f + j] + momentum * unbiased);
         }
     }
 }
 
-void nn_batchnorm_forward(float *y, float *xhat, float *stats, const float *x,
-                          const float *gamma, const float *beta, float *running,
-                          int n, int f, double eps, double momentum, int training)
+void nn_batchnorm_forward_planes(float *y, float *xhat, float *stats, const float *x, const float *gamma,
+                                 const float *beta, float *running, int n, int f, int plane, double eps,
+                                 double momentum, int training)
 {
     float *mean = stats, *invstd = stats + f;
     if (training) {
-        batch_stats(mean, invstd, running, x, n, f, eps, momentum);
+        batch_stats(mean, invstd, running, x, n, f, plane, eps, momentum);
     } else {
         for (int j = 0; j < f; j++) {
             mean[j] = running[j];
             invstd[j] = (float)(1.0 / sqrt((double)running[f + j] + eps));
         }
     }
-    for (int r = 0; r < n; r++) {
-        const float *xr = x + (size_t)r * f;
-        float *hr = xhat + (size_t)r * f, *yr = y + (size_t)r * f;
-        for (int j = 0; j < f; j++) {
-            hr[j] = (xr[j] - mean[j]) * invstd[j];
-            yr[j] = gamma[j] * hr[j] + beta[j];
-        }
+    for (int r = 0; r < n; r++)
+        for (int j = 0; j < f; j++)
+            for (int q = 0; q < plane; q++) {
+                size_t k = AT(r, j, q);
+                xhat[k] = (x[k] - mean[j]) * invstd[j];
+                y[k] = gamma[j] * xhat[k] + beta[j];
+            }
+}
+
+void nn_batchnorm_forward(float *y, float *xhat, float *stats, const float *x,
+                          const float *gamma, const float *beta, float *running,
+                          int n, int f, double eps, double momentum, int training)
+{
+    nn_batchnorm_forward_planes(y, xhat, stats, x, gamma, beta, running, n, f, 1, eps, momentum, training);
+}
+
+void nn_batchnorm_backward_planes(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
+                                  const float *stats, const float *gamma, int n, int f, int plane, int training)
+{
+    const float *invstd = stats + f;
+    double cnt = (double)n * plane;
+    for (int j = 0; j < f; j++) {
+        double sdy = 0, sdyx = 0;
+        for (int r = 0; r < n; r++)
+            for (int q = 0; q < plane; q++) {
+                size_t k = AT(r, j, q);
+                sdy += dy[k];
+                sdyx += (double)dy[k] * xhat[k];
+            }
+        dgamma[j] += (float)sdyx;
+        dbeta[j] += (float)sdy;
+        if (!dx)
+            continue;
+        double g = gamma[j] * invstd[j];
+        for (int r = 0; r < n; r++)
+            for (int q = 0; q < plane; q++) {
+                size_t k = AT(r, j, q);
+                if (training)
+                    dx[k] = (float)(g * (dy[k] - sdy / cnt - xhat[k] * sdyx / cnt));
+                else
+                    dx[k] = (float)(g * dy[k]);
+            }
     }
 }
 
@@ -98,27 +155,7 @@ void nn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *
                            const float *xhat, const float *stats, const float *gamma,
                            int n, int f, int training)
 {
-    const float *invstd = stats + f;
-    for (int j = 0; j < f; j++) {
-        double sdy = 0, sdyx = 0;
-        for (int r = 0; r < n; r++) {
-            size_t k = (size_t)r * f + j;
-            sdy += dy[k];
-            sdyx += (double)dy[k] * xhat[k];
-        }
-        dgamma[j] += (float)sdyx;
-        dbeta[j] += (float)sdy;
-        if (!dx)
-            continue;
-        double g = gamma[j] * invstd[j];
-        for (int r = 0; r < n; r++) {
-            size_t k = (size_t)r * f + j;
-            if (training)
-                dx[k] = (float)(g * (dy[k] - sdy / n - xhat[k] * sdyx / n));
-            else
-                dx[k] = (float)(g * dy[k]);
-        }
-    }
+    nn_batchnorm_backward_planes(dx, dgamma, dbeta, dy, xhat, stats, gamma, n, f, 1, training);
 }
 
 static size_t aux_per_row(const nn_layer *l, int width, int training)
@@ -129,14 +166,14 @@ static size_t aux_per_row(const nn_layer *l, int width, int training)
 
 static size_t stats_count(const nn_layer *l)
 {
-    return 2 * (size_t)l->out;
+    return 2 * (size_t)l->features;
 }
 
 static void forward(const nn_layer_pass *s)
 {
     const nn_layer *l = s->l;
-    nn_batchnorm_forward(s->y, s->aux, s->stats, s->x, s->w, s->w + l->out, s->buffers, s->n, l->out, l->eps,
-                         l->momentum, s->training);
+    nn_batchnorm_forward_planes(s->y, s->aux, s->stats, s->x, s->w, s->w + l->features, s->buffers, s->n,
+                                l->features, plane_of(l), l->eps, l->momentum, s->training);
 }
 
 static nn_status backward(const nn_layer_pass *s, nn_tensor *pack, nn_error *err)
@@ -145,26 +182,30 @@ static nn_status backward(const nn_layer_pass *s, nn_tensor *pack, nn_error *err
     const nn_layer *l = s->l;
     if (!s->accumulate)
         memset(s->g, 0, l->param_count * sizeof *s->g);
-    nn_batchnorm_backward(s->dx, s->g, s->g + l->out, s->dy, s->aux, s->stats, s->w, s->n, l->out, s->training);
+    nn_batchnorm_backward_planes(s->dx, s->g, s->g + l->features, s->dy, s->aux, s->stats, s->w, s->n,
+                                 l->features, plane_of(l), s->training);
     return NN_OK;
 }
 
 /* The batch's statistics in training, the running ones in evaluation. */
 static void forward64(const nn_layer *l, const nn_pass64 *c, const double *in, double *out, int n)
 {
-    const double *gamma = c->p, *beta = gamma + l->out;
+    const double *gamma = c->p, *beta = gamma + l->features;
     const float *run = c->buffers;
-    int f = l->out;
+    int f = l->features, plane = plane_of(l);
+    double cnt = (double)n * plane;
     for (int j = 0; j < f; j++) {
         double mean, invstd;
         if (c->training) {
             double s = 0, ss = 0;
             for (int r = 0; r < n; r++)
-                s += in[(size_t)r * f + j];
-            mean = s / n;
+                for (int q = 0; q < plane; q++)
+                    s += in[AT(r, j, q)];
+            mean = s / cnt;
             for (int r = 0; r < n; r++)
-                ss += (in[(size_t)r * f + j] - mean) * (in[(size_t)r * f + j] - mean);
-            invstd = 1.0 / sqrt(ss / n + l->eps);
+                for (int q = 0; q < plane; q++)
+                    ss += (in[AT(r, j, q)] - mean) * (in[AT(r, j, q)] - mean);
+            invstd = 1.0 / sqrt(ss / cnt + l->eps);
         } else {
             mean = run[j];
             invstd = 1.0 / sqrt((double)run[f + j] + l->eps);
@@ -173,12 +214,13 @@ static void forward64(const nn_layer *l, const nn_pass64 *c, const double *in, d
             c->stats[j] = mean;
             c->stats[f + j] = invstd;
         }
-        for (int r = 0; r < n; r++) {
-            double h = (in[(size_t)r * f + j] - mean) * invstd;
-            if (c->xhat)
-                c->xhat[(size_t)r * f + j] = h;
-            out[(size_t)r * f + j] = gamma[j] * h + beta[j];
-        }
+        for (int r = 0; r < n; r++)
+            for (int q = 0; q < plane; q++) {
+                double h = (in[AT(r, j, q)] - mean) * invstd;
+                if (c->xhat)
+                    c->xhat[AT(r, j, q)] = h;
+                out[AT(r, j, q)] = gamma[j] * h + beta[j];
+            }
     }
 }
 

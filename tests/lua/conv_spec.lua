@@ -85,6 +85,24 @@ describe("convolutional layers", function()
                             nn.ReLU(), nn.Linear(27, 3)}, data, 1e-4)
   end)
 
+  it("BatchNorm normalises each channel of c x h x w inputs, Dropout each value", function()
+    nn.seed(3)
+    local data = images(5, 2, 6, 6, 3)
+    local m = nn.Sequential{nn.Reshape{2, 6, 6}, nn.Conv2d(2, 3, 3, {bias = false}), nn.BatchNorm(3), nn.ReLU(),
+                            nn.Dropout(0.2), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(12, 3)}
+    assert.are.equal("BatchNorm(3)", m:layers()[3].name)
+    assert.are.equal(3 * 2 * 9 + 2 * 3 + 12 * 3 + 3, m:num_params())
+    check_all(m, data, 1e-4)
+    local bn = nn.Sequential{nn.Reshape{2, 2, 2}, nn.BatchNorm(2)}
+    local y = bn:forward(nn.tensor{{1, 2, 3, 4, 10, 10, 10, 10}, {5, 6, 7, 8, 10, 10, 10, 10}}):totable()
+    local s = 0
+    for r = 1, 2 do for k = 1, 4 do s = s + y[r][k] end end
+    assert.is_true(math.abs(s) < 1e-5)            -- channel 1: mean 0 over its 8 values
+    assert.are.equal(0, y[1][5])                   -- channel 2 is constant: 0
+    assert.error_matches(function() nn.Sequential{nn.Reshape{2, 2, 2}, nn.BatchNorm(3)} end,
+      "layer 2, BatchNorm%(3%): takes 3 features or channels but the layer before gives 2x2x2")
+  end)
+
   it("check K parameters drawn from the seed with sample = K", function()
     nn.seed(4)
     local data = images(4, 1, 8, 8, 2)
@@ -138,11 +156,15 @@ describe("convolutional layers", function()
 
   it("are saved and loaded with their settings, to the bit", function()
     nn.seed(5)
-    local m = nn.Sequential{nn.Reshape{1, 10, 10}, nn.Conv2d(1, 3, 3, {stride = 2, padding = 1}), nn.ReLU(),
+    local m = nn.Sequential{nn.Reshape{1, 10, 10}, nn.Conv2d(1, 3, 3, {stride = 2, padding = 1}), nn.BatchNorm(3),
+                            nn.ReLU(),
                             nn.AvgPool2d(2), nn.Conv2d(3, 2, 2, {bias = false}), nn.MaxPool2d(1), nn.Flatten(),
                             nn.Linear(2, 4)}
     local data = images(6, 1, 10, 10, 4)
     local x = data:images(1, 6)
+    nn.train{model = m, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.1}, data = data, batch = 3,
+             epochs = 2, verbose = false}
+    m:evaluate()
     local y = m:forward(x):totable()
     local dir = helper.tmpdir()
     m:save(dir .. "/conv.nnl")
