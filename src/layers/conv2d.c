@@ -12,6 +12,10 @@
 #include "model.h"
 #include "tensor.h"
 
+/* The largest im2col block of one sample (in channels x k x k by the output
+ * positions): four of them are the model's scratch. */
+#define MAX_COLUMNS (1 << 26)
+
 static const nn_setting settings[] = {
     {"in_channels", NN_SET_INT, offsetof(nn_layer, in_channels), 1, 0, 1, NN_MAX_FEATURES, NULL},
     {"out_channels", NN_SET_INT, offsetof(nn_layer, out_channels), 1, 0, 1, NN_MAX_FEATURES, NULL},
@@ -72,8 +76,9 @@ static nn_status plan(nn_layer *l, const char *desc, nn_error *err)
     if (__builtin_mul_overflow(kk, (size_t)l->in_channels * (size_t)l->out_channels, &wc) ||
         wc > NN_MAX_PARAMS || __builtin_mul_overflow(kk * (size_t)l->in_channels,
                                                      (size_t)l->oshape[1] * (size_t)l->oshape[2], &cols) ||
-        cols > INT32_MAX / 2)
-        return nn_fail(err, NN_EARG, "%s: too many weights or im2col columns", desc);
+        cols > MAX_COLUMNS)
+        return nn_fail(err, NN_EARG, "%s: more than %d weights, or im2col columns of more than %d floats a sample",
+                       desc, NN_MAX_PARAMS, MAX_COLUMNS);
     l->weight_count = wc;
     l->param_count = wc + (l->bias ? (size_t)l->out_channels : 0);
     return NN_OK;
