@@ -49,7 +49,8 @@ nn_status nn_window_plan(nn_layer *l, int channels, const char *desc, nn_error *
         return nn_fail(err, NN_ESHAPE, "%s: a %dx%d kernel does not fit a %dx%d input with padding %d", desc,
                        l->kernel, l->kernel, (int)h, (int)w, l->padding);
     int64_t oh = (h + 2 * p - k) / l->stride + 1, ow = (w + 2 * p - k) / l->stride + 1;
-    int64_t out = channels * oh * ow;
+    int64_t positions = oh * ow; /* each below 2^26 */
+    int64_t out = positions > NN_MAX_FEATURES ? positions : channels * positions;
     if (out > NN_MAX_FEATURES)
         return nn_fail(err, NN_EARG, "%s: gives %lld values a sample, more than %d", desc, (long long)out,
                        NN_MAX_FEATURES);
