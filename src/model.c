@@ -210,7 +210,8 @@ static nn_status size_layer(nn_model *m, int i, int n, int width, nn_error *err)
         st = nn_tensor_reshape2(&m->dout[i], n, out, err);
     size_t per_row = ops->aux_per_row ? ops->aux_per_row(l, out, m->training) : 0;
     if (st == NN_OK && per_row)
-        st = per_row > INT_MAX ? nn_fail(err, NN_ENOMEM, "out of memory") : nn_tensor_reshape2(&m->aux[i], n, (int)per_row, err);
+        st = per_row > INT_MAX ? nn_fail(err, NN_ENOMEM, "out of memory")
+                               : nn_tensor_reshape2(&m->aux[i], n, (int)per_row, err);
     if (st != NN_OK)
         return st;
     /* Drawn for the whole batch, in order, so that they do not depend on

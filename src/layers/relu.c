@@ -52,5 +52,6 @@ static int kinked64(const nn_layer *l, const nn_pass64 *c, const double *x0, con
 
 const nn_layer_ops nn_relu_ops = {
     .kind = NN_RELU, .name = "ReLU", .settings = settings, .plan = nn_layer_plan_same,
-    .describe = nn_layer_describe_name, .forward = forward, .backward = backward, .forward64 = forward64, .kinked64 = kinked64,
+    .describe = nn_layer_describe_name, .forward = forward, .backward = backward, .forward64 = forward64,
+    .kinked64 = kinked64,
 };

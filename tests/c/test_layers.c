@@ -317,7 +317,7 @@ static void conv2d_matches_direct_sums(void **state)
     nn_window g = {3, 5, 4, 3, 2, 1, 0, 0};
     g.oh = (g.h + 2 * g.pad - g.k) / g.s + 1, g.ow = (g.w + 2 * g.pad - g.k) / g.s + 1;
     int n = 2, out = 2, K = g.c * g.k * g.k, P = g.oh * g.ow, in = g.c * g.h * g.w;
-    float x[2 * 60], w[2 * 27], b[2] = {0.5f, -1}, y[2 * 2 * 6], want[2 * 2 * 6], cols[2 * 27 * 6];
+    float x[2 * 60], w[2 * 27], b[2] = {0.5f, -1}, y[2 * 2 * 6], want[2 * 2 * 6] = {0}, cols[2 * 27 * 6];
     for (int k = 0; k < n * in; k++)
         x[k] = (float)((k * 7) % 11) - 5;
     for (int k = 0; k < out * K; k++)
