@@ -113,35 +113,14 @@ static void pack_tile(float *bp, const float *b, int rows, int ldb, int tile, in
     }
 }
 
-static nn_csr_kernel chosen_kernel = NN_CSR_AUTO;
-
-static int cpu_has(nn_csr_kernel k)
-{
-#ifdef NN_HAVE_X86_KERNELS
-    if (k == NN_CSR_AVX512)
-        return __builtin_cpu_supports("avx512f");
-    if (k == NN_CSR_AVX2)
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#endif
-    return k == NN_CSR_PLAIN || k == NN_CSR_AUTO;
-}
-
-int nn_csr_set_kernel(nn_csr_kernel k)
-{
-    if (!cpu_has(k))
-        return 0;
-    chosen_kernel = k;
-    return 1;
-}
-
-/* The table of the forced kernel, or of the widest the CPU has. */
+/* The table of cpu.h's choice. */
 static const nn_csr_kernels *pick_kernels(void)
 {
 #ifdef NN_HAVE_X86_KERNELS
-    nn_csr_kernel k = chosen_kernel;
-    if (k == NN_CSR_AVX512 || (k == NN_CSR_AUTO && cpu_has(NN_CSR_AVX512)))
+    nn_cpu_kind k = nn_cpu_kernels();
+    if (k == NN_CPU_AVX512)
         return &nn_csr_avx512_kernels;
-    if (k == NN_CSR_AVX2 || (k == NN_CSR_AUTO && cpu_has(NN_CSR_AVX2)))
+    if (k == NN_CPU_AVX2)
         return &nn_csr_avx2_kernels;
 #endif
     return &nn_csr_plain_kernels;

@@ -2,8 +2,8 @@
  * module: a reference in plain C (sparse_plain.c), the one every CPU runs
  * and the others are tested against, and AVX2 and AVX-512 variants
  * (sparse_avx2.c, sparse_avx512.c), each a table of the same functions.
- * sparse.c picks one table when first used, the widest the CPU has;
- * nn_csr_set_kernel (sparse.h) forces one, as the tests do. */
+ * sparse.c takes the table of cpu.h's choice (nn_cpu_force forces one,
+ * as the tests do). */
 #ifndef NN_SPARSE_KERNELS_H
 #define NN_SPARSE_KERNELS_H
 
@@ -12,9 +12,7 @@
 
 #include "sparse.h"
 
-#if defined(__GNUC__) && defined(__x86_64__)
-#define NN_HAVE_X86_KERNELS 1
-#endif
+#include "cpu.h"
 
 /* The widest tile of columns (AVX-512's). */
 #define NN_CSR_TILE 64

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "layers.h"
 #include "loss.h"
 #include "optim.h"
@@ -89,9 +90,9 @@ static void sparse_products_match_dense_at(int n, int in, int out)
 static void sparse_kernels_match_dense(void **state)
 {
     (void)state;
-    const nn_csr_kernel kernels[] = {NN_CSR_PLAIN, NN_CSR_AVX2, NN_CSR_AVX512};
+    const nn_cpu_kind kernels[] = {NN_CPU_PLAIN, NN_CPU_AVX2, NN_CPU_AVX512};
     for (size_t k = 0; k < sizeof kernels / sizeof *kernels; k++) {
-        if (!nn_csr_set_kernel(kernels[k]))
+        if (!nn_cpu_force(kernels[k]))
             continue; /* this CPU lacks it */
         sparse_products_match_dense_at(5, 9, 4);
         sparse_products_match_dense_at(37, 50, 21);
@@ -99,7 +100,7 @@ static void sparse_kernels_match_dense(void **state)
         sparse_products_match_dense_at(200, 784, 512); /* threaded */
         sparse_products_match_dense_at(NN_COL_BLOCK + 100, 60, 12); /* two blocks of the transpose */
     }
-    nn_csr_set_kernel(NN_CSR_AUTO);
+    nn_cpu_force(NN_CPU_AUTO);
 }
 
 static void activations_have_known_values(void **state)
@@ -380,6 +381,35 @@ static void pools_route_gradients(void **state)
     assert_all_close(dx, want_adx, 9, 1e-7);
 }
 
+/* The AVX-512 cross-entropy against the reference, forced in turn. */
+static void cross_entropy_kernels_match_the_reference(void **state)
+{
+    (void)state;
+    enum { N = 70, C = 10 };
+    nn_tensor z;
+    nn_error err;
+    int shape[2] = {N, C};
+    assert_ok(nn_tensor_init(&z, 2, shape, &err), &err);
+    float labels[N], g_ref[N * C], g[N * C];
+    for (int k = 0; k < N * C; k++)
+        z.data[k] = (float)((k * 13) % 17) / 3 - 2;
+    for (int r = 0; r < N; r++)
+        labels[r] = (float)(r % C);
+    nn_target t = {labels, NULL};
+    double l_ref, l;
+    long c_ref = 0, c = 0;
+    assert_true(nn_cpu_force(NN_CPU_PLAIN));
+    assert_ok(nn_loss_compute(NN_LOSS_CROSS_ENTROPY, &z, &t, &l_ref, g_ref, &c_ref, &err), &err);
+    if (nn_cpu_force(NN_CPU_AVX512)) {
+        assert_ok(nn_loss_compute(NN_LOSS_CROSS_ENTROPY, &z, &t, &l, g, &c, &err), &err);
+        assert_close(l, l_ref, 1e-6);
+        assert_all_close(g, g_ref, N * C, 1e-7);
+        assert_int_equal(c, c_ref);
+    }
+    nn_cpu_force(NN_CPU_AUTO);
+    nn_tensor_free(&z);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +429,7 @@ int main(void)
         cmocka_unit_test(schedules),
         cmocka_unit_test(conv2d_matches_direct_sums),
         cmocka_unit_test(pools_route_gradients),
+        cmocka_unit_test(cross_entropy_kernels_match_the_reference),
     };
     return cmocka_run_group_tests_name("layers, losses, SGD", tests, NULL, NULL);
 }
