@@ -196,4 +196,17 @@ describe("convolutional layers", function()
     assert.are.same(one, two)
     assert.is_true(one[2] < one[1])
   end)
+
+  it("run the CNN studies' quick variants", function()
+    local dir = helper.tmpdir()
+    for _, name in ipairs{"lenet", "best_cnn"} do
+      local code, _, err = helper.nnlab(("run %s/experiments/%s.lua --quick --quiet --out %s"):format(
+        helper.root, name, dir))
+      assert.are.equal(0, code, err)
+      local summary = helper.read(("%s/%s/summary.tsv"):format(dir, name))
+      assert.is_nil(summary:find("FAILED"))
+      assert.is_truthy(summary:find("DONE"))
+    end
+    os.execute("rm -rf " .. dir)
+  end)
 end)
