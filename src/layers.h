@@ -7,8 +7,10 @@
  * initialisation, forward and backward on a part of a batch, and a forward
  * in double precision for numerical gradients. nn_layer_ops_of finds the
  * table of a kind; the model, the gradient check, the model file and the
- * binding only iterate over these tables. Adding a kind is its file, one
- * line in layers.c's registry and its tests.
+ * binding only iterate over these tables. Adding a kind is its file (in
+ * the Makefile's KINDS), its number in nn_layer_kind, one line in
+ * layers.c's registry, its constructor in api.lua and its tests (and a
+ * field of nn_layer for a setting no kind has yet).
  *
  * Kernels are stateless: outputs first, shapes in the comment, parameter
  * gradients accumulated (+=) so that several backward passes add up.
@@ -102,7 +104,6 @@ typedef struct {
     int n;                 /* rows of the part */
     int in_w, out_w;       /* floats a row in and out (l->in and l->out, or the input's width
                               for element-wise kinds of unknown width) */
-    int first_layer;       /* 1 for the model's first layer */
     int training;
     const float *x;        /* n x l->in, the layer's input (NULL for a sparse first layer) */
     float *y;              /* n x l->out, its output */

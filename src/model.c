@@ -262,7 +262,6 @@ static nn_layer_pass layer_pass(nn_model *m, int i, const nn_model_part *p)
     s.n = p->rows;
     s.in_w = in_w;
     s.out_w = out_w;
-    s.first_layer = i == 0;
     s.training = m->training;
     s.x = j < 0 ? p->x : m->out[j].data + (size_t)p->first * (size_t)in_w;
     s.y = aliased(m, i) ? NULL : m->out[i].data + (size_t)p->first * (size_t)out_w;
