@@ -23,7 +23,8 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 BUILD    = build
-ENGINE   = status tensor rng sparse layers model loss optim data csv train gradcheck model_io
+KINDS    = linear relu sigmoid tanh dropout batchnorm reshape conv2d pool2d
+ENGINE   = status cpu tensor rng sparse sparse_plain sparse_avx2 sparse_avx512 layers $(KINDS:%=layers/%) model loss loss_avx512 optim data data_avx512 csv train gradcheck model_io
 ENG_OBJ  = $(ENGINE:%=$(BUILD)/obj/%.o)
 BINDING  = lnnlab lnn_aux lnn_sys lnn_tensor lnn_model lnn_data lnn_optim lnn_train lnn_image lnn_lock
 BIND_OBJ = $(BINDING:%=$(BUILD)/obj/%.o)
@@ -44,6 +45,7 @@ $(FLAGS_STAMP): FORCE | $(BUILD)/obj
 FORCE:
 
 $(BUILD)/obj/%.o: src/%.c $(FLAGS_STAMP) | $(BUILD)/obj
+	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) -fPIC $(CPPFLAGS) -c $< -o $@
 
 $(BUILD)/nnlab: $(BUILD)/obj/main.o $(BIND_OBJ) $(ENG_OBJ)
@@ -132,4 +134,4 @@ uninstall:
 	    $(DESTDIR)$(DATADIR) 2>/dev/null
 
 .PHONY: all test bench fuzz memcheck check-style clean install uninstall FORCE
--include $(wildcard $(BUILD)/obj/*.d)
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/layers/*.d)

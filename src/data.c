@@ -1,4 +1,5 @@
 #include "data.h"
+#include "data_kernels.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -388,8 +389,8 @@ nn_status nn_dataset_gather(const nn_dataset *d, const int32_t *order, int32_t f
  * to col/val, which have room for dim more; returns how many. Every pixel is written and the count advances
  * only past non-zeros (no branch to mispredict); runs of eight zeros, most
  * of an image's border, are skipped whole. */
-NN_HOT static size_t append_nonzeros(int32_t *restrict col, float *restrict val, const uint8_t *restrict src,
-                                     int dim, float scale, int first_col)
+NN_HOT size_t nn_append_nonzeros(int32_t *restrict col, float *restrict val, const uint8_t *restrict src, int dim,
+                                 float scale, int first_col)
 {
     size_t nz = 0;
     int j = 0;
@@ -414,36 +415,9 @@ NN_HOT static size_t append_nonzeros(int32_t *restrict col, float *restrict val,
 
 static size_t append_row_plain(int32_t *col, float *val, const uint8_t *src, int dim, float scale)
 {
-    return append_nonzeros(col, val, src, dim, scale, 0);
+    return nn_append_nonzeros(col, val, src, dim, scale, 0);
 }
 
-#if defined(__GNUC__) && defined(__x86_64__)
-#include <immintrin.h>
-#define HAVE_AVX512_APPEND 1
-
-/* The same sixteen pixels at a time: the non-zeros' values and columns are
- * packed to the front of a register (compress) and stored whole, so col and
- * val need room for 16 more. */
-__attribute__((target("avx512f"))) static size_t append_nonzeros_avx512(int32_t *col, float *val,
-                                                                         const uint8_t *src, int dim, float scale)
-{
-    const __m512 s = _mm512_set1_ps(scale);
-    const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    size_t nz = 0;
-    int j = 0;
-    for (; j + 16 <= dim; j += 16) {
-        __m512i px = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(src + j)));
-        __mmask16 keep = _mm512_test_epi32_mask(px, px);
-        if (!keep)
-            continue;
-        __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(px), s);
-        _mm512_storeu_ps(val + nz, _mm512_maskz_compress_ps(keep, v));
-        _mm512_storeu_si512(col + nz, _mm512_maskz_compress_epi32(keep, _mm512_add_epi32(lanes, _mm512_set1_epi32(j))));
-        nz += (size_t)__builtin_popcount(keep);
-    }
-    return nz + append_nonzeros(col + nz, val + nz, src + j, dim - j, scale, j);
-}
-#endif
 
 nn_status nn_dataset_gather_sparse(const nn_dataset *d, const int32_t *order, int32_t first,
                                    int32_t count, nn_sparse_batch *x, nn_tensor *labels, nn_error *err)
@@ -465,9 +439,9 @@ nn_status nn_dataset_gather_sparse(const nn_dataset *d, const int32_t *order, in
     }
     size_t nz = 0, room = (size_t)dim + 16;
     size_t (*append)(int32_t *, float *, const uint8_t *, int, float) = append_row_plain;
-#ifdef HAVE_AVX512_APPEND
-    if (__builtin_cpu_supports("avx512f"))
-        append = append_nonzeros_avx512;
+#ifdef NN_HAVE_X86_KERNELS
+    if (nn_cpu_kernels() == NN_CPU_AVX512)
+        append = nn_append_nonzeros_avx512;
 #endif
     for (int32_t r = 0; r < count; r++) {
         if (c->cap_nz - nz < room && !nn_csr_reserve(c, count, nz + nz / 2 + room))

@@ -28,6 +28,8 @@ typedef struct {
     double *rowsum;       /* cross-entropy: their sum per row */
     double div;
     int crossed;          /* set when a perturbation moved a ReLU input across 0 */
+    int generic;          /* 1: every difference through the kinds' forward64 (a kind the
+                             column shortcut does not know) */
     int *rows;            /* scratch: affected rows */
     double *col, *a, *b, *full;
 } ng_ctx;
@@ -67,39 +69,24 @@ static int bn_batch_mode(const ng_ctx *c, const nn_layer *l)
     return l->kind == NN_BATCHNORM && c->m->training;
 }
 
-/* BatchNorm forward over all n rows of in (n x f) in double. */
-static void bn_full(const ng_ctx *c, int i, const double *in, double *out, double *xhat,
-                    double *stats)
+/* Layer i's double-precision pass over every row. */
+static nn_pass64 pass64(const ng_ctx *c, int i, int keep)
 {
-    const nn_layer *l = &c->m->layers[i];
-    const double *gamma = c->p + l->param_offset, *beta = gamma + l->out;
-    const float *run = c->m->buffers + l->buffer_offset;
-    int f = l->out, n = c->n;
-    for (int j = 0; j < f; j++) {
-        double mean, invstd;
-        if (c->m->training) {
-            double s = 0, ss = 0;
-            for (int r = 0; r < n; r++)
-                s += in[(size_t)r * f + j];
-            mean = s / n;
-            for (int r = 0; r < n; r++)
-                ss += (in[(size_t)r * f + j] - mean) * (in[(size_t)r * f + j] - mean);
-            invstd = 1.0 / sqrt(ss / n + l->eps);
-        } else {
-            mean = run[j];
-            invstd = 1.0 / sqrt((double)run[f + j] + l->eps);
-        }
-        if (stats) {
-            stats[j] = mean;
-            stats[f + j] = invstd;
-        }
-        for (int r = 0; r < n; r++) {
-            double h = (in[(size_t)r * f + j] - mean) * invstd;
-            if (xhat)
-                xhat[(size_t)r * f + j] = h;
-            out[(size_t)r * f + j] = gamma[j] * h + beta[j];
-        }
+    const nn_model *m = c->m;
+    const nn_layer *l = &m->layers[i];
+    nn_pass64 p;
+    memset(&p, 0, sizeof p);
+    p.p = c->p + l->param_offset;
+    p.buffers = m->buffers + l->buffer_offset;
+    p.mask = dropping(c, l) ? m->aux[i].data : NULL;
+    p.training = m->training;
+    p.in_w = input_width(c, i);
+    p.out_w = c->width[i];
+    if (keep) {
+        p.xhat = c->xhat[i];
+        p.stats = c->stats[i];
     }
+    return p;
 }
 
 /* Layer i on nr rows (their indices in rows, NULL for 0..nr-1) of in. */
@@ -220,7 +207,8 @@ static int bn_dense(ng_ctx *c, int i, int nr, int *rows, const double *dense, do
     memcpy(c->full, layer_input(c, i), (size_t)n * w * sizeof(double));
     for (int k = 0; k < nr; k++)
         memcpy(c->full + (size_t)rows[k] * w, dense + (size_t)k * w, (size_t)w * sizeof(double));
-    bn_full(c, i, c->full, out, NULL, NULL);
+    nn_pass64 p = pass64(c, i, 0);
+    c->m->ops[i]->forward64(&c->m->layers[i], &p, c->full, out, n);
     for (int r = 0; r < n; r++)
         rows[r] = r;
     return n;
@@ -343,6 +331,81 @@ static double central_difference(ng_ctx *c, int L, perturb_kind kind, int j, int
     return g;
 }
 
+/* The loss change when parameter k (of layer L) moves by step, every layer
+ * from L on run again in full through its kind's forward64. */
+static double generic_delta(ng_ctx *c, int L, size_t k, double step)
+{
+    const nn_model *m = c->m;
+    double saved = c->p[k];
+    c->p[k] = saved + step;
+    const double *in = layer_input(c, L);
+    double *cur = c->a, *nxt = c->b;
+    for (int i = L; i < m->nlayers; i++) {
+        nn_pass64 p = pass64(c, i, 0);
+        if (i > L && m->ops[i]->kinked64 && m->ops[i]->kinked64(&m->layers[i], &p, layer_input(c, i), in, c->n))
+            c->crossed = 1;
+        m->ops[i]->forward64(&m->layers[i], &p, in, cur, c->n);
+        in = cur;
+        cur = nxt;
+        nxt = (double *)in;
+    }
+    c->p[k] = saved;
+    double delta = 0;
+    for (int r = 0; r < c->n; r++)
+        delta += row_delta(c, in + (size_t)r * c->classes, r);
+    return delta;
+}
+
+static double generic_difference(ng_ctx *c, int L, size_t k, double h)
+{
+    double step = h, g = 0;
+    for (int tries = 0; tries < 3; tries++, step /= 10) {
+        c->crossed = 0;
+        double plus = generic_delta(c, L, k, step), minus = generic_delta(c, L, k, -step);
+        g = (plus - minus) / (2 * step * c->div);
+        if (!c->crossed)
+            break;
+    }
+    return g;
+}
+
+/* The layer that holds parameter k. */
+static int layer_of(const nn_model *m, size_t k)
+{
+    int L = 0;
+    while (L < m->nlayers - 1 && k >= m->layers[L].param_offset + m->layers[L].param_count)
+        L++;
+    return L;
+}
+
+/* The difference for parameter k alone. */
+static double one_parameter(ng_ctx *c, size_t k, double h)
+{
+    int L = layer_of(c->m, k);
+    const nn_layer *l = &c->m->layers[L];
+    size_t at = k - l->param_offset;
+    if (c->generic)
+        return generic_difference(c, L, k, h);
+    if (l->kind == NN_LINEAR && at < l->weight_count) {
+        int i = (int)(at / (size_t)l->out), o = (int)(at % (size_t)l->out);
+        return c->nz_start[L][i] == c->nz_start[L][i + 1] ? 0.0 : central_difference(c, L, PERTURB_WEIGHT, o, i, h);
+    }
+    if (l->kind == NN_LINEAR)
+        return central_difference(c, L, PERTURB_BIAS, (int)(at - l->weight_count), 0, h);
+    if ((int)at < l->out)
+        return central_difference(c, L, PERTURB_GAMMA, (int)at, 0, h);
+    return central_difference(c, L, PERTURB_BETA, (int)at - l->out, 0, h);
+}
+
+/* The kinds the column shortcut (propagate) knows; a model with another
+ * kind takes the generic path. */
+static int column_kind(const nn_layer *l)
+{
+    nn_layer_kind k = l->kind;
+    return k == NN_LINEAR || k == NN_RELU || k == NN_SIGMOID || k == NN_TANH || k == NN_DROPOUT ||
+           (k == NN_BATCHNORM && l->features == l->out);
+}
+
 static void ctx_free(ng_ctx *c)
 {
     for (int i = 0; c->act && i < c->m->nlayers; i++) {
@@ -375,8 +438,7 @@ static nn_status ctx_alloc(ng_ctx *c, int in, nn_error *err)
     int w = in;
     c->maxw = in;
     for (int i = 0; i < L; i++) {
-        if (m->layers[i].kind == NN_LINEAR)
-            w = m->layers[i].out;
+        w = m->width[i]; /* the last forward's */
         c->width[i] = w;
         c->maxw = w > c->maxw ? w : c->maxw;
         c->act[i] = malloc((size_t)n * w * sizeof(double));
@@ -408,11 +470,8 @@ static void base_forward(ng_ctx *c)
 {
     const nn_model *m = c->m;
     for (int i = 0; i < m->nlayers; i++) {
-        const double *x = layer_input(c, i);
-        if (m->layers[i].kind == NN_BATCHNORM)
-            bn_full(c, i, x, c->act[i], c->xhat[i], c->stats[i]);
-        else
-            rows_forward(c, i, x, c->n, NULL, c->act[i], input_width(c, i));
+        nn_pass64 p = pass64(c, i, 1);
+        m->ops[i]->forward64(&m->layers[i], &p, layer_input(c, i), c->act[i], c->n);
     }
     for (int r = 0; r < c->n; r++) {
         const double *z = c->act[m->nlayers - 1] + (size_t)r * c->classes;
@@ -464,9 +523,14 @@ static ng_ctx *thread_contexts(const ng_ctx *c, int nt)
         tc[t].a = malloc(big * sizeof(double));
         tc[t].b = malloc(big * sizeof(double));
         tc[t].full = malloc(big * sizeof(double));
-        if (!tc[t].rows || !tc[t].col || !tc[t].a || !tc[t].b || !tc[t].full) {
+        tc[t].p = c->generic ? malloc((c->m->nparams + 1) * sizeof(double)) : c->p;
+        if (c->generic && tc[t].p)
+            memcpy(tc[t].p, c->p, c->m->nparams * sizeof(double));
+        if (!tc[t].rows || !tc[t].col || !tc[t].a || !tc[t].b || !tc[t].full || !tc[t].p) {
             for (int k = 0; k <= t; k++) {
                 free(tc[k].rows); free(tc[k].col); free(tc[k].a); free(tc[k].b); free(tc[k].full);
+                if (c->generic)
+                    free(tc[k].p);
             }
             free(tc);
             return NULL;
@@ -479,6 +543,8 @@ static void free_thread_contexts(ng_ctx *tc, int nt)
 {
     for (int t = 0; tc && t < nt; t++) {
         free(tc[t].rows); free(tc[t].col); free(tc[t].a); free(tc[t].b); free(tc[t].full);
+        if (tc[t].generic)
+            free(tc[t].p);
     }
     free(tc);
 }
@@ -529,6 +595,30 @@ static void all_parameters(ng_ctx *c, double h, double *grad)
     free_thread_contexts(tc, nt);
 }
 
+/* The parameters in which (ascending; NULL: all), the others 0, shared
+ * among threads; each difference is independent of the others. */
+static void some_parameters(ng_ctx *c, double h, const size_t *which, size_t count, double *grad)
+{
+    size_t total = which ? count : c->m->nparams;
+    int nt = nn_get_threads();
+    ng_ctx *tc = nt > 1 && total > 1 ? thread_contexts(c, nt) : NULL;
+    if (!tc)
+        nt = 1;
+    memset(grad, 0, c->m->nparams * sizeof *grad);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+#endif
+    for (size_t q = 0; q < total; q++) {
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#endif
+        size_t k = which ? which[q] : q;
+        grad[k] = one_parameter(tc ? &tc[t] : c, k, h);
+    }
+    free_thread_contexts(tc, nt);
+}
+
 static nn_status setup(ng_ctx *c, nn_model *m, nn_loss_kind loss, const nn_dataset *data,
                        nn_workspace *w, nn_error *err)
 {
@@ -570,7 +660,7 @@ static nn_status check_args(const nn_dataset *data, double h, nn_error *err)
 }
 
 static nn_status numgrad_ws(nn_model *m, nn_loss_kind loss, const nn_dataset *data, double h,
-                            double *grad, nn_workspace *w, nn_error *err)
+                            const size_t *which, size_t count, double *grad, nn_workspace *w, nn_error *err)
 {
     nn_status st = check_args(data, h, err);
     if (st != NN_OK)
@@ -586,8 +676,12 @@ static nn_status numgrad_ws(nn_model *m, nn_loss_kind loss, const nn_dataset *da
     /* The forward pass moved the running statistics; the check starts from
      * the ones the model had, as the gradient being checked does. */
     memcpy(m->buffers, saved, m->nbuffers * sizeof(float));
-    if (st == NN_OK)
+    for (int i = 0; i < m->nlayers; i++)
+        c.generic |= !column_kind(&m->layers[i]);
+    if (st == NN_OK && !which && !c.generic)
         all_parameters(&c, h, grad);
+    else if (st == NN_OK)
+        some_parameters(&c, h, which, count, grad);
     ctx_free(&c);
     free(saved);
     return st;
@@ -596,17 +690,25 @@ static nn_status numgrad_ws(nn_model *m, nn_loss_kind loss, const nn_dataset *da
 nn_status nn_numgrad(nn_model *m, nn_loss_kind loss, const nn_dataset *data, double h,
                      double *grad, nn_error *err)
 {
+    return nn_numgrad_some(m, loss, data, h, NULL, 0, grad, err);
+}
+
+nn_status nn_numgrad_some(nn_model *m, nn_loss_kind loss, const nn_dataset *data, double h, const size_t *which,
+                          size_t count, double *grad, nn_error *err)
+{
     nn_workspace w;
     nn_workspace_init(&w);
-    nn_status st = numgrad_ws(m, loss, data, h, grad, &w, err);
+    nn_status st = numgrad_ws(m, loss, data, h, which, count, grad, &w, err);
     nn_workspace_free(&w);
     return st;
 }
 
-static double norm2(const double *a, const float *b, size_t n, int which)
+static double norm2(const double *a, const float *b, size_t n, int which, const unsigned char *chosen)
 {
     double s = 0;
     for (size_t k = 0; k < n; k++) {
+        if (chosen && !chosen[k])
+            continue;
         double v = which == 0 ? a[k] : which == 1 ? (double)b[k] : a[k] - b[k];
         s += v * v;
     }
@@ -615,26 +717,29 @@ static double norm2(const double *a, const float *b, size_t n, int which)
 
 /* Relative error per block (a layer's weights, its biases), each measured
  * against at least a thousandth of the whole gradient's size: a block whose
- * true gradient is zero (a bias feeding BatchNorm) has only rounding noise. */
-static void compare(const nn_model *m, const double *num, const float *bp, nn_gradcheck_result *r)
+ * true gradient is zero (a bias feeding BatchNorm) has only rounding noise.
+ * Only the chosen parameters count when chosen is not NULL. */
+static void compare(const nn_model *m, const double *num, const float *bp, const unsigned char *chosen,
+                    nn_gradcheck_result *r)
 {
     memset(r, 0, sizeof *r);
-    double floor = 1e-3 * (norm2(num, bp, m->nparams, 0) + norm2(num, bp, m->nparams, 1));
+    double floor = 1e-3 * (norm2(num, bp, m->nparams, 0, chosen) + norm2(num, bp, m->nparams, 1, chosen));
     for (size_t k = 0; k < m->nparams; k++)
-        if (fabs(num[k] - bp[k]) > r->max_abs_error)
+        if ((!chosen || chosen[k]) && fabs(num[k] - bp[k]) > r->max_abs_error)
             r->max_abs_error = fabs(num[k] - bp[k]);
     for (int L = 0; L < m->nlayers; L++) {
         const nn_layer *l = &m->layers[L];
-        size_t first = l->kind == NN_LINEAR ? l->weight_count : l->param_count / 2;
+        size_t first = l->weight_count ? l->weight_count : l->param_count / 2;
         size_t blocks[2][2] = {{l->param_offset, first}, {l->param_offset + first, l->param_count - first}};
         for (int b = 0; b < 2; b++) {
             const double *a = num + blocks[b][0];
             const float *g = bp + blocks[b][0];
+            const unsigned char *ch = chosen ? chosen + blocks[b][0] : NULL;
             size_t n = blocks[b][1];
-            double denom = norm2(a, g, n, 0) + norm2(a, g, n, 1);
+            double denom = norm2(a, g, n, 0, ch) + norm2(a, g, n, 1, ch);
             if (denom < floor)
                 denom = floor;
-            double rel = denom > 0 ? norm2(a, g, n, 2) / denom : 0;
+            double rel = denom > 0 ? norm2(a, g, n, 2, ch) / denom : 0;
             if (rel > r->max_rel_error) {
                 r->max_rel_error = rel;
                 r->worst_layer = L + 1;
@@ -664,17 +769,26 @@ static nn_status backprop(nn_model *m, nn_loss_kind loss, const nn_dataset *data
 nn_status nn_gradcheck(nn_model *m, nn_loss_kind loss, const nn_dataset *data, double h,
                        nn_gradcheck_result *r, nn_error *err)
 {
+    return nn_gradcheck_some(m, loss, data, h, NULL, 0, r, err);
+}
+
+nn_status nn_gradcheck_some(nn_model *m, nn_loss_kind loss, const nn_dataset *data, double h, const size_t *which,
+                            size_t count, nn_gradcheck_result *r, nn_error *err)
+{
     nn_status st = check_args(data, h, err);
     if (st != NN_OK)
         return st;
     size_t np = m->nparams + 1, nb = m->nbuffers + 1;
+    unsigned char *chosen = which ? calloc(np, 1) : NULL;
+    for (size_t q = 0; chosen && q < count; q++)
+        chosen[which[q]] = 1;
     double *num = malloc(np * sizeof *num);
     float *saved_grads = malloc(np * sizeof *saved_grads);
     float *saved_buffers = malloc(nb * sizeof *saved_buffers);
     nn_rng saved_rng = m->dropout_rng;
     nn_workspace w;
     nn_workspace_init(&w);
-    if (!num || !saved_grads || !saved_buffers) {
+    if (!num || !saved_grads || !saved_buffers || (which && !chosen)) {
         st = nn_fail(err, NN_ENOMEM, "out of memory");
     } else {
         memcpy(saved_grads, m->grads, m->nparams * sizeof(float));
@@ -684,13 +798,14 @@ nn_status nn_gradcheck(nn_model *m, nn_loss_kind loss, const nn_dataset *data, d
         memcpy(m->buffers, saved_buffers, m->nbuffers * sizeof(float));
         m->dropout_rng = saved_rng;
         if (st == NN_OK)
-            st = numgrad_ws(m, loss, data, h, num, &w, err);
+            st = numgrad_ws(m, loss, data, h, which, count, num, &w, err);
         if (st == NN_OK)
-            compare(m, num, m->grads, r);
+            compare(m, num, m->grads, chosen, r);
         memcpy(m->grads, saved_grads, m->nparams * sizeof(float));
         memcpy(m->buffers, saved_buffers, m->nbuffers * sizeof(float));
     }
     nn_workspace_free(&w);
+    free(chosen);
     free(num);
     free(saved_grads);
     free(saved_buffers);

@@ -20,6 +20,13 @@
 nn_status nn_numgrad(nn_model *m, nn_loss_kind loss, const nn_dataset *data, double h,
                      double *grad, nn_error *err);
 
+/* The same for the parameters in which[0..count) alone (ascending indices
+ * below nparams); the other entries of grad are 0. A model with a kind the
+ * column shortcut does not know (Conv2d, the pools, the views) runs each
+ * difference through every layer from the parameter's on, in double. */
+nn_status nn_numgrad_some(nn_model *m, nn_loss_kind loss, const nn_dataset *data, double h, const size_t *which,
+                          size_t count, double *grad, nn_error *err);
+
 typedef struct {
     double max_rel_error;  /* largest over blocks (a layer's weights, its biases) of
                               |a - b| / max(|a| + |b|, 1e-3 of the whole's), 2-norms */
@@ -31,5 +38,8 @@ typedef struct {
  * The model's gradients and running statistics are restored afterwards. */
 nn_status nn_gradcheck(nn_model *m, nn_loss_kind loss, const nn_dataset *data, double h,
                        nn_gradcheck_result *r, nn_error *err);
+/* The same over the parameters in which[0..count) alone (see nn_numgrad_some). */
+nn_status nn_gradcheck_some(nn_model *m, nn_loss_kind loss, const nn_dataset *data, double h, const size_t *which,
+                            size_t count, nn_gradcheck_result *r, nn_error *err);
 
 #endif

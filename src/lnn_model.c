@@ -37,10 +37,63 @@ static int model_close(lua_State *L)
 
 /* ---------------------------------------------------------------- building */
 
-static const char *const layer_kinds[] = {"Linear", "ReLU", "Sigmoid", "Tanh", "Dropout", "BatchNorm", NULL};
-static const char *const init_kinds[] = {"default", "zeros", "normal", "uniform", "glorot", "he", NULL};
-static const char *const layer_fields[] = {"kind", "name", "in_features", "out_features", "features", "bias",
-                                           "init", "std", "a", "b", "p", "eps", "momentum", "_model", NULL};
+#define MAX_KINDS 32
+#define MAX_FIELDS 64
+
+/* The kinds' names and every field a layer table may have (kind, name,
+ * then each kind's settings in registration order, then _model), built
+ * from the registry once. */
+static const char *layer_kinds[MAX_KINDS + 1];
+static const char *layer_fields[MAX_FIELDS + 1];
+
+static void add_field(int *n, const char *key)
+{
+    for (int i = 0; i < *n; i++)
+        if (strcmp(layer_fields[i], key) == 0)
+            return;
+    if (*n < MAX_FIELDS)
+        layer_fields[(*n)++] = key;
+}
+
+static void build_names(void)
+{
+    if (layer_kinds[0])
+        return;
+    int count, nf = 0;
+    const nn_layer_ops *const *kinds = nn_layer_kinds(&count);
+    add_field(&nf, "kind");
+    add_field(&nf, "name");
+    for (int k = 0; k < count && k < MAX_KINDS; k++) {
+        layer_kinds[k] = kinds[k]->name;
+        for (const nn_setting *st = kinds[k]->settings; st->key; st++)
+            add_field(&nf, st->key);
+    }
+    add_field(&nf, "_model");
+}
+
+/* One setting from the table at t into l. */
+static void read_setting(lua_State *L, int t, const char *where, const nn_setting *s, nn_layer *l)
+{
+    if (s->required) {
+        char what[48];
+        snprintf(what, sizeof what, "an integer in %d..%d", s->lo, s->hi);
+        lnn_field_required(L, t, 1, where, s->key, what);
+    }
+    switch (s->type) {
+    case NN_SET_INT:
+        nn_setting_set_int(l, s, (int)lnn_field_int(L, t, 1, where, s->key, (lua_Integer)s->def, s->lo, s->hi));
+        break;
+    case NN_SET_BOOL:
+        nn_setting_set_int(l, s, lnn_field_boolean(L, t, 1, where, s->key, (int)s->def));
+        break;
+    case NN_SET_OPTION:
+        nn_setting_set_int(l, s, lnn_field_option(L, t, 1, where, s->key, s->options[(int)s->def], s->options));
+        break;
+    case NN_SET_NUMBER:
+        nn_setting_set_number(l, s, lnn_field_number(L, t, 1, where, s->key, s->def));
+        break;
+    }
+}
 
 /* Layer i of Sequential's list, the table at t: every field is checked
  * here, whatever the Lua side checked when it built the table. */
@@ -49,27 +102,14 @@ static void read_layer_spec(lua_State *L, int t, int i, nn_layer *l)
     char where[32];
     snprintf(where, sizeof where, "layer %d", i + 1);
     memset(l, 0, sizeof *l);
+    build_names();
     lnn_check_fields(L, t, 1, layer_fields);
-    l->kind = (nn_layer_kind)(lnn_field_option(L, t, 1, where, "kind", NULL, layer_kinds) + 1);
+    int count;
+    const nn_layer_ops *ops = nn_layer_kinds(&count)[lnn_field_option(L, t, 1, where, "kind", NULL, layer_kinds)];
+    l->kind = ops->kind;
     l->in = l->out = -1;
-    if (l->kind == NN_LINEAR) {
-        l->in = (int)lnn_field_int(L, t, 1, where, "in_features", 0, 1, NN_MAX_FEATURES);
-        lnn_field_required(L, t, 1, where, "in_features", "an integer in 1..16777216");
-        l->out = (int)lnn_field_int(L, t, 1, where, "out_features", 0, 1, NN_MAX_FEATURES);
-        lnn_field_required(L, t, 1, where, "out_features", "an integer in 1..16777216");
-        l->bias = lnn_field_boolean(L, t, 1, where, "bias", 1);
-        l->init = (nn_init_kind)lnn_field_option(L, t, 1, where, "init", "default", init_kinds);
-        l->std = lnn_field_number(L, t, 1, where, "std", 0.01);
-        l->a = lnn_field_number(L, t, 1, where, "a", -0.05);
-        l->b = lnn_field_number(L, t, 1, where, "b", 0.05);
-    } else if (l->kind == NN_BATCHNORM) {
-        lnn_field_required(L, t, 1, where, "features", "an integer in 1..16777216");
-        l->out = (int)lnn_field_int(L, t, 1, where, "features", 0, 1, NN_MAX_FEATURES);
-        l->eps = lnn_field_number(L, t, 1, where, "eps", 1e-5);
-        l->momentum = lnn_field_number(L, t, 1, where, "momentum", 0.1);
-    } else if (l->kind == NN_DROPOUT) {
-        l->p = lnn_field_number(L, t, 1, where, "p", 0.5);
-    }
+    for (const nn_setting *s = ops->settings; s->key; s++)
+        read_setting(L, t, where, s, l);
 }
 
 /* core.sequential(layers): a model from a list of layer description tables. */
@@ -304,10 +344,13 @@ static int same_architecture(const nn_model *a, const nn_model *b)
     if (a->nlayers != b->nlayers || a->nparams != b->nparams || a->nbuffers != b->nbuffers)
         return 0;
     for (int i = 0; i < a->nlayers; i++) {
-        const nn_layer *p = &a->layers[i], *q = &b->layers[i];
-        if (p->kind != q->kind || p->in != q->in || p->out != q->out || p->bias != q->bias ||
-            p->param_count != q->param_count || p->buffer_count != q->buffer_count)
+        const nn_layer *x = &a->layers[i], *y = &b->layers[i];
+        if (x->kind != y->kind || x->in != y->in || x->out != y->out || x->param_count != y->param_count ||
+            x->buffer_count != y->buffer_count)
             return 0;
+        for (const nn_setting *s = nn_layer_ops_of(x->kind)->settings; s->key; s++)
+            if (s->type != NN_SET_NUMBER && nn_setting_get_int(x, s) != nn_setting_get_int(y, s))
+                return 0;
     }
     return 1;
 }

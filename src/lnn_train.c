@@ -100,7 +100,34 @@ static double check_step(lua_State *L, int arg)
     return h;
 }
 
-/* core.numgrad(model, loss, data, h) -> 1-D tensor */
+/* The parameters a check samples (argument arg: nil or 0 for all, else K):
+ * K distinct indices drawn from the seed's own stream (Floyd's method),
+ * ascending, in a userdata pushed on the stack; NULL (nothing pushed) for all. */
+static size_t *sample_arg(lua_State *L, int arg, size_t nparams, size_t *count)
+{
+    lua_Integer k = lnn_opt_int(L, arg, 0, 0, (lua_Integer)1 << 40, "sample");
+    if (k == 0 || (size_t)k >= nparams)
+        return NULL;
+    unsigned char *taken = lua_newuserdatauv(L, nparams, 0);
+    memset(taken, 0, nparams);
+    nn_rng r;
+    nn_rng_seed(&r, lnn_get_rngs(L)->seed, NN_STREAM_SAMPLE);
+    for (size_t j = nparams - (size_t)k; j < nparams; j++) {
+        size_t t = (size_t)nn_rng_below(&r, (uint64_t)j + 1);
+        taken[taken[t] ? j : t] = 1;
+    }
+    size_t *which = lua_newuserdatauv(L, (size_t)k * sizeof *which, 0);
+    size_t q = 0;
+    for (size_t i = 0; i < nparams; i++)
+        if (taken[i])
+            which[q++] = i;
+    lua_remove(L, -2);
+    *count = q;
+    return which;
+}
+
+/* core.numgrad(model, loss, data, h [, sample]) -> 1-D tensor (0 where not
+ * sampled) [, the sampled parameters' 1-based indices] */
 static int l_numgrad(lua_State *L)
 {
     lnn_model *m = lnn_check_model(L, 1);
@@ -108,6 +135,8 @@ static int l_numgrad(lua_State *L)
     nn_dataset *d = lnn_check_dataset(L, 3);
     double h = check_step(L, 4);
     size_t nparams = m->m.nparams;
+    size_t count = 0;
+    size_t *which = sample_arg(L, 5, nparams, &count);
     lnn_tensor *u = lnn_push_tensor(L);
     double *g = lua_newuserdatauv(L, (nparams + 1) * sizeof(double), 0);
     /* again after allocating: a finalizer may have closed any of them (lnn.h) */
@@ -119,24 +148,33 @@ static int l_numgrad(lua_State *L)
     nn_error err;
     if (nn_tensor_init(&u->own, 1, shape, &err) != NN_OK)
         return lnn_error(L, &err);
-    if (nn_numgrad(&m->m, loss->kind, d, h, g, &err) != NN_OK)
+    if (nn_numgrad_some(&m->m, loss->kind, d, h, which, count, g, &err) != NN_OK)
         return lnn_error(L, &err);
     for (size_t k = 0; k < m->m.nparams; k++)
         u->own.data[k] = (float)g[k];
     lua_pop(L, 1);
-    return 1;
+    if (!which)
+        return 1;
+    lua_createtable(L, (int)count, 0);
+    for (size_t q = 0; q < count; q++) {
+        lua_pushinteger(L, (lua_Integer)which[q] + 1);
+        lua_rawseti(L, -2, (lua_Integer)q + 1);
+    }
+    return 2;
 }
 
-/* core.gradcheck(model, loss, data, h) -> max relative error, max abs error, layer */
+/* core.gradcheck(model, loss, data, h [, sample]) -> max relative error, max abs error, layer */
 static int l_gradcheck(lua_State *L)
 {
     lnn_model *m = lnn_check_model(L, 1);
     lnn_loss *loss = lnn_check_loss(L, 2);
     nn_dataset *d = lnn_check_dataset(L, 3);
     double h = check_step(L, 4);
+    size_t count = 0;
+    size_t *which = sample_arg(L, 5, m->m.nparams, &count);
     nn_gradcheck_result r;
     nn_error err;
-    if (nn_gradcheck(&m->m, loss->kind, d, h, &r, &err) != NN_OK)
+    if (nn_gradcheck_some(&m->m, loss->kind, d, h, which, count, &r, &err) != NN_OK)
         return lnn_error(L, &err);
     lua_pushnumber(L, r.max_rel_error);
     lua_pushnumber(L, r.max_abs_error);

@@ -6,91 +6,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Above this fraction of non-zeros a first layer uses the dense kernels. */
-#define SPARSE_DENSITY 0.4
-#define SPARSE_MIN_OUT 256
-
-/* The largest |a|, |b| and std of an initialisation: its weights stay floats. */
-#define NN_MAX_INIT 1e30
-
-/* The settings of layer l that do not depend on its neighbours. */
-static nn_status check_settings(const nn_layer *l, int i, nn_error *err)
+static int width_of(const int *shape)
 {
-    char desc[112];
-    nn_layer_describe(l, desc + snprintf(desc, 16, "layer %d, ", i + 1), sizeof desc - 16);
-    switch (l->kind) {
-    case NN_LINEAR:
-        if (l->in < 1 || l->in > NN_MAX_FEATURES || l->out < 1 || l->out > NN_MAX_FEATURES)
-            return nn_fail(err, NN_EARG, "%s: sizes must be in 1..%d", desc, NN_MAX_FEATURES);
-        if (l->bias != 0 && l->bias != 1)
-            return nn_fail(err, NN_EARG, "%s: bias must be 0 or 1, got %d", desc, l->bias);
-        if ((int)l->init < NN_INIT_DEFAULT || (int)l->init > NN_INIT_HE)
-            return nn_fail(err, NN_EARG, "%s: unknown init %d", desc, (int)l->init);
-        if (!(l->std >= 0 && l->std <= NN_MAX_INIT) || !(fabs(l->a) <= NN_MAX_INIT) || !(fabs(l->b) <= NN_MAX_INIT) ||
-            l->a > l->b)
-            return nn_fail(err, NN_EARG, "%s: init needs 0 <= std <= 1e30 and -1e30 <= a <= b <= 1e30", desc);
-        return NN_OK;
-    case NN_BATCHNORM:
-        if (l->out < 1 || l->out > NN_MAX_FEATURES)
-            return nn_fail(err, NN_EARG, "%s: features must be in 1..%d", desc, NN_MAX_FEATURES);
-        if (!(isfinite(l->eps) && l->eps > 0))
-            return nn_fail(err, NN_EARG, "%s: eps must be a finite number > 0, got %g", desc, l->eps);
-        if (l->eps < 1e-30)
-            return nn_fail(err, NN_EARG, "%s: eps must be at least 1e-30 (1 / sqrt(eps) must be a float), got %g",
-                           desc, l->eps);
-        if (!(l->momentum >= 0 && l->momentum <= 1))
-            return nn_fail(err, NN_EARG, "%s: momentum must be in [0, 1], got %g", desc, l->momentum);
-        return NN_OK;
-    case NN_DROPOUT:
-        if (!(l->p >= 0 && l->p < 1))
-            return nn_fail(err, NN_EARG, "%s: p must be in [0, 1), got %g", desc, l->p);
-        return NN_OK;
-    case NN_RELU: case NN_SIGMOID: case NN_TANH:
-        return NN_OK;
-    }
-    return nn_fail(err, NN_EARG, "layer %d: unknown kind %d", i + 1, (int)l->kind);
+    return shape[0] < 0 ? -1 : shape[0] * shape[1] * shape[2];
 }
 
 nn_status nn_model_plan(nn_layer *layers, int n, nn_error *err)
 {
     if (n < 1 || n > NN_MAX_LAYERS)
         return nn_fail(err, NN_EARG, "Sequential needs 1 to %d layers, got %d", NN_MAX_LAYERS, n);
-    int width = -1;
+    int shape[3] = {-1, 1, 1};
     size_t poff = 0, boff = 0;
     for (int i = 0; i < n; i++) {
         nn_layer *l = &layers[i];
-        char desc[96];
-        nn_layer_describe(l, desc, sizeof desc);
-        nn_status st = check_settings(l, i, err);
+        memcpy(l->ishape, shape, sizeof shape);
+        nn_status st = nn_layer_plan(l, i, err);
         if (st != NN_OK)
             return st;
         l->param_offset = poff;
         l->buffer_offset = boff;
-        l->param_count = l->weight_count = l->buffer_count = 0;
-        switch (l->kind) {
-        case NN_LINEAR:
-            if (width >= 0 && width != l->in)
-                return nn_fail(err, NN_ESHAPE, "layer %d, %s: takes %d inputs but the layer before gives %d",
-                               i + 1, desc, l->in, width);
-            l->weight_count = (size_t)l->in * (size_t)l->out;
-            l->param_count = l->weight_count + (l->bias ? (size_t)l->out : 0);
-            break;
-        case NN_BATCHNORM:
-            if (width >= 0 && width != l->out)
-                return nn_fail(err, NN_ESHAPE, "layer %d, %s: takes %d features but the layer before gives %d",
-                               i + 1, desc, l->out, width);
-            l->in = l->out;
-            l->param_count = 2 * (size_t)l->out;
-            l->buffer_count = 2 * (size_t)l->out;
-            break;
-        default: /* element-wise: as wide as its input */
-            l->in = l->out = width;
-            break;
-        }
-        width = l->out;
-        if (__builtin_add_overflow(poff, l->param_count, &poff) || poff > NN_MAX_PARAMS)
+        memcpy(shape, l->oshape, sizeof shape);
+        if (width_of(shape) < 0)
+            shape[0] = -1, shape[1] = shape[2] = 1;
+        if (__builtin_add_overflow(poff, l->param_count, &poff) || poff > NN_MAX_PARAMS) {
+            char desc[96];
+            nn_layer_describe(l, desc, sizeof desc);
             return nn_fail(err, NN_EARG, "layer %d, %s: the model would have more than %d parameters", i + 1, desc,
                            NN_MAX_PARAMS);
+        }
         boff += l->buffer_count; /* <= 2 * NN_MAX_FEATURES a layer */
     }
     return NN_OK;
@@ -121,23 +64,52 @@ void nn_model_free(nn_model *m)
     free(m->dout);
     free(m->aux);
     free(m->stats);
+    free(m->ops);
+    free(m->src);
+    free(m->width);
+    free(m->scratch);
     memset(m, 0, sizeof *m);
 }
 
-static void init_parameters(nn_model *m, nn_rng *rng)
+/* A layer whose output is its input's own memory: a view that is not the
+ * last layer (the last one copies, so that the model's output is its own). */
+static int aliased(const nn_model *m, int i)
 {
-    for (int i = 0; i < m->nlayers; i++) {
+    return i < m->nlayers - 1 && m->ops[i]->is_view;
+}
+
+/* The per-layer tables: kinds, sources, statistics; the parts' scratch. */
+static nn_status init_layers(nn_model *m, nn_error *err)
+{
+    int n = m->nlayers;
+    m->ops = calloc((size_t)n, sizeof *m->ops);
+    m->src = calloc((size_t)n, sizeof *m->src);
+    m->width = calloc((size_t)n, sizeof *m->width);
+    if (!m->ops || !m->src || !m->width)
+        return nn_fail(err, NN_ENOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
         const nn_layer *l = &m->layers[i];
-        float *p = m->params + l->param_offset;
-        if (l->kind == NN_LINEAR && rng)
-            nn_linear_init(l, p, l->bias ? p + l->weight_count : NULL, rng);
-        if (l->kind == NN_BATCHNORM) {
-            for (int j = 0; j < l->out; j++) {
-                p[j] = 1.0f;
-                m->buffers[l->buffer_offset + (size_t)l->out + (size_t)j] = 1.0f;
-            }
+        m->ops[i] = nn_layer_ops_of(l->kind);
+        nn_tensor_empty(&m->out[i]);
+        nn_tensor_empty(&m->dout[i]);
+        nn_tensor_empty(&m->aux[i]);
+        size_t sc = m->ops[i]->scratch_count ? m->ops[i]->scratch_count(l) : 0;
+        m->scratch_floats = sc > m->scratch_floats ? sc : m->scratch_floats;
+        if (m->ops[i]->stats_count) {
+            m->stats[i] = calloc(m->ops[i]->stats_count(l), sizeof(float));
+            if (!m->stats[i])
+                return nn_fail(err, NN_ENOMEM, "out of memory");
         }
     }
+    for (int i = 0; i < n; i++) {
+        int j = i - 1;
+        while (j >= 0 && aliased(m, j))
+            j--;
+        m->src[i] = j;
+    }
+    if (m->scratch_floats && !(m->scratch = nn_alloc_floats(NN_MODEL_PARTS * m->scratch_floats)))
+        return nn_fail(err, NN_ENOMEM, "out of memory for %zu floats of scratch", m->scratch_floats);
+    return NN_OK;
 }
 
 nn_status nn_model_init(nn_model *m, const nn_layer *layers, int n, nn_rng *init_rng,
@@ -174,23 +146,19 @@ nn_status nn_model_init(nn_model *m, const nn_layer *layers, int n, nn_rng *init
     memset(m->params, 0, (m->nparams + 1) * sizeof(float));
     memset(m->grads, 0, (m->nparams + 1) * sizeof(float));
     memset(m->buffers, 0, (m->nbuffers + 1) * sizeof(float));
-    for (int i = 0; i < n; i++) {
-        nn_tensor_empty(&m->out[i]);
-        nn_tensor_empty(&m->dout[i]);
-        nn_tensor_empty(&m->aux[i]);
-        if (m->layers[i].kind == NN_BATCHNORM) {
-            m->stats[i] = calloc(2 * (size_t)m->layers[i].out, sizeof(float));
-            if (!m->stats[i]) {
-                nn_model_free(m);
-                return nn_fail(err, NN_ENOMEM, "out of memory");
-            }
-        }
+    if ((st = init_layers(m, err)) != NN_OK) {
+        nn_model_free(m);
+        return st;
     }
     nn_tensor_empty(&m->pack);
     nn_tensor_empty(&m->w0_packed);
     nn_tensor_empty(&m->input_copy);
     nn_tensor_empty(&m->dy_copy);
-    init_parameters(m, init_rng);
+    for (int i = 0; i < n; i++) {
+        const nn_layer *l = &m->layers[i];
+        if (m->ops[i]->init)
+            m->ops[i]->init(l, m->params + l->param_offset, m->buffers + l->buffer_offset, init_rng);
+    }
     m->training = 1;
     m->last_rows = -1;
     nn_rng_seed(&m->dropout_rng, 0, NN_STREAM_DROPOUT);
@@ -210,6 +178,14 @@ int nn_model_out_features(const nn_model *m)
     return m->layers[m->nlayers - 1].out;
 }
 
+int nn_model_splittable(const nn_model *m)
+{
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->ops[i]->whole_batch)
+            return 0;
+    return 1;
+}
+
 static nn_status reserve_pack(nn_tensor *pack, size_t need, int width, nn_error *err)
 {
     if (need > (size_t)INT_MAX)
@@ -217,12 +193,34 @@ static nn_status reserve_pack(nn_tensor *pack, size_t need, int width, nn_error 
     return nn_tensor_reshape2(pack, 1, (int)need, err);
 }
 
-int nn_model_splittable(const nn_model *m)
+/* Layer i's buffers for n rows of width inputs (its masks drawn). */
+static nn_status size_layer(nn_model *m, int i, int n, int width, nn_error *err)
 {
-    for (int i = 0; i < m->nlayers; i++)
-        if (m->layers[i].kind == NN_BATCHNORM)
-            return 0;
-    return 1;
+    const nn_layer *l = &m->layers[i];
+    const nn_layer_ops *ops = m->ops[i];
+    if (l->in >= 0 && width != l->in) {
+        char desc[96];
+        nn_layer_describe(l, desc, sizeof desc);
+        return nn_fail(err, NN_ESHAPE, "%s: input has %d columns, expected %d", desc, width, l->in);
+    }
+    int out = l->out >= 0 ? l->out : width;
+    m->width[i] = out;
+    nn_status st = NN_OK;
+    if (!aliased(m, i))
+        st = nn_tensor_reshape2(&m->out[i], n, out, err);
+    if (st == NN_OK && i < m->nlayers - 1 && !aliased(m, i))
+        st = nn_tensor_reshape2(&m->dout[i], n, out, err);
+    size_t per_row = ops->aux_per_row ? ops->aux_per_row(l, out, m->training) : 0;
+    if (st == NN_OK && per_row)
+        st = per_row > INT_MAX ? nn_fail(err, NN_ENOMEM, "out of memory")
+                               : nn_tensor_reshape2(&m->aux[i], n, (int)per_row, err);
+    if (st != NN_OK)
+        return st;
+    /* Drawn for the whole batch, in order, so that they do not depend on
+     * how the batch is cut into parts. */
+    if (per_row && ops->draw)
+        ops->draw(l, m->aux[i].data, (size_t)n * per_row, &m->dropout_rng);
+    return NN_OK;
 }
 
 nn_status nn_model_begin_batch(nn_model *m, int n, int cols, int sparse, nn_error *err)
@@ -236,25 +234,10 @@ nn_status nn_model_begin_batch(nn_model *m, int n, int cols, int sparse, nn_erro
                        nn_layer_kind_name(m->layers[0].kind));
     int width = cols;
     for (int i = 0; i < m->nlayers; i++) {
-        const nn_layer *l = &m->layers[i];
-        if (l->in >= 0 && width != l->in) {
-            char desc[96];
-            nn_layer_describe(l, desc, sizeof desc);
-            return nn_fail(err, NN_ESHAPE, "%s: input has %d columns, expected %d", desc, width, l->in);
-        }
-        int out = l->kind == NN_LINEAR ? l->out : width;
-        nn_status st = nn_tensor_reshape2(&m->out[i], n, out, err);
-        if (st == NN_OK && i > 0)
-            st = nn_tensor_reshape2(&m->dout[i - 1], n, width, err);
-        if (st == NN_OK && (l->kind == NN_BATCHNORM || (l->kind == NN_DROPOUT && m->training && l->p > 0)))
-            st = nn_tensor_reshape2(&m->aux[i], n, out, err);
+        nn_status st = size_layer(m, i, n, width, err);
         if (st != NN_OK)
             return st;
-        /* Masks are drawn for the whole batch, in order, so that they do not
-         * depend on how the batch is cut into parts. */
-        if (l->kind == NN_DROPOUT && m->training && l->p > 0)
-            nn_dropout_mask(m->aux[i].data, (size_t)n * (size_t)out, l->p, &m->dropout_rng);
-        width = out;
+        width = m->width[i];
     }
     if (sparse && nn_csr_pack_needed(m->layers[0].out)) {
         /* Packed once for all the parts of the batch. */
@@ -269,54 +252,49 @@ nn_status nn_model_begin_batch(nn_model *m, int n, int cols, int sparse, nn_erro
     return NN_OK;
 }
 
-/* Layer i's forward pass on part p's rows; x is its input (those rows). */
-static void layer_forward(nn_model *m, int i, const nn_model_part *p, const float *x, int cols)
+/* Layer i's pass over part p's rows. */
+static nn_layer_pass layer_pass(nn_model *m, int i, const nn_model_part *p)
 {
     const nn_layer *l = &m->layers[i];
-    int n = p->rows, out = l->kind == NN_LINEAR ? l->out : cols;
-    float *y = m->out[i].data + (size_t)p->first * (size_t)out;
-    const float *w = m->params + l->param_offset;
-    size_t count = (size_t)n * (size_t)out, skip = (size_t)p->first * (size_t)out;
-    switch (l->kind) {
-    case NN_LINEAR:
-        if (i == 0 && p->xs) {
-            nn_csr_mul_packed(y, out, &p->xs->by_row, nn_csr_pack_needed(out) ? m->w0_packed.data : w, out,
-                              l->bias ? w + l->weight_count : NULL, 0);
-        } else {
-            nn_linear_forward(y, x, w, l->bias ? w + l->weight_count : NULL, n, l->in, l->out);
-        }
-        break;
-    case NN_RELU: nn_relu_forward(y, x, count); break;
-    case NN_SIGMOID: nn_sigmoid_forward(y, x, count); break;
-    case NN_TANH: nn_tanh_forward(y, x, count); break;
-    case NN_DROPOUT:
-        if (m->training && l->p > 0)
-            nn_mul(y, x, m->aux[i].data + skip, count);
-        else
-            memcpy(y, x, count * sizeof *y);
-        break;
-    case NN_BATCHNORM: /* whole batches only (nn_model_splittable) */
-        nn_batchnorm_forward(y, m->aux[i].data, m->stats[i], x, w, w + l->out, m->buffers + l->buffer_offset, n,
-                             out, l->eps, l->momentum, m->training);
-        break;
+    int j = m->src[i];
+    int in_w = j < 0 ? m->last_cols : m->width[j], out_w = m->width[i];
+    nn_layer_pass s;
+    memset(&s, 0, sizeof s);
+    s.l = l;
+    s.n = p->rows;
+    s.in_w = in_w;
+    s.out_w = out_w;
+    s.training = m->training;
+    s.x = j < 0 ? p->x : m->out[j].data + (size_t)p->first * (size_t)in_w;
+    s.y = aliased(m, i) ? NULL : m->out[i].data + (size_t)p->first * (size_t)out_w;
+    s.w = m->params + l->param_offset;
+    s.g = p->grads + l->param_offset;
+    s.buffers = m->buffers + l->buffer_offset;
+    if (m->aux[i].data && m->aux[i].size)
+        s.aux = m->aux[i].data + (size_t)p->first * nn_tensor_row_size(&m->aux[i]);
+    s.stats = m->stats[i];
+    s.scratch = m->scratch ? m->scratch + (size_t)p->index * m->scratch_floats : NULL;
+    if (i == 0 && p->xs) {
+        s.xs = p->xs;
+        s.w_packed = nn_csr_pack_needed(l->out) ? m->w0_packed.data : s.w;
     }
+    return s;
 }
 
 void nn_model_forward_part(nn_model *m, const nn_model_part *p)
 {
-    const float *x = p->x;
-    int cols = m->last_cols;
     for (int i = 0; i < m->nlayers; i++) {
-        layer_forward(m, i, p, x, cols);
-        cols = (int)nn_tensor_row_size(&m->out[i]);
-        x = m->out[i].data + (size_t)p->first * (size_t)cols;
+        if (aliased(m, i))
+            continue;
+        nn_layer_pass s = layer_pass(m, i, p);
+        m->ops[i]->forward(&s);
     }
 }
 
 /* The whole batch as one part, for the single-batch calls below. */
 static nn_model_part whole_part(nn_model *m, const float *x, nn_sparse_batch *xs)
 {
-    nn_model_part p = {0, m->last_rows, x, xs, m->grads, &m->pack};
+    nn_model_part p = {0, m->last_rows, x, xs, m->grads, &m->pack, 0};
     return p;
 }
 
@@ -359,14 +337,9 @@ nn_status nn_model_forward(nn_model *m, const nn_tensor *x, const nn_tensor **y,
     }
     int n = x->shape[0], cols = (int)nn_tensor_row_size(x);
     const nn_layer *first = &m->layers[0];
-    /* The data's zeros (most of an image) are skipped in a first Linear
-     * layer wide enough for that to beat BLAS on a dense input, scan
-     * included (measured on 200 MNIST rows, two threads: 1024 outputs
-     * 1.40x faster, 512 1.25x, 256 1.10x, 128 0.77x; a batch gathered by
-     * the training loop is sparse from the start and always is). */
+    double density = nn_sparse_policy(first, 0);
     nn_sparse_batch *xs = NULL;
-    if (first->kind == NN_LINEAR && first->out >= SPARSE_MIN_OUT && cols == first->in &&
-        nn_csr_from_dense(&m->input_nz.by_row, x->data, n, cols, SPARSE_DENSITY)) {
+    if (density >= 0 && cols == first->in && nn_csr_from_dense(&m->input_nz.by_row, x->data, n, cols, density)) {
         m->input_nz.has_cols = 0;
         xs = &m->input_nz;
     }
@@ -380,59 +353,20 @@ nn_status nn_model_forward_sparse(nn_model *m, nn_sparse_batch *x, const nn_tens
     return forward_whole(m, NULL, x, x->by_row.rows, x->by_row.cols, y, err);
 }
 
-static nn_status layer_backward(nn_model *m, int i, nn_model_part *p, const float *x, int cols, const float *dy,
-                                float *dx, int accumulate, nn_error *err)
-{
-    const nn_layer *l = &m->layers[i];
-    int n = p->rows;
-    size_t count = (size_t)n * (size_t)cols, skip = (size_t)p->first * (size_t)cols;
-    const float *y = m->out[i].data + skip;
-    const float *w = m->params + l->param_offset;
-    float *g = p->grads + l->param_offset;
-    switch (l->kind) {
-    case NN_LINEAR:
-        if (i == 0 && p->xs) {
-            nn_status st = reserve_pack(p->pack, nn_sparse_tmul_scratch(p->xs, l->out), l->in, err);
-            if (st != NN_OK)
-                return st;
-            if (!nn_sparse_tmul(g, l->out, p->xs, dy, l->out, l->out, accumulate, p->pack->data))
-                return nn_fail(err, NN_ENOMEM, "out of memory transposing a batch of %d rows", n);
-            if (l->bias)
-                nn_linear_backward_bias(g + l->weight_count, dy, n, l->out, accumulate);
-        } else {
-            nn_linear_backward(dx, g, l->bias ? g + l->weight_count : NULL, dy, x, w, n, l->in, l->out, accumulate);
-        }
-        break;
-    case NN_RELU: if (dx) nn_relu_backward(dx, dy, y, count); break;
-    case NN_SIGMOID: if (dx) nn_sigmoid_backward(dx, dy, y, count); break;
-    case NN_TANH: if (dx) nn_tanh_backward(dx, dy, y, count); break;
-    case NN_DROPOUT:
-        if (!dx)
-            break;
-        if (m->training && l->p > 0)
-            nn_mul(dx, dy, m->aux[i].data + skip, count);
-        else
-            memcpy(dx, dy, count * sizeof *dx);
-        break;
-    case NN_BATCHNORM:
-        if (!accumulate)
-            memset(g, 0, l->param_count * sizeof *g);
-        nn_batchnorm_backward(dx, g, g + l->out, dy, m->aux[i].data, m->stats[i], w, n, cols, m->training);
-        break;
-    }
-    return NN_OK;
-}
-
 nn_status nn_model_backward_part(nn_model *m, nn_model_part *p, const float *dy, int accumulate, nn_error *err)
 {
     for (int i = m->nlayers - 1; i >= 0; i--) {
-        int cols = i == 0 ? m->last_cols : (int)nn_tensor_row_size(&m->out[i - 1]);
-        const float *x = i == 0 ? p->x : m->out[i - 1].data + (size_t)p->first * (size_t)cols;
-        float *dx = i == 0 ? NULL : m->dout[i - 1].data + (size_t)p->first * (size_t)cols;
-        nn_status st = layer_backward(m, i, p, x, cols, dy, dx, accumulate, err);
+        if (aliased(m, i))
+            continue; /* its gradient is its input's */
+        nn_layer_pass s = layer_pass(m, i, p);
+        int j = m->src[i];
+        s.dy = dy;
+        s.dx = j < 0 ? NULL : m->dout[j].data + (size_t)p->first * (size_t)s.in_w;
+        s.accumulate = accumulate;
+        nn_status st = m->ops[i]->backward(&s, p->pack, err);
         if (st != NN_OK)
             return st;
-        dy = dx;
+        dy = s.dx;
     }
     return NN_OK;
 }
@@ -466,7 +400,8 @@ nn_status nn_model_backward(nn_model *m, const nn_tensor *x, const nn_tensor *dy
     if (m->sparse_in == &m->input_nz) {
         /* The forward took its input's non-zeros; the weight gradient takes those of the x given now. */
         m->input_nz.has_cols = 0;
-        if (!nn_csr_from_dense(&m->input_nz.by_row, x->data, x->shape[0], m->last_cols, SPARSE_DENSITY))
+        double density = nn_sparse_policy(&m->layers[0], 0);
+        if (!(density >= 0 && nn_csr_from_dense(&m->input_nz.by_row, x->data, x->shape[0], m->last_cols, density)))
             m->sparse_in = NULL;
     }
     if (dy->size && dy->data < m->grads + m->nparams && m->grads < dy->data + dy->size) {

@@ -29,8 +29,14 @@ typedef struct {
     /* Workspace, per layer: */
     nn_tensor *out;      /* output of each layer */
     nn_tensor *dout;     /* gradient of the loss w.r.t. each layer's output */
-    nn_tensor *aux;      /* Dropout: mask; BatchNorm: xhat */
-    float **stats;       /* BatchNorm: batch mean and invstd (2 * features) */
+    nn_tensor *aux;      /* per row (nn_layer_ops.aux_per_row): Dropout: mask; BatchNorm: xhat */
+    float **stats;       /* per layer (nn_layer_ops.stats_count): BatchNorm: batch mean and invstd */
+    const nn_layer_ops **ops; /* each layer's kind */
+    int *src;            /* the layer whose output each layer reads, -1: the model's input (views
+                            in between pass it on: their output is their input) */
+    int *width;          /* floats a row of each layer's output, for the current batch */
+    float *scratch;      /* owned: NN_MODEL_PARTS areas of scratch_floats, one per part */
+    size_t scratch_floats;
     nn_sparse_batch input_nz;  /* a dense input's non-zeros, when a first Linear layer used them */
     nn_sparse_batch *sparse_in; /* the last forward's input by its non-zeros, or NULL */
     nn_tensor pack;      /* scratch of the sparse products */
@@ -47,10 +53,13 @@ typedef struct {
 #define NN_MAX_FEATURES (1 << 24)
 #define NN_MAX_LAYERS 10000
 #define NN_MAX_PARAMS INT_MAX
+/* The parts a batch may be cut into (each with its own scratch). */
+#define NN_MODEL_PARTS 2
 
-/* Checks every layer's settings (sizes in 1..NN_MAX_FEATURES, finite
- * init, eps > 0, momentum and p in range) and the chain of layers (each input width equal to the previous output)
- * and fills in the unknown widths, offsets and counts. */
+/* Checks every layer's settings (its kind's plan: sizes in 1..NN_MAX_FEATURES,
+ * finite init, eps > 0, momentum and p in range, ...) and the chain of layers
+ * (each input shape equal to the previous output's) and fills in the unknown
+ * widths and shapes, offsets and counts. */
 nn_status nn_model_plan(nn_layer *layers, int n, nn_error *err);
 
 /* Builds a model from planned layer descriptions (copied); parameters are
@@ -105,6 +114,7 @@ typedef struct {
     nn_sparse_batch *xs;    /* its inputs by their non-zeros (row 0 = row first) */
     float *grads;           /* where its parameter gradients go (nparams floats) */
     nn_tensor *pack;        /* scratch of the sparse products (the caller's) */
+    int index;              /* 0..NN_MODEL_PARTS-1: the part's number, its scratch in the model */
 } nn_model_part;
 
 int nn_model_splittable(const nn_model *m);

@@ -12,7 +12,7 @@
 #include <zlib.h>
 
 #define HEADER_SIZE 24
-#define LAYER_SIZE 40
+#define LEGACY_LAYER_SIZE 40 /* versions 1 and 2 */
 #define MAX_MODEL_FILE ((size_t)1 << 31)
 
 typedef struct {
@@ -48,25 +48,37 @@ static void put_floats(writer *w, const float *f, size_t n)
     }
 }
 
+/* The bytes of layer l's settings (and its kind) in a version 3 file; w NULL: only counted. */
+static size_t put_layer(writer *w, const nn_layer *l)
+{
+    const nn_setting *s = nn_layer_ops_of(l->kind)->settings;
+    size_t bytes = 4;
+    if (w)
+        put_u32(w, (uint32_t)l->kind);
+    for (; s->key; s++) {
+        bytes += s->type == NN_SET_NUMBER ? 8 : 4;
+        if (w && s->type == NN_SET_NUMBER)
+            put_f64(w, nn_setting_get_number(l, s));
+        else if (w)
+            put_u32(w, (uint32_t)nn_setting_get_int(l, s));
+    }
+    return bytes;
+}
+
 nn_status nn_model_encode(const nn_model *m, uint8_t **out, size_t *len, nn_error *err)
 {
-    size_t payload = 4 + (size_t)m->nlayers * LAYER_SIZE + 8 + 4 * m->nparams + 8 + 4 * m->nbuffers + 8;
+    size_t layers = 0;
+    for (int i = 0; i < m->nlayers; i++)
+        layers += put_layer(NULL, &m->layers[i]);
+    size_t payload = 4 + layers + 8 + 4 * m->nparams + 8 + 4 * m->nbuffers + 8;
     writer w = {malloc(HEADER_SIZE + payload), 0};
     if (!w.p)
         return nn_fail(err, NN_ENOMEM, "out of memory encoding the model");
     memcpy(w.p, NN_MODEL_MAGIC, 8);
     w.pos = HEADER_SIZE;
     put_u32(&w, (uint32_t)m->nlayers);
-    for (int i = 0; i < m->nlayers; i++) {
-        const nn_layer *l = &m->layers[i];
-        put_u32(&w, (uint32_t)l->kind);
-        put_u32(&w, (uint32_t)l->in);
-        put_u32(&w, (uint32_t)l->out);
-        put_u32(&w, (uint32_t)l->bias);
-        put_f64(&w, l->p);
-        put_f64(&w, l->eps);
-        put_f64(&w, l->momentum);
-    }
+    for (int i = 0; i < m->nlayers; i++)
+        put_layer(&w, &m->layers[i]);
     put_u64(&w, m->nparams);
     put_floats(&w, m->params, m->nparams);
     put_u64(&w, m->nbuffers);
@@ -128,33 +140,66 @@ static int get_floats(reader *r, float *f, uint64_t n)
     return 1;
 }
 
-static nn_status decode_layers(reader *r, nn_layer **out, int *n, const char *name, nn_error *err)
+/* A version 3 layer: its kind, then its settings; 0 if damaged. */
+static int get_layer(reader *r, nn_layer *l)
+{
+    uint32_t kind;
+    if (!get_u32(r, &kind) || kind > INT32_MAX || !nn_layer_ops_of((nn_layer_kind)kind))
+        return 0;
+    l->kind = (nn_layer_kind)kind;
+    l->in = l->out = -1;
+    for (const nn_setting *s = nn_layer_ops_of(l->kind)->settings; s->key; s++) {
+        uint32_t v;
+        double d;
+        if (s->type == NN_SET_NUMBER) {
+            if (!get_f64(r, &d))
+                return 0;
+            nn_setting_set_number(l, s, d);
+        } else {
+            if (!get_u32(r, &v))
+                return 0;
+            nn_setting_set_int(l, s, (int32_t)v);
+        }
+    }
+    return 1;
+}
+
+/* A version 1 or 2 layer (the six first kinds); 0 if damaged. */
+static int get_legacy_layer(reader *r, nn_layer *l)
+{
+    uint32_t kind = 0, in = 0, o = 0, bias = 0;
+    get_u32(r, &kind);
+    get_u32(r, &in);
+    get_u32(r, &o);
+    get_u32(r, &bias);
+    get_f64(r, &l->p);
+    get_f64(r, &l->eps);
+    get_f64(r, &l->momentum);
+    if (kind < NN_LINEAR || kind > NN_BATCHNORM || bias > 1 || (int32_t)in < -1 || (int32_t)o < -1 ||
+        (int32_t)in > (1 << 24) || (int32_t)o > (1 << 24))
+        return 0;
+    l->kind = (nn_layer_kind)kind;
+    l->in = (int32_t)in;
+    l->out = (int32_t)o;
+    l->bias = (int)bias;
+    return 1;
+}
+
+static nn_status decode_layers(reader *r, uint32_t version, nn_layer **out, int *n, const char *name,
+                               nn_error *err)
 {
     uint32_t count;
-    if (!get_u32(r, &count) || count < 1 || count > 10000 || (r->len - r->pos) / LAYER_SIZE < count)
+    size_t least = version >= 3 ? 4 : LEGACY_LAYER_SIZE;
+    if (!get_u32(r, &count) || count < 1 || count > 10000 || (r->len - r->pos) / least < count)
         return nn_fail(err, NN_EFORMAT, "%s: damaged model file (bad layer count)", name);
     nn_layer *layers = calloc(count, sizeof *layers);
     if (!layers)
         return nn_fail(err, NN_ENOMEM, "out of memory");
     for (uint32_t i = 0; i < count; i++) {
-        uint32_t kind = 0, in = 0, o = 0, bias = 0;
-        nn_layer *l = &layers[i];
-        get_u32(r, &kind);
-        get_u32(r, &in);
-        get_u32(r, &o);
-        get_u32(r, &bias);
-        get_f64(r, &l->p);
-        get_f64(r, &l->eps);
-        get_f64(r, &l->momentum);
-        if (kind < NN_LINEAR || kind > NN_BATCHNORM || bias > 1 || (int32_t)in < -1 || (int32_t)o < -1 ||
-            (int32_t)in > (1 << 24) || (int32_t)o > (1 << 24)) {
+        if (!(version >= 3 ? get_layer(r, &layers[i]) : get_legacy_layer(r, &layers[i]))) {
             free(layers);
             return nn_fail(err, NN_EFORMAT, "%s: damaged model file (layer %u is invalid)", name, i + 1);
         }
-        l->kind = (nn_layer_kind)kind;
-        l->in = (int32_t)in;
-        l->out = (int32_t)o;
-        l->bias = (int)bias;
     }
     *out = layers;
     *n = (int)count;
@@ -184,7 +229,7 @@ static nn_status decode_payload(nn_model *m, reader *r, uint32_t version, const 
 {
     nn_layer *layers = NULL;
     int n = 0;
-    nn_status st = decode_layers(r, &layers, &n, name, err);
+    nn_status st = decode_layers(r, version, &layers, &n, name, err);
     if (st != NN_OK)
         return st;
     /* Planned first, so that the floats the layers claim are known to be

@@ -3,14 +3,16 @@
  *
  * Layout, all integers little-endian:
  *   "NNLABMDL"  magic, 8 bytes
- *   u32 version (2), u32 CRC-32 (zlib) of the payload, u64 payload length
- *   payload: u32 nlayers, then per layer u32 kind, i32 in, i32 out,
- *            u32 bias, f64 p, f64 eps, f64 momentum;
+ *   u32 version (3), u32 CRC-32 (zlib) of the payload, u64 payload length
+ *   payload: u32 nlayers, then per layer u32 kind and its settings, in the
+ *            order of its nn_layer_ops.settings: i32 for an int, a boolean
+ *            or an option, f64 for a number (versions 1 and 2: i32 in,
+ *            i32 out, u32 bias, f64 p, f64 eps, f64 momentum for every kind);
  *            u64 nparams, f32 params[]; u64 nbuffers, f32 buffers[];
- *            version 2 only: f64 input_scale (the pixel scale of the
+ *            from version 2: f64 input_scale (the pixel scale of the
  *            training data, finite and >= 0; 0 when unknown)
- * Files are written as version 2; version 1 files (no input_scale) are
- * read with input_scale 0.
+ * Files are written as version 3; version 2 and version 1 files (no
+ * input_scale, read as 0) still load.
  * A file is written to a temporary name in the same folder, flushed to disk
  * and renamed, so a crash leaves either the old file or the new one. */
 #ifndef NN_MODEL_IO_H
@@ -23,7 +25,7 @@
 #include "status.h"
 
 #define NN_MODEL_MAGIC "NNLABMDL"
-#define NN_MODEL_VERSION 2u
+#define NN_MODEL_VERSION 3u
 #define NN_MODEL_VERSION_MIN 1u /* the oldest version read */
 
 nn_status nn_model_save(const nn_model *m, const char *path, nn_error *err);

@@ -15,7 +15,8 @@ enum {
     NN_STREAM_INIT = 1,    /* parameter initialisation */
     NN_STREAM_SHUFFLE = 2, /* per-epoch mini-batch order */
     NN_STREAM_SPLIT = 3,   /* dataset splits */
-    NN_STREAM_DROPOUT = 4  /* dropout masks */
+    NN_STREAM_DROPOUT = 4, /* dropout masks */
+    NN_STREAM_SAMPLE = 5   /* the parameters a gradient check samples */
 };
 
 /* Seeds stream number `stream` of root seed `seed`. */

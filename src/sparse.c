@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sparse_kernels.h"
 #include "tensor.h"
 
 #ifdef _OPENMP
@@ -91,31 +92,9 @@ static int csr_transpose(nn_csr *t, const nn_csr *a, int r0, int r1)
  * of 64 train the seed 003 network 1.01-1.06x faster than 32 with AVX-512
  * (a non-zero's index and value serve four vectors); AVX2 has too few
  * registers for them. */
-#define TILE 64
+#define TILE NN_CSR_TILE
 /* Below this many multiply-adds one thread is faster. */
 #define CSR_THREADED_MIN (1 << 20)
-
-typedef struct {
-    float *c;
-    int ldc;
-    const nn_csr *a;
-    const float *b;
-    int ldb, n;
-    const float *bias;
-    int accumulate;
-    int tile;           /* 16, 32 or 64 columns */
-} csr_product;
-
-/* Rows [r0, r1) of c, columns [j, j + width) (width <= p->tile), from the
- * packed tile bp (a->cols x p->tile). */
-typedef void (*tile_fn)(const csr_product *p, const float *bp, int j, int width, int r0, int r1);
-
-static const float *tile_init(const csr_product *p, int r, int j)
-{
-    if (p->accumulate)
-        return p->c + (size_t)r * p->ldc + j;
-    return p->bias ? p->bias + j : NULL;
-}
 
 /* Columns [j, j + width) of b's rows into bp, tile floats a row. Plain
  * loops rather than a memcpy and a memset call per 128 bytes (packing the
@@ -134,286 +113,26 @@ static void pack_tile(float *bp, const float *b, int rows, int ldb, int tile, in
     }
 }
 
-/* Appends row's non-zeros to col and val, which have room for in + 16
- * more; returns how many. */
-static size_t append_row(int32_t *restrict col, float *restrict val, const float *restrict row, int in)
+/* The table of cpu.h's choice. */
+static const nn_csr_kernels *pick_kernels(void)
 {
-    size_t nz = 0;
-    for (int i = 0; i < in; i++) {
-        if (row[i] != 0.0f) {
-            col[nz] = i;
-            val[nz++] = row[i];
-        }
-    }
-    return nz;
-}
-
-#if defined(__GNUC__) && defined(__x86_64__)
-#include <immintrin.h>
-#define HAVE_X86_KERNELS 1
-
-#define AVX512_INLINE static inline __attribute__((target("avx512f"), always_inline))
-
-/* One row: nv vectors of sums, in 4 / nv sets taking turns over the
- * non-zeros, so that consecutive multiply-adds do not wait for each other
- * (16 columns: 4 sets 1.15x faster than 2 alone, 1.02x on B1; 4 sets of
- * 32 columns spilled registers, 0.85x on B3). */
-AVX512_INLINE void row_avx512(float *c, const float *init, const int32_t *col, const float *val, int32_t nz,
-                              const float *bp, int width, const int nv)
-{
-    const int sets = 4 / nv;
-    __m512 acc[4][4];
-    __mmask16 mask[4];
-    for (int v = 0; v < nv; v++) {
-        int left = width - 16 * v;
-        mask[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
-        for (int s = 0; s < sets; s++)
-            acc[s][v] = _mm512_setzero_ps();
-        if (init)
-            acc[0][v] = _mm512_maskz_loadu_ps(mask[v], init + 16 * v);
-    }
-    int32_t k = 0;
-    for (; k + sets <= nz; k += sets) {
-        for (int s = 0; s < sets; s++) {
-            const float *b = bp + (size_t)col[k + s] * 16 * nv;
-            __m512 x = _mm512_set1_ps(val[k + s]);
-            for (int v = 0; v < nv; v++)
-                acc[s][v] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b + 16 * v), acc[s][v]);
-        }
-    }
-    for (int s = 0; k < nz; k++, s++) {
-        const float *b = bp + (size_t)col[k] * 16 * nv;
-        __m512 x = _mm512_set1_ps(val[k]);
-        for (int v = 0; v < nv; v++)
-            acc[s][v] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b + 16 * v), acc[s][v]);
-    }
-    for (int v = 0; v < nv; v++) {
-        __m512 sum = acc[0][v];
-        for (int s = 1; s < sets; s++)
-            sum = _mm512_add_ps(sum, acc[s][v]);
-        _mm512_mask_storeu_ps(c + 16 * v, mask[v], sum);
-    }
-}
-
-__attribute__((target("avx512f"))) static void tile_avx512(const csr_product *p, const float *bp, int j,
-                                                            int width, int r0, int r1)
-{
-    const nn_csr *a = p->a;
-    for (int r = r0; r < r1; r++) {
-        int32_t first = a->row_start[r], nz = a->row_start[r + 1] - first;
-        if (nz == 0 && p->accumulate)
-            continue; /* a transpose's row of an all-zero pixel */
-        float *c = p->c + (size_t)r * p->ldc + j;
-        if (p->tile == 16)
-            row_avx512(c, tile_init(p, r, j), a->col + first, a->val + first, nz, bp, width, 1);
-        else if (p->tile == 32)
-            row_avx512(c, tile_init(p, r, j), a->col + first, a->val + first, nz, bp, width, 2);
-        else
-            row_avx512(c, tile_init(p, r, j), a->col + first, a->val + first, nz, bp, width, 4);
-    }
-}
-
-#define AVX2_INLINE static inline __attribute__((target("avx2,fma"), always_inline))
-
-AVX2_INLINE void row_avx2(float *c, const float *init, const int32_t *col, const float *val, int32_t nz,
-                          const float *bp, int width, const int nv)
-{
-    __m256 acc[4], odd[4];
-    __m256i mask[4];
-    for (int v = 0; v < nv; v++) {
-        mask[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(width - 8 * v), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-        acc[v] = init ? _mm256_maskload_ps(init + 8 * v, mask[v]) : _mm256_setzero_ps();
-        odd[v] = _mm256_setzero_ps();
-    }
-    int32_t k = 0;
-    for (; k + 2 <= nz; k += 2) {
-        const float *b0 = bp + (size_t)col[k] * 8 * nv, *b1 = bp + (size_t)col[k + 1] * 8 * nv;
-        __m256 x0 = _mm256_set1_ps(val[k]), x1 = _mm256_set1_ps(val[k + 1]);
-        for (int v = 0; v < nv; v++) {
-            acc[v] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(b0 + 8 * v), acc[v]);
-            odd[v] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(b1 + 8 * v), odd[v]);
-        }
-    }
-    if (k < nz) {
-        const float *b0 = bp + (size_t)col[k] * 8 * nv;
-        __m256 x0 = _mm256_set1_ps(val[k]);
-        for (int v = 0; v < nv; v++)
-            acc[v] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(b0 + 8 * v), acc[v]);
-    }
-    for (int v = 0; v < nv; v++)
-        _mm256_maskstore_ps(c + 8 * v, mask[v], _mm256_add_ps(acc[v], odd[v]));
-}
-
-__attribute__((target("avx2,fma"))) static void tile_avx2(const csr_product *p, const float *bp, int j, int width,
-                                                          int r0, int r1)
-{
-    const nn_csr *a = p->a;
-    for (int r = r0; r < r1; r++) {
-        int32_t first = a->row_start[r], nz = a->row_start[r + 1] - first;
-        if (nz == 0 && p->accumulate)
-            continue;
-        float *c = p->c + (size_t)r * p->ldc + j;
-        if (p->tile == 16)
-            row_avx2(c, tile_init(p, r, j), a->col + first, a->val + first, nz, bp, width, 2);
-        else
-            row_avx2(c, tile_init(p, r, j), a->col + first, a->val + first, nz, bp, width, 4);
-    }
-}
-
-/* part (a->cols x ldp, ldp = 16 or 32 >= n) += rows [r0, r1) of a, each
- * row's values times b's row. */
-__attribute__((target("avx512f"))) static void scatter_avx512(float *part, int ldp, const nn_csr *a, const float *b,
-                                                               int ldb, int n, int r0, int r1)
-{
-    __mmask16 m0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
-    __mmask16 m1 = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
-    for (int r = r0; r < r1; r++) {
-        __m512 b0 = _mm512_maskz_loadu_ps(m0, b + (size_t)r * ldb);
-        if (ldp == 16) {
-            for (int32_t k = a->row_start[r]; k < a->row_start[r + 1]; k++) {
-                float *d = part + (size_t)a->col[k] * 16;
-                _mm512_storeu_ps(d, _mm512_fmadd_ps(_mm512_set1_ps(a->val[k]), b0, _mm512_loadu_ps(d)));
-            }
-        } else {
-            __m512 b1 = _mm512_maskz_loadu_ps(m1, b + (size_t)r * ldb + 16);
-            for (int32_t k = a->row_start[r]; k < a->row_start[r + 1]; k++) {
-                float *d = part + (size_t)a->col[k] * 32;
-                __m512 x = _mm512_set1_ps(a->val[k]);
-                _mm512_storeu_ps(d, _mm512_fmadd_ps(x, b0, _mm512_loadu_ps(d)));
-                _mm512_storeu_ps(d + 16, _mm512_fmadd_ps(x, b1, _mm512_loadu_ps(d + 16)));
-            }
-        }
-    }
-}
-
-__attribute__((target("avx2,fma"))) static void scatter_avx2(float *part, int ldp, const nn_csr *a, const float *b,
-                                                             int ldb, int n, int r0, int r1)
-{
-    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    int nv = ldp / 8;
-    __m256i mask[4];
-    for (int v = 0; v < nv; v++)
-        mask[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8 * v), lanes);
-    for (int r = r0; r < r1; r++) {
-        __m256 row[4];
-        for (int v = 0; v < nv; v++)
-            row[v] = _mm256_maskload_ps(b + (size_t)r * ldb + 8 * v, mask[v]);
-        for (int32_t k = a->row_start[r]; k < a->row_start[r + 1]; k++) {
-            float *d = part + (size_t)a->col[k] * ldp;
-            __m256 x = _mm256_set1_ps(a->val[k]);
-            for (int v = 0; v < nv; v++)
-                _mm256_storeu_ps(d + 8 * v, _mm256_fmadd_ps(x, row[v], _mm256_loadu_ps(d + 8 * v)));
-        }
-    }
-}
-
-/* Sixteen values at a time, the non-zeros packed to the front of a
- * register (compress) and stored whole; all-zero runs (an image's border)
- * cost one compare. Measured on 200 MNIST rows through 64 outputs: the
- * forward took 230 us with a branch per value, 104 us this way. */
-__attribute__((target("avx512f"))) static size_t append_row_avx512(int32_t *col, float *val, const float *row,
-                                                                    int in)
-{
-    const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    size_t nz = 0;
-    int i = 0;
-    for (; i + 16 <= in; i += 16) {
-        __m512 v = _mm512_loadu_ps(row + i);
-        __mmask16 keep = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
-        if (!keep)
-            continue;
-        _mm512_storeu_ps(val + nz, _mm512_maskz_compress_ps(keep, v));
-        _mm512_storeu_si512(col + nz, _mm512_maskz_compress_epi32(keep, _mm512_add_epi32(lanes, _mm512_set1_epi32(i))));
-        nz += (size_t)__builtin_popcount(keep);
-    }
-    size_t tail = append_row(col + nz, val + nz, row + i, in - i);
-    for (size_t k = nz; k < nz + tail; k++)
-        col[k] += i;
-    return nz + tail;
-}
+#ifdef NN_HAVE_X86_KERNELS
+    nn_cpu_kind k = nn_cpu_kernels();
+    if (k == NN_CPU_AVX512)
+        return &nn_csr_avx512_kernels;
+    if (k == NN_CPU_AVX2)
+        return &nn_csr_avx2_kernels;
 #endif
-
-/* Any CPU. */
-static void tile_plain(const csr_product *p, const float *bp, int j, int width, int r0, int r1)
-{
-    const nn_csr *a = p->a;
-    for (int r = r0; r < r1; r++) {
-        float sums[TILE];
-        const float *init = tile_init(p, r, j);
-        for (int q = 0; q < p->tile; q++)
-            sums[q] = init && q < width ? init[q] : 0.0f;
-        for (int32_t k = a->row_start[r]; k < a->row_start[r + 1]; k++) {
-            const float v = a->val[k], *brow = bp + (size_t)a->col[k] * p->tile;
-            for (int q = 0; q < p->tile; q++)
-                sums[q] += v * brow[q];
-        }
-        memcpy(p->c + (size_t)r * p->ldc + j, sums, (size_t)width * sizeof *sums);
-    }
+    return &nn_csr_plain_kernels;
 }
 
-static void scatter_plain(float *part, int ldp, const nn_csr *a, const float *b, int ldb, int n, int r0, int r1)
-{
-    for (int r = r0; r < r1; r++) {
-        const float *brow = b + (size_t)r * ldb;
-        for (int32_t k = a->row_start[r]; k < a->row_start[r + 1]; k++) {
-            float *d = part + (size_t)a->col[k] * ldp;
-            const float v = a->val[k];
-            for (int q = 0; q < n; q++)
-                d[q] += v * brow[q];
-        }
-    }
-}
-
-static nn_csr_kernel chosen_kernel = NN_CSR_AUTO;
-
-static int cpu_has(nn_csr_kernel k)
-{
-#ifdef HAVE_X86_KERNELS
-    if (k == NN_CSR_AVX512)
-        return __builtin_cpu_supports("avx512f");
-    if (k == NN_CSR_AVX2)
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#endif
-    return k == NN_CSR_PLAIN || k == NN_CSR_AUTO;
-}
-
-int nn_csr_set_kernel(nn_csr_kernel k)
-{
-    if (!cpu_has(k))
-        return 0;
-    chosen_kernel = k;
-    return 1;
-}
-
-typedef void (*scatter_fn)(float *part, int ldp, const nn_csr *a, const float *b, int ldb, int n, int r0, int r1);
-
-typedef size_t (*append_fn)(int32_t *col, float *val, const float *row, int in);
-
-typedef struct {
-    tile_fn tile;
-    scatter_fn scatter;
-    append_fn append;
-    int wide_tile;      /* the tile for more than 32 columns */
-} kernels;
-
-static kernels pick_kernels(void)
-{
-#ifdef HAVE_X86_KERNELS
-    nn_csr_kernel k = chosen_kernel;
-    if (k == NN_CSR_AVX512 || (k == NN_CSR_AUTO && cpu_has(NN_CSR_AVX512)))
-        return (kernels){tile_avx512, scatter_avx512, append_row_avx512, 64};
-    if (k == NN_CSR_AVX2 || (k == NN_CSR_AUTO && cpu_has(NN_CSR_AVX2)))
-        return (kernels){tile_avx2, scatter_avx2, append_row, 32};
-#endif
-    return (kernels){tile_plain, scatter_plain, append_row, 32};
-}
 
 int nn_csr_from_dense(nn_csr *c, const float *x, int n, int in, double max_density)
 {
     size_t total = (size_t)n * (size_t)in, limit = (size_t)(max_density * (double)total);
     if (total == 0 || !nn_csr_reserve(c, n, limit + (size_t)in + 16))
         return 0;
-    append_fn append = pick_kernels().append;
+    nn_csr_append_fn append = pick_kernels()->append;
     size_t nz = 0;
     for (int r = 0; r < n; r++) {
         c->row_start[r] = (int32_t)nz;
@@ -439,12 +158,13 @@ size_t nn_csr_mul_scratch(const nn_csr *a, int n)
 
 static int tile_width(int n)
 {
-    return n <= 16 ? 16 : n <= 32 ? 32 : pick_kernels().wide_tile;
+    return n <= 16 ? 16 : n <= 32 ? 32 : pick_kernels()->wide_tile;
 }
 
 /* Unit u of a product cut into tiles, each in `cuts` row ranges; bp is
  * this thread's scratch for packing a tile of b. */
-static void product_unit(const csr_product *p, tile_fn kernel, const float *packed, float *bp, int u, int cuts)
+static void product_unit(const nn_csr_product *p, nn_csr_tile_fn kernel, const float *packed, float *bp, int u,
+                         int cuts)
 {
     const nn_csr *a = p->a;
     int t = u / cuts, cut = u % cuts;
@@ -467,8 +187,8 @@ static void product_unit(const csr_product *p, tile_fn kernel, const float *pack
 static void csr_mul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int n, const float *bias,
                     int accumulate, const float *packed, float *scratch)
 {
-    csr_product p = {c, ldc, a, b, ldb, n, bias, accumulate, tile_width(n)};
-    tile_fn kernel = pick_kernels().tile;
+    nn_csr_product p = {c, ldc, a, b, ldb, n, bias, accumulate, tile_width(n)};
+    nn_csr_tile_fn kernel = pick_kernels()->tile;
     int threads = product_threads(a, n);
     int tiles = (n + p.tile - 1) / p.tile;
     /* Units of work: every tile, each cut into row ranges when there are
@@ -555,7 +275,7 @@ static size_t csr_tmul_scratch(const nn_csr *a, int n)
 static void csr_tmul(float *c, int ldc, const nn_csr *a, const float *b, int ldb, int n, int accumulate,
                      float *scratch)
 {
-    scatter_fn scatter = pick_kernels().scatter;
+    nn_csr_scatter_fn scatter = pick_kernels()->scatter;
     int parts = tmul_parts(a, n), ldp = tile_width(n);
     if (parts == 1 && ldc == ldp && n == ldp) {
         /* One part laid out as c: scattered straight into it. */

@@ -49,10 +49,7 @@ void nn_csr_pack(float *packed, const float *b, int rows, int ldb, int n);
 void nn_csr_mul_packed(float *c, int ldc, const nn_csr *a, const float *packed, int n, const float *bias,
                        int accumulate);
 
-/* The kernels nn_csr_mul may use: it takes the widest the CPU has unless
- * told otherwise (the tests compare them). 0 if the CPU lacks that one. */
-typedef enum { NN_CSR_AUTO, NN_CSR_PLAIN, NN_CSR_AVX2, NN_CSR_AVX512 } nn_csr_kernel;
-int nn_csr_set_kernel(nn_csr_kernel k);
+/* The kernels the products use are cpu.h's choice (nn_cpu_force). */
 
 /* Rows per block of a batch's transpose: a block's rows of the other factor
  * (512 x 16 floats, 32 KiB) stay in L1 while its columns are summed. */

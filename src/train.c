@@ -83,14 +83,11 @@ nn_target nn_batch_target(const nn_dataset *data, const nn_tensor *labels)
     return t;
 }
 
-/* Above this fraction of non-zero pixels batches are gathered dense. */
-#define SPARSE_MAX_DENSITY 0.5
-
-/* Batches for m go to its first layer by their non-zeros: a Linear layer
- * then skips the data's zeros (four-fifths of an MNIST image). */
+/* Batches for m go to its first layer by their non-zeros when the data are
+ * images and the sparse policy (nn_sparse_policy) says so for their density. */
 static int sparse_batches(const nn_model *m, const nn_dataset *data)
 {
-    return m->layers[0].kind == NN_LINEAR && nn_dataset_sparse_ok(data) && data->store->density <= SPARSE_MAX_DENSITY;
+    return nn_dataset_sparse_ok(data) && data->store->density <= nn_sparse_policy(&m->layers[0], 1);
 }
 
 static nn_status gather(const nn_dataset *data, const int32_t *order, int32_t first, int32_t count,
@@ -110,6 +107,7 @@ static nn_status gather(const nn_dataset *data, const int32_t *order, int32_t fi
 
 /* nn_optim_step_sum adds the second part's gradients */
 _Static_assert(NN_TRAIN_PARTS == 2, "one extra part's gradients");
+_Static_assert(NN_TRAIN_PARTS <= NN_MODEL_PARTS, "a scratch area per part");
 
 static int batch_parts(const nn_model *m, int rows)
 {
@@ -143,6 +141,7 @@ static nn_status run_part(nn_model *m, nn_loss_kind loss, const nn_dataset *data
     bp->part.xs = sparse ? &bp->xs : NULL;
     bp->part.grads = p == 0 ? m->grads : w->part_grads.data + (size_t)(p - 1) * m->nparams;
     bp->part.pack = &bp->pack;
+    bp->part.index = p;
     nn_model_forward_part(m, &bp->part);
     const nn_tensor *y = &m->out[m->nlayers - 1];
     int classes = (int)nn_tensor_row_size(y);

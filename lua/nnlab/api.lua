@@ -113,6 +113,68 @@ function nn.BatchNorm(features, opts)
                name = ("BatchNorm(%d)"):format(features)}
 end
 
+--- nn.Reshape{c, h, w}: each sample's values seen as c x h x w (a view,
+-- no copy: N x 784 rows become N x 1 x 28 x 28 for nn.Conv2d).
+function nn.Reshape(shape)
+  if type(shape) ~= "table" or #shape < 1 or #shape > 3 then
+    check.fail("Reshape", "#1", "expected {c, h, w}, got " .. check.describe(shape))
+  end
+  local names = {"c", "h", "w"}
+  local dims = {}
+  for d = 1, 3 do
+    dims[d] = math.tointeger(check.int("Reshape", "#1", names[d], shape[d] or 1, 1, 1 << 24))
+  end
+  return layer{kind = "Reshape", channels = dims[1], height = dims[2], width = dims[3],
+               name = ("Reshape(%dx%dx%d)"):format(dims[1], dims[2], dims[3])}
+end
+
+--- nn.Flatten(): c x h x w samples seen as flat rows again (a view).
+function nn.Flatten(...)
+  if select("#", ...) > 0 then check.fail("Flatten", "#1", "takes no arguments") end
+  return layer{kind = "Flatten", name = "Flatten"}
+end
+
+--- nn.Conv2d(in_channels, out_channels, kernel_size, {stride = 1, padding = 0,
+-- bias = true, init = "default", std, a, b}): weights out x in x k x k (PyTorch's).
+function nn.Conv2d(in_channels, out_channels, kernel_size, opts)
+  local f = "Conv2d"
+  check.int(f, "#1", "in_channels", in_channels, 1, 1 << 24)
+  check.int(f, "#2", "out_channels", out_channels, 1, 1 << 24)
+  check.int(f, "#3", "kernel_size", kernel_size, 1, 1 << 24)
+  opts = check.options(f, "#4", opts, {stride = true, padding = true, bias = true, init = true, std = true,
+                                       a = true, b = true})
+  local stride = check.int(f, "#4", "stride", opts.stride or 1, 1, 1 << 24)
+  local padding = check.int(f, "#4", "padding", opts.padding or 0, 0, 1 << 24)
+  local init = check.oneof(f, "#4", "init", opts.init or "default", INITS)
+  if init == "xavier" then init = "glorot" end
+  local std, a, b = opts.std or 0.01, opts.a or -0.05, opts.b or 0.05
+  check.number(f, "#4", "std", std, 0, true)
+  check.number(f, "#4", "a", a)
+  check.number(f, "#4", "b", b, a, true)
+  local bias = opts.bias
+  if bias == nil then bias = true end
+  check.boolean(f, "#4", "bias", bias)
+  return layer{kind = "Conv2d", in_channels = math.tointeger(in_channels),
+               out_channels = math.tointeger(out_channels), kernel_size = math.tointeger(kernel_size),
+               stride = math.tointeger(stride), padding = math.tointeger(padding), init = init, std = std, a = a,
+               b = b, bias = bias, name = ("Conv2d(%d->%d, %dx%d)"):format(in_channels, out_channels, kernel_size,
+                                                                          kernel_size)}
+end
+
+local function pool(kind)
+  return function(kernel_size, opts)
+    check.int(kind, "#1", "kernel_size", kernel_size, 1, 1 << 24)
+    opts = check.options(kind, "#2", opts, {stride = true, padding = true})
+    local stride = check.int(kind, "#2", "stride", opts.stride or kernel_size, 1, 1 << 24)
+    local padding = check.int(kind, "#2", "padding", opts.padding or 0, 0, kernel_size // 2)
+    return layer{kind = kind, kernel_size = math.tointeger(kernel_size), stride = math.tointeger(stride),
+                 padding = math.tointeger(padding), name = ("%s(%dx%d)"):format(kind, kernel_size, kernel_size)}
+  end
+end
+--- nn.MaxPool2d(kernel_size, {stride = kernel_size, padding = 0}), nn.AvgPool2d(...)
+nn.MaxPool2d = pool("MaxPool2d")
+nn.AvgPool2d = pool("AvgPool2d")
+
 function nn.Sequential(layers)
   if type(layers) ~= "table" then
     check.fail("Sequential", "#1", "expected a list of layers, got " .. check.describe(layers))
@@ -426,28 +488,32 @@ end
 
 local function check_grad_args(f, o)
   if type(o) ~= "table" then check.fail(f, "#1", "expected {model = ..., loss = ..., data = ...}") end
-  check.options(f, "#1", o, {model = true, loss = true, data = true, h = true, details = true})
+  check.options(f, "#1", o, {model = true, loss = true, data = true, h = true, details = true, sample = true})
   local model = o.model or o[1]
   check.is(f, "#1", "model", model, MODEL, "a model")
   check.is(f, "#1", "loss", o.loss, LOSS, "a loss")
   check.is(f, "#1", "data", o.data, DATASET, "a dataset")
-  return model, check.number(f, "#1", "h", o.h or 1e-5, 0)
+  if o.sample ~= nil then check.int(f, "#1", "sample", o.sample, 1, 1 << 40) end
+  return model, check.number(f, "#1", "h", o.h or 1e-5, 0), o.sample and math.tointeger(o.sample)
 end
 
 --- The central-difference gradient of the mean loss over data, for every
--- parameter in the model's order (a 1-D tensor), computed in double.
+-- parameter in the model's order (a 1-D tensor), computed in double. With
+-- sample = K, only K parameters drawn from the seed (0 elsewhere), and a
+-- second result: their 1-based indices.
 function nn.numgrad(o)
-  local model, h = check_grad_args("numgrad", o)
-  return core.numgrad(model, o.loss, o.data, h)
+  local model, h, sample = check_grad_args("numgrad", o)
+  return core.numgrad(model, o.loss, o.data, h, sample)
 end
 
 --- The largest relative error |a - b| / (|a| + |b|) (2-norms over each
--- layer's weights and over its biases) between backpropagation and numgrad.
+-- layer's weights and over its biases) between backpropagation and numgrad
+-- (over the sample = K parameters numgrad draws, when given).
 -- With details = true, a second result: {abs = largest element-wise
 -- difference, layer = the layer of the largest relative error}.
 function nn.gradcheck(o)
-  local model, h = check_grad_args("gradcheck", o)
-  local rel, abs, layer_index = core.gradcheck(model, o.loss, o.data, h)
+  local model, h, sample = check_grad_args("gradcheck", o)
+  local rel, abs, layer_index = core.gradcheck(model, o.loss, o.data, h, sample)
   if o.details then return rel, {abs = abs, layer = layer_index} end
   return rel
 end

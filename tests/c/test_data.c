@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "cpu.h"
 #include "data.h"
 
 static char dir[] = "/tmp/nnlab-test-data-XXXXXX";
@@ -201,6 +202,43 @@ static void split_is_a_seeded_partition(void **state)
     nn_dataset_free(&all);
 }
 
+/* Every gathering kernel gives the reference's non-zeros, to the bit. */
+static void sparse_gather_kernels_match_the_reference(void **state)
+{
+    (void)state;
+    enum { N = 9, DIM = 77 };
+    uint8_t *im = malloc(N * DIM), *lb = malloc(N);
+    for (int i = 0; i < N * DIM; i++)
+        im[i] = (uint8_t)(i % 7 < 3 ? 0 : (i * 37) % 256);
+    for (int i = 0; i < N; i++)
+        lb[i] = (uint8_t)(i % 10);
+    nn_store *s;
+    nn_dataset all;
+    nn_error err;
+    assert_ok(nn_store_wrap(&s, im, lb, N, DIM, 10, &err), &err);
+    assert_ok(nn_dataset_all(&all, s, 1.0f / 255, &err), &err);
+    nn_store_release(s);
+    nn_sparse_batch ref, other;
+    memset(&ref, 0, sizeof ref);
+    memset(&other, 0, sizeof other);
+    assert_true(nn_cpu_force(NN_CPU_PLAIN));
+    assert_ok(nn_dataset_gather_sparse(&all, NULL, 0, N, &ref, NULL, &err), &err);
+    const nn_cpu_kind kinds[] = {NN_CPU_AVX2, NN_CPU_AVX512};
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        if (!nn_cpu_force(kinds[k]))
+            continue;
+        assert_ok(nn_dataset_gather_sparse(&all, NULL, 0, N, &other, NULL, &err), &err);
+        int32_t nz = ref.by_row.row_start[N];
+        assert_memory_equal(ref.by_row.row_start, other.by_row.row_start, (N + 1) * sizeof(int32_t));
+        assert_memory_equal(ref.by_row.col, other.by_row.col, (size_t)nz * sizeof(int32_t));
+        assert_memory_equal(ref.by_row.val, other.by_row.val, (size_t)nz * sizeof(float));
+    }
+    nn_cpu_force(NN_CPU_AUTO);
+    nn_sparse_batch_free(&ref);
+    nn_sparse_batch_free(&other);
+    nn_dataset_free(&all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +247,7 @@ int main(void)
         cmocka_unit_test(a_huge_header_does_not_allocate),
         cmocka_unit_test(refuses_mismatched_pairs),
         cmocka_unit_test(split_is_a_seeded_partition),
+        cmocka_unit_test(sparse_gather_kernels_match_the_reference),
     };
     return cmocka_run_group_tests_name("data", tests, setup, teardown);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "layers.h"
 #include "loss.h"
 #include "optim.h"
@@ -89,9 +90,9 @@ static void sparse_products_match_dense_at(int n, int in, int out)
 static void sparse_kernels_match_dense(void **state)
 {
     (void)state;
-    const nn_csr_kernel kernels[] = {NN_CSR_PLAIN, NN_CSR_AVX2, NN_CSR_AVX512};
+    const nn_cpu_kind kernels[] = {NN_CPU_PLAIN, NN_CPU_AVX2, NN_CPU_AVX512};
     for (size_t k = 0; k < sizeof kernels / sizeof *kernels; k++) {
-        if (!nn_csr_set_kernel(kernels[k]))
+        if (!nn_cpu_force(kernels[k]))
             continue; /* this CPU lacks it */
         sparse_products_match_dense_at(5, 9, 4);
         sparse_products_match_dense_at(37, 50, 21);
@@ -99,7 +100,7 @@ static void sparse_kernels_match_dense(void **state)
         sparse_products_match_dense_at(200, 784, 512); /* threaded */
         sparse_products_match_dense_at(NN_COL_BLOCK + 100, 60, 12); /* two blocks of the transpose */
     }
-    nn_csr_set_kernel(NN_CSR_AUTO);
+    nn_cpu_force(NN_CPU_AUTO);
 }
 
 static void activations_have_known_values(void **state)
@@ -309,6 +310,106 @@ static void schedules(void **state)
     assert_close(o.cur_lr, 0.1, 1e-12);
 }
 
+/* The definition's sums, for stride 2 and padding 1 over 2 samples of
+ * 3 x 5 x 4 (an output size that leaves input columns unused). */
+static void conv2d_matches_direct_sums(void **state)
+{
+    (void)state;
+    nn_window g = {3, 5, 4, 3, 2, 1, 0, 0};
+    g.oh = (g.h + 2 * g.pad - g.k) / g.s + 1, g.ow = (g.w + 2 * g.pad - g.k) / g.s + 1;
+    int n = 2, out = 2, K = g.c * g.k * g.k, P = g.oh * g.ow, in = g.c * g.h * g.w;
+    float x[2 * 60], w[2 * 27], b[2] = {0.5f, -1}, y[2 * 2 * 6], want[2 * 2 * 6] = {0}, cols[2 * 27 * 6];
+    for (int k = 0; k < n * in; k++)
+        x[k] = (float)((k * 7) % 11) - 5;
+    for (int k = 0; k < out * K; k++)
+        w[k] = (float)((k * 5) % 7) / 4 - 0.75f;
+    for (int r = 0; r < n; r++)
+        for (int o = 0; o < out; o++)
+            for (int oy = 0; oy < g.oh; oy++)
+                for (int ox = 0; ox < g.ow; ox++) {
+                    double sum = b[o];
+                    for (int c = 0; c < g.c; c++)
+                        for (int ky = 0; ky < g.k; ky++)
+                            for (int kx = 0; kx < g.k; kx++) {
+                                int iy = oy * g.s - g.pad + ky, ix = ox * g.s - g.pad + kx;
+                                if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w)
+                                    sum += w[((o * g.c + c) * g.k + ky) * g.k + kx] *
+                                           x[r * in + (c * g.h + iy) * g.w + ix];
+                            }
+                    want[(r * out + o) * P + oy * g.ow + ox] = (float)sum;
+                }
+    nn_conv2d_forward(y, x, w, b, cols, n, out, &g);
+    assert_all_close(y, want, n * out * P, 1e-5);
+    /* backward against the same sums: dx of dy = 1 at one output is that window's weights */
+    float dy[2 * 2 * 6] = {0}, dx[2 * 60], dw[2 * 27], db[2];
+    dy[1 * P + 4] = 1; /* sample 0, channel 1, position (2, 0) */
+    nn_conv2d_backward(dx, dw, db, dy, x, w, cols, n, out, &g, 0);
+    for (int c = 0; c < g.c; c++)
+        for (int iy = 0; iy < g.h; iy++)
+            for (int ix = 0; ix < g.w; ix++) {
+                int ky = iy - (2 * g.s - g.pad), kx = ix - (0 * g.s - g.pad);
+                float e = ky >= 0 && ky < g.k && kx >= 0 && kx < g.k ? w[((1 * g.c + c) * g.k + ky) * g.k + kx] : 0;
+                assert_close(dx[(c * g.h + iy) * g.w + ix], e, 1e-6);
+            }
+    assert_close(db[0], 0, 0);
+    assert_close(db[1], 1, 0);
+    for (int k = 0; k < K; k++) {
+        int c = k / 9, ky = k / 3 % 3, kx = k % 3, iy = 2 * g.s - g.pad + ky, ix = kx - g.pad;
+        float e = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? x[(c * g.h + iy) * g.w + ix] : 0;
+        assert_close(dw[K + k], e, 1e-6);
+        assert_close(dw[k], 0, 0);
+    }
+}
+
+/* Max routes the gradient to the first maximum, average spreads it. */
+static void pools_route_gradients(void **state)
+{
+    (void)state;
+    nn_window g = {1, 3, 3, 2, 1, 0, 2, 2};
+    float x[9] = {1, 3, 3, 0, 2, 1, 5, 4, 4}, y[4], dy[4] = {1, 2, 3, 4}, dx[9];
+    nn_maxpool2d_forward(y, x, 1, &g);
+    float want[4] = {3, 3, 5, 4};
+    assert_all_close(y, want, 4, 0);
+    nn_maxpool2d_backward(dx, dy, x, 1, &g);
+    float want_dx[9] = {0, 3, 0, 0, 0, 0, 3, 4, 0};
+    assert_all_close(dx, want_dx, 9, 0);
+    nn_avgpool2d_forward(y, x, 1, &g);
+    float want_avg[4] = {1.5f, 2.25f, 2.75f, 2.75f};
+    assert_all_close(y, want_avg, 4, 1e-7);
+    nn_avgpool2d_backward(dx, dy, 1, &g);
+    float want_adx[9] = {0.25f, 0.75f, 0.5f, 1, 2.5f, 1.5f, 0.75f, 1.75f, 1};
+    assert_all_close(dx, want_adx, 9, 1e-7);
+}
+
+/* The AVX-512 cross-entropy against the reference, forced in turn. */
+static void cross_entropy_kernels_match_the_reference(void **state)
+{
+    (void)state;
+    enum { N = 70, C = 10 };
+    nn_tensor z;
+    nn_error err;
+    int shape[2] = {N, C};
+    assert_ok(nn_tensor_init(&z, 2, shape, &err), &err);
+    float labels[N], g_ref[N * C], g[N * C];
+    for (int k = 0; k < N * C; k++)
+        z.data[k] = (float)((k * 13) % 17) / 3 - 2;
+    for (int r = 0; r < N; r++)
+        labels[r] = (float)(r % C);
+    nn_target t = {labels, NULL};
+    double l_ref, l;
+    long c_ref = 0, c = 0;
+    assert_true(nn_cpu_force(NN_CPU_PLAIN));
+    assert_ok(nn_loss_compute(NN_LOSS_CROSS_ENTROPY, &z, &t, &l_ref, g_ref, &c_ref, &err), &err);
+    if (nn_cpu_force(NN_CPU_AVX512)) {
+        assert_ok(nn_loss_compute(NN_LOSS_CROSS_ENTROPY, &z, &t, &l, g, &c, &err), &err);
+        assert_close(l, l_ref, 1e-6);
+        assert_all_close(g, g_ref, N * C, 1e-7);
+        assert_int_equal(c, c_ref);
+    }
+    nn_cpu_force(NN_CPU_AUTO);
+    nn_tensor_free(&z);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +427,9 @@ int main(void)
         cmocka_unit_test(sgd_step_with_l2_and_momentum),
         cmocka_unit_test(sgd_refuses_bad_settings),
         cmocka_unit_test(schedules),
+        cmocka_unit_test(conv2d_matches_direct_sums),
+        cmocka_unit_test(pools_route_gradients),
+        cmocka_unit_test(cross_entropy_kernels_match_the_reference),
     };
     return cmocka_run_group_tests_name("layers, losses, SGD", tests, NULL, NULL);
 }

@@ -149,7 +149,33 @@ static void set_u32(uint8_t *p, uint32_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static void input_scale_in_version_2_and_not_in_version_1(void **state)
+/* m as a version 1 or 2 file (the legacy layer records), malloc'd. */
+static uint8_t *legacy_file(const nn_model *m, int version, size_t *len)
+{
+    size_t payload = 4 + (size_t)m->nlayers * 40 + 8 + 4 * m->nparams + 8 + 4 * m->nbuffers + (version >= 2 ? 8 : 0);
+    uint8_t *b = calloc(24 + payload, 1), *p = b + 24;
+    memcpy(b, NN_MODEL_MAGIC, 8);
+    set_u32(b + 8, (uint32_t)version);
+    set_u32(b + 16, (uint32_t)payload);
+    set_u32(p, (uint32_t)m->nlayers), p += 4;
+    for (int i = 0; i < m->nlayers; i++, p += 40) {
+        const nn_layer *l = &m->layers[i];
+        set_u32(p, (uint32_t)l->kind), set_u32(p + 4, (uint32_t)l->in), set_u32(p + 8, (uint32_t)l->out);
+        set_u32(p + 12, (uint32_t)l->bias);
+        memcpy(p + 16, &l->p, 8), memcpy(p + 24, &l->eps, 8), memcpy(p + 32, &l->momentum, 8);
+    }
+    set_u32(p, (uint32_t)m->nparams), p += 8;
+    memcpy(p, m->params, 4 * m->nparams), p += 4 * m->nparams;
+    set_u32(p, (uint32_t)m->nbuffers), p += 8;
+    memcpy(p, m->buffers, 4 * m->nbuffers), p += 4 * m->nbuffers;
+    if (version >= 2)
+        memcpy(p, &m->input_scale, 8);
+    set_u32(b + 12, (uint32_t)crc32(0L, b + 24, (uInt)payload));
+    *len = 24 + payload;
+    return b;
+}
+
+static void input_scale_in_versions_2_and_3_and_not_in_version_1(void **state)
 {
     (void)state;
     nn_layer ls[2] = {linear(4, 3, 1), linear(3, 2, 1)};
@@ -161,31 +187,35 @@ static void input_scale_in_version_2_and_not_in_version_1(void **state)
     uint8_t *bytes;
     size_t len;
     assert_ok(nn_model_encode(&m, &bytes, &len, &err), &err);
-    assert_int_equal(bytes[8], 2);
-    assert_ok(nn_model_decode(&back, bytes, len, "v2.nnl", &err), &err);
+    assert_int_equal(bytes[8], 3);
+    assert_ok(nn_model_decode(&back, bytes, len, "v3.nnl", &err), &err);
     assert_true(back.input_scale == 1.0 / 255);
     nn_model_free(&back);
+    set_u32(bytes + 8, 4);
+    assert_status(nn_model_decode(&back, bytes, len, "v4.nnl", &err), NN_EFORMAT, &err);
+    assert_string_equal(err.msg, "v4.nnl: model file version 4, this nnlab reads versions 1 to 3");
+    free(bytes);
 
-    /* The same model as a version 1 file: no scale, which reads as 0. */
-    size_t len1 = len - 8;
-    set_u32(bytes + 8, 1);
-    set_u32(bytes + 16, (uint32_t)(len1 - 24));
-    set_u32(bytes + 20, 0);
-    set_u32(bytes + 12, (uint32_t)crc32(0L, bytes + 24, (uInt)(len1 - 24)));
-    assert_ok(nn_model_decode(&back, bytes, len1, "v1.nnl", &err), &err);
+    /* The same model as a version 2 file, then as a version 1 file (no scale, read as 0). */
+    bytes = legacy_file(&m, 2, &len);
+    assert_ok(nn_model_decode(&back, bytes, len, "v2.nnl", &err), &err);
+    assert_true(back.input_scale == 1.0 / 255);
+    assert_memory_equal(back.params, m.params, m.nparams * sizeof(float));
+    nn_model_free(&back);
+    free(bytes);
+    bytes = legacy_file(&m, 1, &len);
+    assert_ok(nn_model_decode(&back, bytes, len, "v1.nnl", &err), &err);
     assert_true(back.input_scale == 0);
     assert_memory_equal(back.params, m.params, m.nparams * sizeof(float));
     nn_model_free(&back);
+    free(bytes);
 
     /* A version 1 file with 8 bytes more is damaged, not a version 2 one. */
-    set_u32(bytes + 16, (uint32_t)(len - 24));
-    set_u32(bytes + 12, (uint32_t)crc32(0L, bytes + 24, (uInt)(len - 24)));
+    bytes = legacy_file(&m, 2, &len);
+    set_u32(bytes + 8, 1);
     assert_status(nn_model_decode(&back, bytes, len, "v1.nnl", &err), NN_EFORMAT, &err);
     assert_string_equal(err.msg, "v1.nnl: damaged model file (the layers need 23 parameters and 0 statistics, "
                                  "the file holds 116 bytes for them)");
-    set_u32(bytes + 8, 3);
-    assert_status(nn_model_decode(&back, bytes, len, "v3.nnl", &err), NN_EFORMAT, &err);
-    assert_string_equal(err.msg, "v3.nnl: model file version 3, this nnlab reads versions 1 to 2");
     free(bytes);
     nn_model_free(&m);
 }
@@ -259,7 +289,7 @@ int main(void)
         cmocka_unit_test(plan_refuses_mismatched_layers),
         cmocka_unit_test(forward_names_the_layer_on_a_bad_shape),
         cmocka_unit_test(save_load_round_trip_and_damage),
-        cmocka_unit_test(input_scale_in_version_2_and_not_in_version_1),
+        cmocka_unit_test(input_scale_in_versions_2_and_3_and_not_in_version_1),
         cmocka_unit_test(gradcheck_every_layer_and_loss),
         cmocka_unit_test(numgrad_catches_a_wrong_gradient),
     };

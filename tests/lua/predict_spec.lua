@@ -60,7 +60,7 @@ local function ranked(line)
 end
 
 describe("input scale in model files", function()
-  it("is recorded by nn.train, saved and loaded (version 2)", function()
+  it("is recorded by nn.train, saved and loaded (version 3)", function()
     local dir = helper.tmpdir()
     nn.seed(1)
     local raw = nn.mnist{scale = 1}
@@ -71,7 +71,7 @@ describe("input scale in model files", function()
     assert.are.equal(1, m:input_scale())
     m:save(dir .. "/raw.nnl")
     local bytes = helper.read(dir .. "/raw.nnl")
-    assert.are.equal(2, string.unpack("<I4", bytes, 9))
+    assert.are.equal(3, string.unpack("<I4", bytes, 9))
     assert.are.equal(1, string.unpack("<d", bytes, #bytes - 7))
     assert.are.equal(1, nn.load(dir .. "/raw.nnl"):input_scale())
     m:input_scale(0.25)

@@ -38,3 +38,14 @@ for _, opt in ipairs{nn.Adam{l2 = 1e-3, schedule = {kind = "step", step_size = 1
   do local closed <close> = opt end -- luacheck: ignore 211
   assert(not pcall(opt.lr, opt))
 end
+-- convolutions: views, Conv2d with stride and padding, both pools, per-channel BatchNorm, sampled gradients
+local cnn = nn.Sequential{nn.Reshape{1, 28, 28}, nn.Conv2d(1, 3, 5, {stride = 2, padding = 2}), nn.BatchNorm(3),
+                          nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(3, 4, 3, {bias = false}), nn.AvgPool2d(2, {padding = 1}),
+                          nn.Flatten(), nn.Dropout(0.2), nn.Linear(36, 10)}
+nn.train{model = cnn, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.05, momentum = 0.9}, data = a, validation = b,
+         batch = 64, epochs = 1, verbose = false}
+local cp = os.tmpname(); cnn:save(cp); local cnn2 = nn.load(cp); os.remove(cp)
+print(nn.evaluate(cnn2, b).accuracy, nn.gradcheck{model = cnn, loss = nn.CrossEntropyLoss(), data = d:subset(1, 3), sample = 20})
+local split = nn.Sequential{nn.Reshape{1, 28, 28}, nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(338, 10)}
+nn.train{model = split, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.05}, data = a, batch = 128, epochs = 1,
+         verbose = false}

@@ -1,0 +1,260 @@
+/* conv2d.c - Conv2d(in, out, k, {stride, padding, bias}): a 2-D convolution
+ * (cross-correlation, as PyTorch's) of NCHW samples, weights out x in x k x k,
+ * through im2col and sgemm, one sample at a time (no allocation: the columns
+ * live in the part's scratch). */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "layers.h"
+#include "model.h"
+#include "tensor.h"
+
+/* The largest im2col block of one sample (in channels x k x k by the output
+ * positions): four of them are the model's scratch. */
+#define MAX_COLUMNS (1 << 26)
+
+static const nn_setting settings[] = {
+    {"in_channels", NN_SET_INT, offsetof(nn_layer, in_channels), 1, 0, 1, NN_MAX_FEATURES, NULL},
+    {"out_channels", NN_SET_INT, offsetof(nn_layer, out_channels), 1, 0, 1, NN_MAX_FEATURES, NULL},
+    {"kernel_size", NN_SET_INT, offsetof(nn_layer, kernel), 1, 0, 1, NN_MAX_FEATURES, NULL},
+    {"stride", NN_SET_INT, offsetof(nn_layer, stride), 0, 1, 1, NN_MAX_FEATURES, NULL},
+    {"padding", NN_SET_INT, offsetof(nn_layer, padding), 0, 0, 0, NN_MAX_FEATURES, NULL},
+    {"bias", NN_SET_BOOL, offsetof(nn_layer, bias), 0, 1, 0, 1, NULL},
+    {"init", NN_SET_OPTION, offsetof(nn_layer, init), 0, 0, 0, 0, nn_init_names},
+    {"std", NN_SET_NUMBER, offsetof(nn_layer, std), 0, 0.01, 0, 0, NULL},
+    {"a", NN_SET_NUMBER, offsetof(nn_layer, a), 0, -0.05, 0, 0, NULL},
+    {"b", NN_SET_NUMBER, offsetof(nn_layer, b), 0, 0.05, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL}};
+
+void nn_layer_window(const nn_layer *l, nn_window *g)
+{
+    g->c = l->ishape[0], g->h = l->ishape[1], g->w = l->ishape[2];
+    g->k = l->kernel, g->s = l->stride, g->pad = l->padding;
+    g->oh = l->oshape[1], g->ow = l->oshape[2];
+}
+
+nn_status nn_window_plan(nn_layer *l, int channels, const char *desc, nn_error *err)
+{
+    if (l->kernel < 1 || l->kernel > NN_MAX_FEATURES || l->stride < 1 || l->stride > NN_MAX_FEATURES ||
+        l->padding < 0 || l->padding > NN_MAX_FEATURES)
+        return nn_fail(err, NN_EARG, "%s: kernel and stride must be in 1..%d, padding in 0..%d", desc,
+                       NN_MAX_FEATURES, NN_MAX_FEATURES);
+    if (l->ishape[0] < 0)
+        return nn_fail(err, NN_ESHAPE, "%s: needs c x h x w inputs (put nn.Reshape{c, h, w} before it)", desc);
+    int64_t c = l->ishape[0], h = l->ishape[1], w = l->ishape[2], k = l->kernel, p = l->padding;
+    if (h + 2 * p < k || w + 2 * p < k)
+        return nn_fail(err, NN_ESHAPE, "%s: a %dx%d kernel does not fit a %dx%d input with padding %d", desc,
+                       l->kernel, l->kernel, (int)h, (int)w, l->padding);
+    int64_t oh = (h + 2 * p - k) / l->stride + 1, ow = (w + 2 * p - k) / l->stride + 1;
+    int64_t positions = oh * ow; /* each below 2^26 */
+    int64_t out = positions > NN_MAX_FEATURES ? positions : channels * positions;
+    if (out > NN_MAX_FEATURES)
+        return nn_fail(err, NN_EARG, "%s: gives %lld values a sample, more than %d", desc, (long long)out,
+                       NN_MAX_FEATURES);
+    l->in = (int)(c * h * w);
+    l->out = (int)out;
+    l->oshape[0] = channels, l->oshape[1] = (int)oh, l->oshape[2] = (int)ow;
+    return NN_OK;
+}
+
+static nn_status plan(nn_layer *l, const char *desc, nn_error *err)
+{
+    if (l->in_channels < 1 || l->in_channels > NN_MAX_FEATURES || l->out_channels < 1 ||
+        l->out_channels > NN_MAX_FEATURES)
+        return nn_fail(err, NN_EARG, "%s: channels must be in 1..%d", desc, NN_MAX_FEATURES);
+    nn_status st = nn_check_init(l, desc, err);
+    if (st == NN_OK)
+        st = nn_window_plan(l, l->out_channels, desc, err);
+    if (st != NN_OK)
+        return st;
+    if (l->ishape[0] != l->in_channels)
+        return nn_fail(err, NN_ESHAPE, "%s: takes %d channels but the layer before gives %dx%dx%d", desc,
+                       l->in_channels, l->ishape[0], l->ishape[1], l->ishape[2]);
+    size_t kk = (size_t)l->kernel * (size_t)l->kernel, wc, cols;
+    if (__builtin_mul_overflow(kk, (size_t)l->in_channels * (size_t)l->out_channels, &wc) ||
+        wc > NN_MAX_PARAMS || __builtin_mul_overflow(kk * (size_t)l->in_channels,
+                                                     (size_t)l->oshape[1] * (size_t)l->oshape[2], &cols) ||
+        cols > MAX_COLUMNS)
+        return nn_fail(err, NN_EARG, "%s: more than %d weights, or im2col columns of more than %d floats a sample",
+                       desc, NN_MAX_PARAMS, MAX_COLUMNS);
+    l->weight_count = wc;
+    l->param_count = wc + (l->bias ? (size_t)l->out_channels : 0);
+    return NN_OK;
+}
+
+static void describe(const nn_layer *l, char *buf, size_t len)
+{
+    int used = snprintf(buf, len, "Conv2d(%d->%d, %dx%d", l->in_channels, l->out_channels, l->kernel, l->kernel);
+    if (used > 0 && (size_t)used < len && l->stride != 1)
+        used += snprintf(buf + used, len - (size_t)used, ", stride %d", l->stride);
+    if (used > 0 && (size_t)used < len && l->padding != 0)
+        used += snprintf(buf + used, len - (size_t)used, ", padding %d", l->padding);
+    if (used > 0 && (size_t)used < len)
+        snprintf(buf + used, len - (size_t)used, "%s)", l->bias ? "" : ", no bias");
+}
+
+static void init(const nn_layer *l, float *p, float *b, nn_rng *rng)
+{
+    (void)b;
+    if (!rng)
+        return;
+    int kk = l->kernel * l->kernel;
+    nn_init_draw(l, p, l->weight_count, l->in_channels * kk, l->out_channels * kk, rng, NULL);
+    if (l->bias)
+        memset(p + l->weight_count, 0, (size_t)l->out_channels * sizeof *p);
+}
+
+static size_t scratch_count(const nn_layer *l)
+{
+    return 2 * (size_t)l->in_channels * (size_t)l->kernel * (size_t)l->kernel * (size_t)l->oshape[1] *
+           (size_t)l->oshape[2];
+}
+
+void nn_im2col(float *cols, const float *x, const nn_window *g)
+{
+    int P = g->oh * g->ow;
+    for (int c = 0; c < g->c; c++)
+        for (int ky = 0; ky < g->k; ky++)
+            for (int kx = 0; kx < g->k; kx++) {
+                float *dst = cols + ((size_t)(c * g->k + ky) * g->k + kx) * (size_t)P;
+                for (int oy = 0; oy < g->oh; oy++) {
+                    int iy = oy * g->s - g->pad + ky;
+                    float *d = dst + (size_t)oy * g->ow;
+                    if (iy < 0 || iy >= g->h) {
+                        memset(d, 0, (size_t)g->ow * sizeof *d);
+                        continue;
+                    }
+                    const float *row = x + ((size_t)c * g->h + iy) * g->w;
+                    for (int ox = 0; ox < g->ow; ox++) {
+                        int ix = ox * g->s - g->pad + kx;
+                        d[ox] = ix >= 0 && ix < g->w ? row[ix] : 0.0f;
+                    }
+                }
+            }
+}
+
+void nn_col2im(float *dx, const float *dcols, const nn_window *g)
+{
+    int P = g->oh * g->ow;
+    for (int c = 0; c < g->c; c++)
+        for (int ky = 0; ky < g->k; ky++)
+            for (int kx = 0; kx < g->k; kx++) {
+                const float *src = dcols + ((size_t)(c * g->k + ky) * g->k + kx) * (size_t)P;
+                for (int oy = 0; oy < g->oh; oy++) {
+                    int iy = oy * g->s - g->pad + ky;
+                    if (iy < 0 || iy >= g->h)
+                        continue;
+                    float *row = dx + ((size_t)c * g->h + iy) * g->w;
+                    const float *s = src + (size_t)oy * g->ow;
+                    for (int ox = 0; ox < g->ow; ox++) {
+                        int ix = ox * g->s - g->pad + kx;
+                        if (ix >= 0 && ix < g->w)
+                            row[ix] += s[ox];
+                    }
+                }
+            }
+}
+
+void nn_conv2d_forward(float *y, const float *x, const float *w, const float *b, float *cols,
+                       int n, int out, const nn_window *g)
+{
+    int P = g->oh * g->ow, K = g->c * g->k * g->k;
+    size_t in = (size_t)g->c * g->h * g->w, ysz = (size_t)out * P;
+    for (int r = 0; r < n; r++) {
+        float *yr = y + (size_t)r * ysz;
+        if (b)
+            for (int o = 0; o < out; o++)
+                for (int q = 0; q < P; q++)
+                    yr[(size_t)o * P + q] = b[o];
+        nn_im2col(cols, x + (size_t)r * in, g);
+        nn_gemm(0, 0, out, P, K, 1.0f, w, K, cols, P, b ? 1.0f : 0.0f, yr, P);
+    }
+}
+
+void nn_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                        float *cols, int n, int out, const nn_window *g, int accumulate)
+{
+    int P = g->oh * g->ow, K = g->c * g->k * g->k;
+    size_t in = (size_t)g->c * g->h * g->w, ysz = (size_t)out * P;
+    float *dcols = cols + (size_t)K * P;
+    if (!accumulate) {
+        memset(dw, 0, (size_t)out * K * sizeof *dw);
+        if (db)
+            memset(db, 0, (size_t)out * sizeof *db);
+    }
+    for (int r = 0; r < n; r++) {
+        const float *dyr = dy + (size_t)r * ysz;
+        nn_im2col(cols, x + (size_t)r * in, g);
+        nn_gemm(0, 1, out, K, P, 1.0f, dyr, P, cols, P, 1.0f, dw, K);
+        for (int o = 0; db && o < out; o++) {
+            float s = 0;
+            for (int q = 0; q < P; q++)
+                s += dyr[(size_t)o * P + q];
+            db[o] += s;
+        }
+        if (!dx)
+            continue;
+        nn_gemm(1, 0, K, P, out, 1.0f, w, K, dyr, P, 0.0f, dcols, P);
+        float *dxr = dx + (size_t)r * in;
+        memset(dxr, 0, in * sizeof *dxr);
+        nn_col2im(dxr, dcols, g);
+    }
+}
+
+static void forward(const nn_layer_pass *s)
+{
+    const nn_layer *l = s->l;
+    nn_window g;
+    nn_layer_window(l, &g);
+    nn_conv2d_forward(s->y, s->x, s->w, l->bias ? s->w + l->weight_count : NULL, s->scratch, s->n,
+                      l->out_channels, &g);
+}
+
+static nn_status backward(const nn_layer_pass *s, nn_tensor *pack, nn_error *err)
+{
+    (void)pack, (void)err;
+    const nn_layer *l = s->l;
+    nn_window g;
+    nn_layer_window(l, &g);
+    nn_conv2d_backward(s->dx, s->g, l->bias ? s->g + l->weight_count : NULL, s->dy, s->x, s->w, s->scratch, s->n,
+                       l->out_channels, &g, s->accumulate);
+    return NN_OK;
+}
+
+/* The reference: the definition's sums, in double. */
+static void forward64(const nn_layer *l, const nn_pass64 *c, const double *x, double *y, int n)
+{
+    nn_window g;
+    nn_layer_window(l, &g);
+    int K = g.c * g.k * g.k;
+    for (int r = 0; r < n; r++)
+        for (int o = 0; o < l->out_channels; o++)
+            for (int oy = 0; oy < g.oh; oy++)
+                for (int ox = 0; ox < g.ow; ox++) {
+                    double s = l->bias ? c->p[l->weight_count + (size_t)o] : 0.0;
+                    const double *wo = c->p + (size_t)o * K;
+                    for (int ch = 0; ch < g.c; ch++)
+                        for (int ky = 0; ky < g.k; ky++) {
+                            int iy = oy * g.s - g.pad + ky;
+                            if (iy < 0 || iy >= g.h)
+                                continue;
+                            const double *row = x + (size_t)r * l->in + ((size_t)ch * g.h + iy) * g.w;
+                            const double *wk = wo + (ch * g.k + ky) * g.k;
+                            for (int kx = 0; kx < g.k; kx++) {
+                                int ix = ox * g.s - g.pad + kx;
+                                if (ix >= 0 && ix < g.w)
+                                    s += wk[kx] * row[ix];
+                            }
+                        }
+                    y[(size_t)r * l->out + ((size_t)o * g.oh + oy) * g.ow + ox] = s;
+                }
+}
+
+const nn_layer_ops nn_conv2d_ops = {
+    .kind = NN_CONV2D, .name = "Conv2d", .settings = settings, .plan = plan, .describe = describe,
+    .init = init, .scratch_count = scratch_count, .forward = forward, .backward = backward,
+    .forward64 = forward64,
+};

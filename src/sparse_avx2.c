@@ -1,0 +1,78 @@
+/* sparse_avx2.c - the AVX2 (with FMA) kernels of the sparse products
+ * (sparse_kernels.h); rows are appended by the reference. */
+#include "sparse_kernels.h"
+
+#ifdef NN_HAVE_X86_KERNELS
+#include <immintrin.h>
+
+#define AVX2_INLINE static inline __attribute__((target("avx2,fma"), always_inline))
+
+AVX2_INLINE void row_avx2(float *c, const float *init, const int32_t *col, const float *val, int32_t nz,
+                          const float *bp, int width, const int nv)
+{
+    __m256 acc[4], odd[4];
+    __m256i mask[4];
+    for (int v = 0; v < nv; v++) {
+        mask[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(width - 8 * v), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        acc[v] = init ? _mm256_maskload_ps(init + 8 * v, mask[v]) : _mm256_setzero_ps();
+        odd[v] = _mm256_setzero_ps();
+    }
+    int32_t k = 0;
+    for (; k + 2 <= nz; k += 2) {
+        const float *b0 = bp + (size_t)col[k] * 8 * nv, *b1 = bp + (size_t)col[k + 1] * 8 * nv;
+        __m256 x0 = _mm256_set1_ps(val[k]), x1 = _mm256_set1_ps(val[k + 1]);
+        for (int v = 0; v < nv; v++) {
+            acc[v] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(b0 + 8 * v), acc[v]);
+            odd[v] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(b1 + 8 * v), odd[v]);
+        }
+    }
+    if (k < nz) {
+        const float *b0 = bp + (size_t)col[k] * 8 * nv;
+        __m256 x0 = _mm256_set1_ps(val[k]);
+        for (int v = 0; v < nv; v++)
+            acc[v] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(b0 + 8 * v), acc[v]);
+    }
+    for (int v = 0; v < nv; v++)
+        _mm256_maskstore_ps(c + 8 * v, mask[v], _mm256_add_ps(acc[v], odd[v]));
+}
+
+__attribute__((target("avx2,fma"))) static void tile_avx2(const nn_csr_product *p, const float *bp, int j, int width,
+                                                          int r0, int r1)
+{
+    const nn_csr *a = p->a;
+    for (int r = r0; r < r1; r++) {
+        int32_t first = a->row_start[r], nz = a->row_start[r + 1] - first;
+        if (nz == 0 && p->accumulate)
+            continue;
+        float *c = p->c + (size_t)r * p->ldc + j;
+        if (p->tile == 16)
+            row_avx2(c, nn_csr_tile_init(p, r, j), a->col + first, a->val + first, nz, bp, width, 2);
+        else
+            row_avx2(c, nn_csr_tile_init(p, r, j), a->col + first, a->val + first, nz, bp, width, 4);
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void scatter_avx2(float *part, int ldp, const nn_csr *a, const float *b,
+                                                             int ldb, int n, int r0, int r1)
+{
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    int nv = ldp / 8;
+    __m256i mask[4];
+    for (int v = 0; v < nv; v++)
+        mask[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8 * v), lanes);
+    for (int r = r0; r < r1; r++) {
+        __m256 row[4];
+        for (int v = 0; v < nv; v++)
+            row[v] = _mm256_maskload_ps(b + (size_t)r * ldb + 8 * v, mask[v]);
+        for (int32_t k = a->row_start[r]; k < a->row_start[r + 1]; k++) {
+            float *d = part + (size_t)a->col[k] * ldp;
+            __m256 x = _mm256_set1_ps(a->val[k]);
+            for (int v = 0; v < nv; v++)
+                _mm256_storeu_ps(d + 8 * v, _mm256_fmadd_ps(x, row[v], _mm256_loadu_ps(d + 8 * v)));
+        }
+    }
+}
+
+
+const nn_csr_kernels nn_csr_avx2_kernels = {tile_avx2, scatter_avx2, nn_csr_append_plain, 32};
+#endif
