@@ -33,6 +33,8 @@ local function build_parser()
   run:option("--set", "Override a parameter; a comma list makes a grid axis: --set lr=0.3,0.5")
     :count("*"):argname("KEY=VALUE")
   run:flag("--quick", "Use the experiment's quick parameters (a few epochs, a subset).")
+  run:option("--repeats", "Run each configuration K times, with seeds derived from the root seed.")
+    :convert(math.tointeger):argname("K")
   run:option("--jobs", "Run N points at once in worker processes.", "1"):convert(math.tointeger):argname("N")
   run:flag("--list", "Print the grid's points, index first, and run nothing.")
   run:option("--point", "Run only point K (0-based, as --list numbers them).")
@@ -45,6 +47,8 @@ local function build_parser()
   sl:option("--out", "Results folder.", "results")
   sl:option("--set", "Override a parameter; a comma list makes a grid axis."):count("*"):argname("KEY=VALUE")
   sl:flag("--quick", "Use the experiment's quick parameters.")
+  sl:option("--repeats", "Run each configuration K times, with seeds derived from the root seed.")
+    :convert(math.tointeger):argname("K")
   sl:option("--partition", "Slurm partition.")
   sl:option("--time", "Time limit of each task, e.g. 1:00:00.")
   sl:option("--cpus-per-task", "CPUs (and nnlab threads) per task.", "1"):convert(math.tointeger):argname("N")
@@ -128,6 +132,7 @@ local function run_workers(args, selected, griddir, root, o)
   local base = {require("nnlab.shell").nnlab_command(root), "run", args.experiment, "--out=" .. args.out}
   for _, s in ipairs(args.set) do base[#base + 1] = "--set=" .. s end
   if args.quick then base[#base + 1] = "--quick" end
+  if args.repeats then base[#base + 1] = "--repeats=" .. args.repeats end
   if args.restart then base[#base + 1] = "--restart" end
   local queue, running, nrunning = {}, {}, 0
   for i, p in ipairs(selected) do queue[i] = p end
@@ -206,7 +211,8 @@ end
 local function load_grid(args)
   local exp, err = require("nnlab.experiment").load(args.experiment)
   if not exp then return nil, nil, nil, err end
-  local points, grid = exp:points(args.set, args.quick)
+  if args.repeats == false then return nil, nil, nil, "--repeats: expected an integer >= 1" end
+  local points, grid = exp:points(args.set, args.quick, args.repeats)
   if not points then return nil, nil, nil, grid end
   return exp, points, grid
 end
@@ -239,7 +245,7 @@ local function cmd_run(args, root)
              quick = args.quick}
   local interrupted
   local ok, errors = pcall(function()
-    runner.write_grid(exp, griddir, points, selected, args.quick)
+    runner.write_grid(exp, griddir, points, selected, args.quick, grid)
     results.collect(griddir, {plots = false})
     if args.jobs > 1 and #selected > 1 then
       local errs
@@ -328,10 +334,11 @@ local function cmd_slurm(args, root)
   local dir = slurm.absolute(griddir .. "/slurm")
   local ok, array_path, collect_path = pcall(function()
     runner.mkdirs(dir)
-    runner.write_grid(exp, griddir, points, nil, args.quick)
+    runner.write_grid(exp, griddir, points, nil, args.quick, grid)
     return slurm.write_scripts({root = root, experiment = args.experiment, out = args.out, set = args.set,
       grid = grid.name,
-      quick = args.quick, partition = args.partition, time = args.time, cpus_per_task = args.cpus_per_task,
+      quick = args.quick, repeats = args.repeats, partition = args.partition, time = args.time,
+      cpus_per_task = args.cpus_per_task,
       mem = args.mem, max_parallel = args.max_parallel, sbatch_arg = args.sbatch_arg}, exp, #points, dir)
   end)
   if not ok then return usage_error(tostring(array_path)) end

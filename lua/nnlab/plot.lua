@@ -333,6 +333,117 @@ function plot.line(dir, name, t)
     t.height or 420)
 end
 
+--- A mean curve per configuration with a band around it: groups = {{title,
+-- rows = {{epoch, mean, lo, hi}, ...}}, ...} in legend order; opts = {title,
+-- ylabel, logy, key_title, width, height}. dir/name.tsv holds the data: a
+-- column "epoch", then mean, lo and hi for each group (NaN where a group has
+-- no value at that epoch).
+function plot.bands(dir, name, groups, opts)
+  local last, by_epoch = 0, {}
+  for g, group in ipairs(groups) do
+    for _, r in ipairs(group.rows) do
+      last = math.max(last, r[1])
+      by_epoch[r[1]] = by_epoch[r[1]] or {}
+      by_epoch[r[1]][g] = r
+    end
+  end
+  if last == 0 then return false end
+  local header, lines = {"epoch"}, {}
+  for g in ipairs(groups) do
+    header[#header + 1] = ("mean%d\tlo%d\thi%d"):format(g, g, g)
+  end
+  lines[1] = table.concat(header, "\t")
+  for e = 1, last do
+    local cells = {tostring(e)}
+    for g in ipairs(groups) do
+      local r = by_epoch[e] and by_epoch[e][g]
+      for k = 2, 4 do cells[#cells + 1] = r and r[k] and tsv.number(r[k]) or "NaN" end
+    end
+    lines[#lines + 1] = table.concat(cells, "\t")
+  end
+  tsv.write_atomic(dir .. "/" .. name .. ".tsv", table.concat(lines, "\n") .. "\n")
+  local data = plot.quote(name .. ".tsv")
+  local body = {plot.epoch_axis(last), "set title " .. plot.quote(opts.title),
+    "set ylabel " .. plot.quote(opts.ylabel), opts.logy and "set logscale y" or "unset logscale y",
+    "set style fill transparent solid 0.18 noborder",
+    "set key outside right top reverse Left samplen 3 font \",9\"" ..
+      (opts.key_title and (" title " .. plot.quote(opts.key_title)) or "")}
+  local clauses = {}
+  for g, group in ipairs(groups) do
+    local colour, dash = plot.line_style(g)
+    local c = 2 + 3 * (g - 1)
+    clauses[#clauses + 1] = ("%s using 1:%d:%d with filledcurves lc rgb \"%s\" notitle"):format(data, c + 1, c + 2,
+      colour)
+    clauses[#clauses + 1] = ("%s using 1:%d with %s lw 2 lc rgb \"%s\" dt %d pt 7 title %s"):format(data, c,
+      style(last), colour, dash, plot.quote(group.title))
+  end
+  body[#body + 1] = "plot " .. table.concat(clauses, ", \\\n     ")
+  return plot.render(dir, name, table.concat(body, "\n") .. "\n", opts.width or 900, opts.height or 520)
+end
+
+--- A metric against each searched parameter, one panel each: t = {title,
+-- ylabel, params = {{name, log}, ...}, points = {{x = {name = value}, value,
+-- best}, ...}}. dir/name.tsv holds a block per parameter: x, value, and 1 for
+-- the best point. Non-numeric values are drawn at their rank among the values.
+function plot.search(dir, name, t)
+  local blocks, any = {}, false
+  for i, prm in ipairs(t.params) do
+    local lines, texts, numeric = {}, {}, true
+    for _, p in ipairs(t.points) do
+      if type(p.x[prm.name]) ~= "number" then numeric = false end
+    end
+    if not numeric then
+      local seen = {}
+      for _, p in ipairs(t.points) do
+        local v = tostring(p.x[prm.name])
+        if not seen[v] then seen[v] = true; texts[#texts + 1] = v end
+      end
+      table.sort(texts)
+      for k, v in ipairs(texts) do texts[v] = k end
+    end
+    prm.numeric = numeric
+    for _, p in ipairs(t.points) do
+      local x = p.x[prm.name]
+      if not numeric then x = texts[tostring(x)] end
+      if p.value and p.value == p.value and (not prm.log or x > 0) then
+        any = true
+        lines[#lines + 1] = ("%s\t%s\t%d"):format(tsv.number(x), tsv.number(p.value), p.best and 1 or 0)
+      end
+    end
+    prm.texts = not numeric and texts or nil
+    blocks[i] = #lines > 0 and table.concat(lines, "\n") or "NaN\tNaN\t0"
+  end
+  if not any then return false, name .. ": no point has a value" end
+  tsv.write_atomic(dir .. "/" .. name .. ".tsv", table.concat(blocks, "\n\n\n") .. "\n")
+  local cols = math.min(#t.params, 3)
+  local rows = math.ceil(#t.params / cols)
+  local data = plot.quote(name .. ".tsv")
+  local body = {"set datafile nocolumnheaders", "set key off",
+    ("set multiplot layout %d,%d title %s"):format(rows, cols, plot.quote(t.title))}
+  for i, prm in ipairs(t.params) do
+    local logx = prm.log and prm.numeric
+    body[#body + 1] = logx and "set logscale x" or "unset logscale x"
+    body[#body + 1] = "set xlabel " .. plot.quote(prm.name .. (logx and " (log scale)" or ""))
+    body[#body + 1] = "set ylabel " .. plot.quote(t.ylabel)
+    if prm.texts then
+      local ticks = {}
+      for k, v in ipairs(prm.texts) do ticks[k] = ("%s %d"):format(plot.quote(v), k) end
+      body[#body + 1] = "set xtics (" .. table.concat(ticks, ", ") .. ")"
+      body[#body + 1] = ("set xrange [0.5:%d.5]"):format(#prm.texts)
+    else
+      body[#body + 1] = "set xtics autofreq"
+      body[#body + 1] = "set autoscale x"
+    end
+    body[#body + 1] = "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05"
+    body[#body + 1] = ("plot %s index %d using 1:2 with points pt 7 ps 1.1 lc rgb \"%s\", \\"):format(data, i - 1,
+      plot.COLOURS[1])
+    body[#body + 1] = ("     %s index %d using 1:($3 > 0 ? $2 : NaN) with points pt 6 ps 3 lw 2 lc rgb \"#000000\"")
+      :format(data, i - 1)
+  end
+  body[#body + 1] = "unset multiplot"
+  return plot.render(dir, name, table.concat(body, "\n") .. "\n", 420 * cols, 340 * rows + 30)
+end
+
 --- A picture of digits (rows of 784 pixel values in 0..1) titled with labels.
 function plot.digits(dir, name, images, titles, columns)
   local blocks = {}

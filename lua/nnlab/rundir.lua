@@ -2,7 +2,9 @@
 -- and in each point's folder, how a point's or a grid's folder is named from
 -- its values, the point locks, and the markers that give a point's status.
 --
---   OUT/GRID/            grid.tsv, summary.tsv, index.html, grid plots, lock
+--   OUT/GRID/            grid.tsv, summary.tsv (a row per configuration),
+--                        replicates.tsv (a row per point, with repeats),
+--                        index.html, grid plots, lock
 --   OUT/GRID/POINT/      config.tsv (the point's identity), metrics.tsv,
 --                        final.tsv, meta.tsv, model.nnl, checkpoint.nnl,
 --                        DONE or FAILED, lock, worker.log, plots
@@ -22,7 +24,7 @@ rundir.FILES = {
   config = "config.tsv", metrics = "metrics.tsv", final = "final.tsv", meta = "meta.tsv",
   model = "model.nnl", checkpoint = "checkpoint.nnl", done = "DONE", failed = "FAILED",
   lock = "lock", log = "worker.log",
-  grid = "grid.tsv", summary = "summary.tsv", index = "index.html",
+  grid = "grid.tsv", summary = "summary.tsv", index = "index.html", replicates = "replicates.tsv",
 }
 
 local MAX_NAME = 120
@@ -49,10 +51,23 @@ local function component(s)
 end
 rundir.component = component
 
---- A point's folder name: "axis=value,..." over the axes in order, or "default".
-function rundir.point_name(axes, values)
+--- A value's short text in a folder name: a float to 4 significant digits
+-- (%.4g), anything else as tsv.value writes it.
+function rundir.short(v)
+  if math.type(v) == "float" and v == v and v ~= math.huge and v ~= -math.huge then
+    return ("%.4g"):format(v)
+  end
+  return tsv.value(v)
+end
+
+--- A point's folder name: "axis=value,..." over the axes in order, or
+-- "default"; short[axis] true gives that axis's values in short form.
+function rundir.point_name(axes, values, short)
   local parts = {}
-  for _, a in ipairs(axes) do parts[#parts + 1] = rundir.escape(a) .. "=" .. rundir.escape(tsv.value(values[a])) end
+  for _, a in ipairs(axes) do
+    local text = (short and short[a] and rundir.short or tsv.value)(values[a])
+    parts[#parts + 1] = rundir.escape(a) .. "=" .. rundir.escape(text)
+  end
   return #parts > 0 and component(table.concat(parts, ",")) or "default"
 end
 

@@ -343,15 +343,24 @@ end
 -- summary lists it as PENDING.
 -- Every write into a folder is made by the holder of its lock (the grid's
 -- or the point's), which is also the one that removes stale temporaries.
-function runner.write_grid(exp, griddir, points, selected, quick)
+function runner.write_grid(exp, griddir, points, selected, quick, grid)
   rundir.mkdirs(griddir)
   do
     local lock, err = rundir.lock(griddir, true)
     if lock == nil then error(err, 0) end
     local _ <close> = lock or nil
+    local search
+    if grid and grid.search then
+      local parts = {}
+      for _, k in ipairs(points[1].axes) do
+        parts[#parts + 1] = k .. ":" .. (grid.search.space[k].log and "log" or "lin")
+      end
+      search = table.concat(parts, ",")
+    end
     tsv.write_kv(rundir.file(griddir, "grid"), {experiment = exp.name, path = exp.path,
-      axes = table.concat(points[1].axes, ","), points = #points, quick = quick and true or false},
-      {"experiment", "path", "axes", "points", "quick"})
+      axes = table.concat(points[1].axes, ","), points = #points, quick = quick and true or false,
+      repeats = grid and grid.repeats or 1, search = search},
+      {"experiment", "path", "axes", "points", "quick", "repeats", "search"})
   end
   for _, point in ipairs(selected or points) do
     local dir = rundir.open_point(griddir, point.name)

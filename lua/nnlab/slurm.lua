@@ -20,6 +20,7 @@ local function run_args(o)
   local args = {"run", q(absolute(o.experiment)), "--out", q(absolute(o.out)), "--quiet"}
   for _, s in ipairs(o.set) do args[#args + 1] = "--set " .. q(s) end
   if o.quick then args[#args + 1] = "--quick" end
+  if o.repeats then args[#args + 1] = "--repeats " .. math.tointeger(o.repeats) end
   return table.concat(args, " ")
 end
 
