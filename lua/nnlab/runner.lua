@@ -12,7 +12,7 @@ local results = require("nnlab.results")
 local runner = {}
 
 local HISTORY = {"cost", "loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"}
-local CKPT_MAGIC, CKPT_VERSION = "NNLABCKP", 1
+local CKPT_MAGIC, CKPT_VERSION = "NNLABCKP", 2
 
 runner.mkdirs = rundir.mkdirs
 
@@ -46,9 +46,10 @@ local function decode_history(s, pos)
   return h, epochs, pos
 end
 
-local function write_checkpoint(path, model, opt, h, epochs)
+--- Version 2 adds the early stop's best model (empty without one) after the history.
+local function write_checkpoint(path, model, opt, h, epochs, best_model)
   local payload = string.pack("<s4s4s4s4", model:encode(), opt:state(), core.rng_state(), model:rng_state())
-    .. encode_history(h, epochs)
+    .. encode_history(h, epochs) .. string.pack("<s4", best_model or "")
   atomic.write(path, CKPT_MAGIC .. string.pack("<I4I4", CKPT_VERSION, core.crc32(payload)) .. payload)
 end
 
@@ -60,13 +61,16 @@ local function read_checkpoint(path)
   f:close()
   if #s < 16 or s:sub(1, 8) ~= CKPT_MAGIC then return nil, path .. ": not an nnlab checkpoint" end
   local version, crc = string.unpack("<I4I4", s, 9)
-  if version ~= CKPT_VERSION then return nil, ("%s: checkpoint version %d"):format(path, version) end
+  if version ~= CKPT_VERSION and version ~= 1 then return nil, ("%s: checkpoint version %d"):format(path, version) end
   local payload = s:sub(17)
   if core.crc32(payload) ~= crc then return nil, path .. ": damaged checkpoint (CRC-32 mismatch)" end
   local ok, st = pcall(function()
     local model, opt, rng, model_rng, pos = string.unpack("<s4s4s4s4", payload)
-    local h, epochs = decode_history(payload, pos)
-    return {model = model, opt = opt, rng = rng, model_rng = model_rng, history = h, epochs = epochs}
+    local h, epochs
+    h, epochs, pos = decode_history(payload, pos)
+    local best = version >= 2 and string.unpack("<s4", payload, pos) or ""
+    return {model = model, opt = opt, rng = rng, model_rng = model_rng, history = h, epochs = epochs,
+            best_model = best ~= "" and best or nil}
   end)
   if not ok then return nil, path .. ": damaged checkpoint" end
   return st
@@ -94,6 +98,8 @@ end
 -- in it: they do not change the numbers.
 local function config_of(exp, params, quick, data_sum)
   local c = {experiment = exp.name, quick = quick and true or false, data = data_sum}
+  local es = exp.early_stop
+  if es then c.early_stop = ("%s,patience=%d,min_delta=%s"):format(es.metric, es.patience, tsv.value(es.min_delta)) end
   for k, v in pairs(params) do c[k] = v end
   return c
 end
@@ -175,6 +181,24 @@ local function build(exp, p, data)
   return data, model, loss, opt
 end
 
+--- The early stop's watch: whether value v improves on the best so far.
+local function improves(es, v, best)
+  if v == nil or v ~= v then return false end
+  if best == nil then return true end
+  if require("nnlab.experiment").WATCHED[es.metric] then return v > best + es.min_delta end
+  return v < best - es.min_delta
+end
+
+--- The best epoch of history h over epochs 1..last under es, and its value.
+local function best_of(es, h, last)
+  local best_epoch, best
+  for e = 1, last do
+    local v = h[es.metric] and h[es.metric][e]
+    if improves(es, v, best) then best_epoch, best = e, v end
+  end
+  return best_epoch, best
+end
+
 local function final_figures(model, loss, data, h, epochs)
   local f = {}
   f.train_accuracy = nn.evaluate(model, data.train, {loss = loss}).accuracy
@@ -199,6 +223,11 @@ local function train_point(exp, point, dir, o, data)
   local model, loss, opt
   data, model, loss, opt = build(exp, p, data)
   local h, first = nn.new_history(data.validation), 1
+  local es = exp.early_stop
+  if es and not (es.metric:find("^val_") == nil or data.validation) then
+    error(("early_stop.metric %s needs a validation set"):format(es.metric), 0)
+  end
+  local best_model
   local ckpt = rundir.file(dir, "checkpoint")
   local metrics = rundir.file(dir, "metrics")
   if rundir.has(dir, "checkpoint") then
@@ -208,7 +237,7 @@ local function train_point(exp, point, dir, o, data)
       opt:state(st.opt)
       core.rng_state(st.rng)
       model:rng_state(st.model_rng)
-      h, first = st.history, st.epochs + 1
+      h, first, best_model = st.history, st.epochs + 1, st.best_model
       o.log(("%s: continuing from its checkpoint after epoch %d"):format(point.name, st.epochs))
     else
       o.log(("%s: %s; starting over"):format(point.name, err))
@@ -218,31 +247,62 @@ local function train_point(exp, point, dir, o, data)
   local epochs, failed, stopped, last_save = p.epochs, nil, nil, core.clock()
   local report = progress_reporter(o, point)
   o.first_epoch = first
-  nn.train{model = model, loss = loss, optimizer = opt, data = data.train, validation = data.validation,
-           batch = batch, epochs = epochs, shuffle = p.shuffle, verbose = false, first_epoch = first, history = h,
-           on_epoch = function(e, hist)
-             local c = hist.cost[e]
-             if c ~= c or c == math.huge or c > p.diverge_factor * hist.cost[1] then
-               failed = ("diverged at epoch %d: cost %s (first epoch %s)"):format(e, tsv.figure(c),
-                 tsv.figure(hist.cost[1]))
-               write_metrics(metrics, hist, e)
-               return false
-             end
-             report(e, epochs, hist, e == epochs)
-             stopped = core.interrupted()
-             if stopped or e == epochs or core.clock() - last_save >= settings.checkpoint_seconds then
-               write_metrics(metrics, hist, e)
-               write_checkpoint(ckpt, model, opt, hist, e)
-               last_save = core.clock()
-             end
-             if stopped then
-               stopped = ("%s after epoch %d; checkpoint written"):format(stopped, e)
-               return false
-             end
-           end}
+  -- the early stop's state is a function of the history (and the best
+  -- epoch's model, kept in the checkpoint), so a resumed run stops alike
+  local best_epoch, best_value
+  local last = first - 1 -- the last epoch trained
+  local ended = nil -- the epoch the early stop or the on_epoch hook ended training at
+  if es then
+    best_epoch, best_value = best_of(es, h, last)
+    if best_epoch and last - best_epoch >= es.patience then ended = last end
+  end
+  if ended == nil and first <= epochs then
+    nn.train{model = model, loss = loss, optimizer = opt, data = data.train, validation = data.validation,
+             batch = batch, epochs = epochs, shuffle = p.shuffle, verbose = false, first_epoch = first, history = h,
+             on_epoch = function(e, hist)
+               last = e
+               local c = hist.cost[e]
+               if c ~= c or c == math.huge or c > p.diverge_factor * hist.cost[1] then
+                 failed = ("diverged at epoch %d: cost %s (first epoch %s)"):format(e, tsv.figure(c),
+                   tsv.figure(hist.cost[1]))
+                 write_metrics(metrics, hist, e)
+                 return false
+               end
+               if es and improves(es, hist[es.metric][e], best_value) then
+                 best_epoch, best_value, best_model = e, hist[es.metric][e], model:encode()
+               end
+               if es and best_epoch and e - best_epoch >= es.patience then ended = e end
+               if exp.on_epoch and exp.on_epoch(p, e, hist) == false then ended = e end
+               report(e, epochs, hist, e == epochs or ended ~= nil)
+               stopped = core.interrupted()
+               if stopped or e == epochs or ended or core.clock() - last_save >= settings.checkpoint_seconds then
+                 write_metrics(metrics, hist, e)
+                 write_checkpoint(ckpt, model, opt, hist, e, best_model)
+                 last_save = core.clock()
+               end
+               if stopped then
+                 stopped = ("%s after epoch %d; checkpoint written"):format(stopped, e)
+                 return false
+               end
+               if ended then return false end
+             end}
+  end
   if failed then return "FAILED", failed end
   if stopped then return "INTERRUPTED", stopped end
-  local final = final_figures(model, loss, data, h, epochs)
+  local final
+  if es then
+    -- the best epoch's model and figures
+    if best_model then model:restore(best_model, "best epoch's model") end
+    best_epoch = best_model and best_epoch or last
+    final = final_figures(model, loss, data, h, best_epoch)
+    final.best_epoch, final.stopped_epoch = best_epoch, ended or last
+    local s = 0
+    for e = 1, last do s = s + h.seconds[e] end
+    final.seconds = s
+  else
+    final = final_figures(model, loss, data, h, last)
+    if ended then final.stopped_epoch = ended end
+  end
   local model_path = rundir.file(dir, "model")
   model:save(model_path)
   if exp.after then
