@@ -61,6 +61,12 @@ local function build_parser()
   local collect = parser:command("collect", "Rebuild a grid's summary, plots and index.html from its run folders.")
   collect:argument("dir", "The grid's folder, OUT/GRID.")
 
+  local st = parser:command("status", "A line per point of a grid (PENDING, RUNNING with its epoch and host, DONE, "
+    .. "FAILED with its reason, PRUNED), the totals and an ETA.")
+  st:argument("dir", "The grid's folder, OUT/GRID.")
+  st:option("--watch", "Refresh every S seconds until the grid has finished.")
+    :args("?"):convert(tonumber):argname("S")
+
   local replot = parser:command("plot", "Redraw every plot of a grid.")
   replot:argument("dir", "The grid's folder, OUT/GRID.")
 
@@ -379,16 +385,41 @@ local function cmd_collect(args, with_point_plots)
   end
   if not points then return usage_error(warnings) end
   for _, w in ipairs(warnings) do say("nnlab: ", w) end
-  local counts = {DONE = 0, FAILED = 0, PENDING = 0, RUNNING = 0, INTERRUPTED = 0}
+  local counts = {DONE = 0, FAILED = 0, PENDING = 0, RUNNING = 0, INTERRUPTED = 0, PRUNED = 0}
   for _, p in ipairs(points) do counts[p.status] = counts[p.status] + 1 end
   local more = ""
-  for _, st in ipairs{"RUNNING", "INTERRUPTED"} do
+  for _, st in ipairs{"RUNNING", "INTERRUPTED", "PRUNED"} do
     if counts[st] > 0 then more = more .. (", %d %s"):format(counts[st], st:lower()) end
   end
   local files = require("nnlab.rundir").FILES
   print(("%s: %d points (%d done, %d failed, %d pending%s); %s and %s written"):format(
     args.dir, #points, counts.DONE, counts.FAILED, counts.PENDING, more, files.summary, files.index))
   return 0
+end
+
+local function cmd_status(args)
+  local status = require("nnlab.status")
+  local core = require("nnlab.core")
+  local watch = args.watch
+  if watch then
+    watch = watch[1] or 2
+    if type(watch) ~= "number" or watch <= 0 then return usage_error("--watch: expected a number of seconds > 0") end
+    core.catch_signals()
+  end
+  while true do
+    local st, err = status.read(args.dir)
+    if not st then return usage_error(err) end
+    local text = status.text(args.dir, st)
+    if watch and core.isatty(1) then io.stdout:write("\27[H\27[2J") end
+    io.stdout:write(text)
+    io.stdout:flush()
+    if not watch or st.finished then return 0 end
+    local t0 = core.clock()
+    while core.clock() - t0 < watch do
+      if core.interrupted() then return 0 end
+      core.sleep(0.1)
+    end
+  end
 end
 
 local function cmd_predict(args)
@@ -441,6 +472,7 @@ function cli.main(argv, root)
   if args.command == "slurm" then return cmd_slurm(args, root) end
   if args.command == "collect" then return cmd_collect(args, false) end
   if args.command == "plot" then return cmd_collect(args, true) end
+  if args.command == "status" then return cmd_status(args) end
   if args.command == "predict" then return cmd_predict(args) end
   print(parser:get_help())
   return 2

@@ -23,7 +23,7 @@ function results.scan(griddir)
     local p = {name = entry.name, dir = dir, config = tsv.read_kv(rundir.file(dir, "config")) or {},
                final = tsv.read_kv(rundir.file(dir, "final")) or {}}
     p.status, p.reason = rundir.status(dir)
-    if p.status ~= "DONE" then p.final = {} end
+    if p.status ~= "DONE" and p.status ~= "PRUNED" then p.final = {} end
     p.has_metrics = lfs.attributes(rundir.file(dir, "metrics"), "mode") == "file"
     points[#points + 1] = p
   end

@@ -7,7 +7,7 @@
 --                        index.html, grid plots, lock
 --   OUT/GRID/POINT/      config.tsv (the point's identity), metrics.tsv,
 --                        final.tsv, meta.tsv, model.nnl, checkpoint.nnl,
---                        DONE or FAILED, lock, worker.log, plots
+--                        DONE, FAILED or PRUNED, lock, worker.log, plots
 --
 -- A folder name is one path component made of [A-Za-z0-9._+@=,~-] only: other
 -- bytes of a value are written ~XX (hex), a leading dot too, and a name longer
@@ -22,7 +22,7 @@ local rundir = {}
 
 rundir.FILES = {
   config = "config.tsv", metrics = "metrics.tsv", final = "final.tsv", meta = "meta.tsv",
-  model = "model.nnl", checkpoint = "checkpoint.nnl", done = "DONE", failed = "FAILED",
+  model = "model.nnl", checkpoint = "checkpoint.nnl", done = "DONE", failed = "FAILED", pruned = "PRUNED",
   lock = "lock", log = "worker.log",
   grid = "grid.tsv", summary = "summary.tsv", index = "index.html", replicates = "replicates.tsv",
 }
@@ -179,11 +179,13 @@ local function first_line(path)
   return s
 end
 
---- A point's status from its markers and lock: "DONE", "RUNNING" (and the
--- holder), "FAILED" (and the reason), "INTERRUPTED" (a checkpoint waits),
--- or "PENDING".
+--- A point's status from its markers and lock: "DONE", "PRUNED" (and the
+-- rung it ended at: successive halving stopped it there, its figures kept),
+-- "RUNNING" (and the holder), "FAILED" (and the reason), "INTERRUPTED" (a
+-- checkpoint waits), or "PENDING".
 function rundir.status(dir)
   if rundir.has(dir, "done") then return "DONE" end
+  if rundir.has(dir, "pruned") then return "PRUNED", first_line(rundir.file(dir, "pruned")) end
   local holder = rundir.holder(dir)
   if holder then return "RUNNING", holder end
   if rundir.has(dir, "failed") then return "FAILED", first_line(rundir.file(dir, "failed")) end
