@@ -31,7 +31,7 @@ function status.read(griddir)
   local list = rundir.points(griddir)
   if #list == 0 then return nil, griddir .. ": no run folders (with " .. rundir.FILES.config .. ") here" end
   local counts, points = {}, {}
-  local walls, left_epochs, running = {}, 0, 0
+  local left_epochs, running = 0, 0
   local per_epoch = {}
   for _, entry in ipairs(list) do
     local dir = entry.dir
@@ -51,7 +51,6 @@ function status.read(griddir)
         final.best_epoch or final.stopped_epoch) end
       if type(meta.wall_seconds) == "number" then
         parts[#parts + 1] = format_time(meta.wall_seconds)
-        walls[#walls + 1] = meta.wall_seconds
         if done > 0 then per_epoch[#per_epoch + 1] = meta.wall_seconds / done end
       end
       line = table.concat(parts, "  ")
