@@ -39,6 +39,8 @@ local function build_parser()
   run:flag("--list", "Print the grid's points, index first, and run nothing.")
   run:option("--point", "Run only point K (0-based, as --list numbers them).")
     :convert(math.tointeger):argname("K")
+  run:option("--rung", "With --point and successive halving: train the point to rung K's epoch (1-based).")
+    :convert(math.tointeger):argname("K")
   run:flag("--restart", "Discard earlier results of these points, even with another configuration.")
   run:flag("--quiet", "No progress lines.")
 
@@ -140,6 +142,7 @@ local function run_workers(args, selected, griddir, root, o)
   if args.quick then base[#base + 1] = "--quick" end
   if args.repeats then base[#base + 1] = "--repeats=" .. args.repeats end
   if args.restart then base[#base + 1] = "--restart" end
+  if o.rung then base[#base + 1] = "--rung=" .. o.rung end
   local queue, running, nrunning = {}, {}, 0
   for i, p in ipairs(selected) do queue[i] = p end
   local done, failed, errors, forwarded = 0, 0, {}, false
@@ -250,16 +253,51 @@ local function cmd_run(args, root)
              total = #points, log = args.quiet and function() end or say, settings = grid.settings,
              quick = args.quick}
   local interrupted
-  local ok, errors = pcall(function()
-    runner.write_grid(exp, griddir, points, selected, args.quick, grid)
-    results.collect(griddir, {plots = false})
-    if args.jobs > 1 and #selected > 1 then
+  local pr = exp.prune
+  if args.rung and not pr then return usage_error("--rung: the experiment declares no prune = {...}") end
+  if pr and args.point and not (args.rung and args.rung >= 1 and args.rung <= #pr.rungs) then
+    return usage_error(("--point with successive halving needs --rung K (1..%d)"):format(#pr.rungs))
+  end
+  o.prune = pr
+  local function run_selected(list)
+    if args.jobs > 1 and #list > 1 then
       local errs
-      errs, interrupted = run_workers(args, selected, griddir, root, o)
+      errs, interrupted = run_workers(args, list, griddir, root, o)
       return errs
     end
     local _
-    _, interrupted = runner.run_points(exp, selected, o)
+    _, interrupted = runner.run_points(exp, list, o)
+    return {}
+  end
+  local ok, errors = pcall(function()
+    runner.write_grid(exp, griddir, points, selected, args.quick, grid)
+    results.collect(griddir, {plots = false})
+    if not pr then return run_selected(selected) end
+    if args.point then
+      o.rung = args.rung
+      o.until_epoch = pr.rungs[args.rung]
+      return run_selected(selected)
+    end
+    -- successive halving, synchronous: every point to rung 1, the best 1/eta on to the next
+    local alive = selected
+    for k = 1, #pr.rungs do
+      o.rung, o.until_epoch = k, pr.rungs[k]
+      local list = {}
+      for _, point in ipairs(alive) do
+        if runner.in_rung(require("nnlab.rundir").point_dir(griddir, point.name), k) then list[#list + 1] = point end
+      end
+      if not o.quiet then say(("rung %d of %d: %s to epoch %d"):format(k, #pr.rungs, plural(#list, "point"),
+        pr.rungs[k])) end
+      local errs = run_selected(list)
+      if #errs > 0 or interrupted then return errs end
+      -- --restart discards results once, before the first rung
+      o.restart, args.restart = false, false
+      if k < #pr.rungs then
+        local survivors, why = runner.halve(exp, griddir, list, k)
+        if not survivors then error(why, 0) end
+        alive = survivors
+      end
+    end
     return {}
   end)
   if not ok then return usage_error(tostring(errors)) end
@@ -313,7 +351,8 @@ local function cmd_run(args, root)
       table.concat(busy, ", ")))
   end
   local failed = names("FAILED")
-  for _, st in ipairs{"INTERRUPTED", "PENDING"} do
+  -- with halving, a point paused at its rung has a checkpoint (INTERRUPTED) and is no failure
+  for _, st in ipairs(args.rung and {"PENDING"} or {"INTERRUPTED", "PENDING"}) do
     for _, name in ipairs(names(st)) do failed[#failed + 1] = name end
   end
   if #failed > 0 then

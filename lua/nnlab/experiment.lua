@@ -285,6 +285,18 @@ function experiment.define(decl)
       fail("experiment: early_stop.min_delta must be a finite number >= 0")
     end
   end
+  if decl.prune ~= nil then
+    local pr = decl.prune
+    check_watched("experiment: prune", pr, {metric = true, rungs = true, eta = true})
+    if type(pr.rungs) ~= "table" or #pr.rungs < 2 then fail("experiment: prune.rungs needs two epochs or more") end
+    for i, r in ipairs(pr.rungs) do
+      pr.rungs[i] = check_positive_int("experiment: prune.rungs[" .. i .. "]", r)
+      if i > 1 and pr.rungs[i] <= pr.rungs[i - 1] then fail("experiment: prune.rungs must increase") end
+    end
+    pr.eta = pr.eta or 3
+    if not (math.tointeger(pr.eta) and pr.eta >= 2) then fail("experiment: prune.eta must be an integer >= 2") end
+    if decl.early_stop then fail("experiment: early_stop and prune together are not supported") end
+  end
   decl.params = params
   decl.settings = settings
   decl.grid = decl.grid or {}
@@ -431,6 +443,10 @@ function Experiment:points(sets, quick, repeats)
   if repeats and repeats ~= (self.repeats or 1) then name = rundir.component(name .. "+repeats=" .. k) end
   local grid = {name = name, params = params, axes = axes, settings = settings, quick = quick and true or false,
                 repeats = k, search = self.search}
+  if self.prune and params.epochs ~= self.prune.rungs[#self.prune.rungs] then
+    return nil, ("prune.rungs must end at the epochs parameter (%d), got %d"):format(params.epochs,
+      self.prune.rungs[#self.prune.rungs])
+  end
   local configs = {}
   if self.search then
     configs = search_points(self, params)

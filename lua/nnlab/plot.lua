@@ -444,6 +444,49 @@ function plot.search(dir, name, t)
   return plot.render(dir, name, table.concat(body, "\n") .. "\n", 420 * cols, 340 * rows + 30)
 end
 
+--- Successive halving: the metric of every point at each rung it reached,
+-- against the rung's epoch (log x); t = {title, ylabel, points = {{name,
+-- xs, ys, survived}, ...}}. Pruned points are grey and end with a cross,
+-- the points that reached the last rung are coloured and labelled.
+function plot.halving(dir, name, t)
+  local blocks, lo, hi, ticks = {}, math.huge, 0, {}
+  for i, p in ipairs(t.points) do
+    local lines = {}
+    for j = 1, #p.xs do
+      lo, hi = math.min(lo, p.xs[j]), math.max(hi, p.xs[j])
+      lines[j] = ("%s\t%s\t%s"):format(tsv.number(p.xs[j]), tsv.number(p.ys[j]), j == #p.xs and field(p.name) or " ")
+      ticks[p.xs[j]] = true
+    end
+    blocks[i] = table.concat(lines, "\n")
+  end
+  if #blocks == 0 then return false, name .. ": no rung reached" end
+  tsv.write_atomic(dir .. "/" .. name .. ".tsv", table.concat(blocks, "\n\n\n") .. "\n")
+  local data = plot.quote(name .. ".tsv")
+  local body = {"set datafile nocolumnheaders", "set key off", "set title " .. plot.quote(t.title),
+    "set xlabel 'epoch (the rungs, log scale)'", "set ylabel " .. plot.quote(t.ylabel), "set logscale x",
+    ("set xrange [%.17g:%.17g]"):format(lo / 1.3, hi * 2.2), "set offsets 0, 0, graph 0.05, graph 0.05"}
+  local tics = {}
+  for x in pairs(ticks) do tics[#tics + 1] = x end
+  table.sort(tics)
+  for i, x in ipairs(tics) do tics[i] = ("'%s' %s"):format(tsv.number(x), tsv.number(x)) end
+  body[#body + 1] = "set xtics (" .. table.concat(tics, ", ") .. ")"
+  local clauses, c = {}, 0
+  for i, p in ipairs(t.points) do
+    if p.survived then
+      c = c + 1
+      clauses[#clauses + 1] = ("%s index %d using 1:2 with linespoints lw 2 pt 7 lc rgb \"%s\""):format(data, i - 1,
+        plot.COLOURS[(c - 1) % #plot.COLOURS + 1])
+      clauses[#clauses + 1] = ("%s index %d using 1:2:3 with labels left offset 1,0 font \",9\""):format(data, i - 1)
+    else
+      clauses[#clauses + 1] = ("%s index %d using 1:2 with lines lw 1 lc rgb \"#b0b0b0\""):format(data, i - 1)
+      clauses[#clauses + 1] = ("%s index %d every ::%d::%d using 1:2 with points pt 2 ps 1 lc rgb \"#808080\"")
+        :format(data, i - 1, #p.xs - 1, #p.xs - 1)
+    end
+  end
+  body[#body + 1] = "plot " .. table.concat(clauses, ", \\\n     ")
+  return plot.render(dir, name, table.concat(body, "\n") .. "\n", t.width or 900, t.height or 520)
+end
+
 --- A picture of digits (rows of 784 pixel values in 0..1) titled with labels.
 function plot.digits(dir, name, images, titles, columns)
   local blocks = {}

@@ -472,6 +472,37 @@ local function search_plot(griddir, points, spec, metric, best)
   return {"grid_search.png"}
 end
 
+--- grid_halving.png from halving.tsv: each point's metric at the rungs it
+-- reached, and the final figure of those that finished.
+local function halving_plot(griddir, points)
+  os.remove(griddir .. "/grid_halving.png")
+  local columns, rows = tsv.read_table(rundir.file(griddir, "halving"))
+  if not columns or #rows == 0 then return {} end
+  local metric = columns[4]
+  local by_name, order = {}, {}
+  for _, r in ipairs(rows) do
+    local name = tostring(r.point)
+    if not by_name[name] then by_name[name] = {name = name, xs = {}, ys = {}}; order[#order + 1] = name end
+    local p = by_name[name]
+    p.xs[#p.xs + 1], p.ys[#p.ys + 1] = r.epoch, r[metric]
+  end
+  local list = {}
+  for _, name in ipairs(order) do list[#list + 1] = by_name[name] end
+  for _, p in ipairs(points) do
+    local h = by_name[p.name]
+    if h and p.status == "DONE" and type(p.final[metric]) == "number" and type(p.config.epochs) == "number" then
+      h.xs[#h.xs + 1], h.ys[#h.ys + 1] = p.config.epochs, p.final[metric]
+      h.survived = true
+      h.name = ("%s %.4f"):format(p.name, p.final[metric])
+    end
+  end
+  table.sort(list, function(a, b) return (a.survived and 1 or 0) < (b.survived and 1 or 0) end)
+  local ok, err = plot.halving(griddir, "grid_halving", {title = ("successive halving: %s at each rung, %d points")
+    :format(metric, #list), ylabel = metric, points = list})
+  if not ok then return {}, err end
+  return {"grid_halving.png"}
+end
+
 local function html_escape(s)
   return (tostring(s):gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;"):gsub('"', "&quot;"))
 end
@@ -752,8 +783,9 @@ function results.collect(griddir, opts)
     for _, p in ipairs(ranked(points, metric)) do
       if p.has_metrics then
         local v = metric and p.final[metric]
-        series[#series + 1] = {file = p.name .. "/" .. rundir.FILES.metrics,
-          title = p.name .. "  " .. (v and ("%.4f"):format(v) or p.status)}
+        local text = v and ("%.4f"):format(v) or p.status
+        if p.status == "PRUNED" and v then text = text .. " PRUNED" end
+        series[#series + 1] = {file = p.name .. "/" .. rundir.FILES.metrics, title = p.name .. "  " .. text}
       end
     end
     local key = metric and ("final " .. metric .. ", best first") or nil
@@ -801,6 +833,9 @@ function results.collect(griddir, opts)
     end
     note(#drawn > 0 or #axes == 0, msg)
     for _, img in ipairs(drawn) do table.insert(images, 1, img) end
+    local halved, hmsg = halving_plot(griddir, points)
+    note(hmsg == nil, hmsg)
+    for _, img in ipairs(halved) do table.insert(images, 1, img) end
     local constants, varying = split_params(configs or points, axes)
     if configs then
       local _, cfigures = summary_columns(configs, axes)

@@ -4,6 +4,7 @@
 --
 --   OUT/GRID/            grid.tsv, summary.tsv (a row per configuration),
 --                        replicates.tsv (a row per point, with repeats),
+--                        halving.tsv (successive halving's decisions),
 --                        index.html, grid plots, lock
 --   OUT/GRID/POINT/      config.tsv (the point's identity), metrics.tsv,
 --                        final.tsv, meta.tsv, model.nnl, checkpoint.nnl,
@@ -25,6 +26,7 @@ rundir.FILES = {
   model = "model.nnl", checkpoint = "checkpoint.nnl", done = "DONE", failed = "FAILED", pruned = "PRUNED",
   lock = "lock", log = "worker.log",
   grid = "grid.tsv", summary = "summary.tsv", index = "index.html", replicates = "replicates.tsv",
+  halving = "halving.tsv",
 }
 
 local MAX_NAME = 120

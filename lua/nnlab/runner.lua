@@ -217,6 +217,16 @@ local function final_figures(model, loss, data, h, epochs)
   return f
 end
 
+local function write_final(dir, final)
+  local keys = {}
+  for k in pairs(final) do
+    if k ~= "seconds" then keys[#keys + 1] = k end
+  end
+  table.sort(keys)
+  keys[#keys + 1] = "seconds"
+  tsv.write_kv(rundir.file(dir, "final"), final, keys, tsv.figure)
+end
+
 local function train_point(exp, point, dir, o, data)
   local p = point.params
   local settings = o.settings or exp.settings
@@ -245,6 +255,9 @@ local function train_point(exp, point, dir, o, data)
   end
   local batch = p.batch == "full" and data.train:size() or p.batch
   local epochs, failed, stopped, last_save = p.epochs, nil, nil, core.clock()
+  -- successive halving trains a point to its rung's epoch, then pauses it
+  local target = math.min(epochs, o.until_epoch or epochs)
+  if target < epochs and first - 1 >= target then return "RUNG" end
   local report = progress_reporter(o, point)
   o.first_epoch = first
   -- the early stop's state is a function of the history (and the best
@@ -256,9 +269,9 @@ local function train_point(exp, point, dir, o, data)
     best_epoch, best_value = best_of(es, h, last)
     if best_epoch and last - best_epoch >= es.patience then ended = last end
   end
-  if ended == nil and first <= epochs then
+  if ended == nil and first <= target then
     nn.train{model = model, loss = loss, optimizer = opt, data = data.train, validation = data.validation,
-             batch = batch, epochs = epochs, shuffle = p.shuffle, verbose = false, first_epoch = first, history = h,
+             batch = batch, epochs = target, shuffle = p.shuffle, verbose = false, first_epoch = first, history = h,
              on_epoch = function(e, hist)
                last = e
                local c = hist.cost[e]
@@ -273,9 +286,9 @@ local function train_point(exp, point, dir, o, data)
                end
                if es and best_epoch and e - best_epoch >= es.patience then ended = e end
                if exp.on_epoch and exp.on_epoch(p, e, hist) == false then ended = e end
-               report(e, epochs, hist, e == epochs or ended ~= nil)
+               report(e, epochs, hist, e == target or ended ~= nil)
                stopped = core.interrupted()
-               if stopped or e == epochs or ended or core.clock() - last_save >= settings.checkpoint_seconds then
+               if stopped or e == target or ended or core.clock() - last_save >= settings.checkpoint_seconds then
                  write_metrics(metrics, hist, e)
                  write_checkpoint(ckpt, model, opt, hist, e, best_model)
                  last_save = core.clock()
@@ -303,6 +316,12 @@ local function train_point(exp, point, dir, o, data)
     final = final_figures(model, loss, data, h, last)
     if ended then final.stopped_epoch = ended end
   end
+  if o.until_epoch then final.epochs_trained = last end
+  if last < epochs and not ended then
+    -- a rung reached: its figures stay if the point is pruned here, the checkpoint if it goes on
+    write_final(dir, final)
+    return "RUNG"
+  end
   local model_path = rundir.file(dir, "model")
   model:save(model_path)
   if exp.after then
@@ -310,13 +329,7 @@ local function train_point(exp, point, dir, o, data)
                                 plot = plot, model_path = model_path})
     for k, v in pairs(extra or {}) do final[k] = v end
   end
-  local keys = {}
-  for k in pairs(final) do
-    if k ~= "seconds" then keys[#keys + 1] = k end
-  end
-  table.sort(keys)
-  keys[#keys + 1] = "seconds"
-  tsv.write_kv(rundir.file(dir, "final"), final, keys, tsv.figure)
+  write_final(dir, final)
   local ok, err = plot.point(dir, exp.name .. " " .. point.name)
   if not ok then o.log(err) end
   os.remove(ckpt)
@@ -342,6 +355,13 @@ function runner.run_point(exp, point, o)
   end
   local _ <close> = lock
   atomic.remove_stale(dir)
+  if rundir.has(dir, "pruned") and not o.restart then
+    if o.until_epoch or o.prune then
+      o.log(("%s: pruned earlier, skipped"):format(point.name))
+      return "PRUNED"
+    end
+    os.remove(rundir.file(dir, "pruned")) -- without halving it goes on from its checkpoint
+  end
   local data_ok, data, data_sum = xpcall(build_data, debug.traceback, exp, point.params)
   if not data_ok then
     local reason = tostring(data)
@@ -388,6 +408,9 @@ function runner.run_point(exp, point, o)
   if status == "INTERRUPTED" then
     o.log(("%s: stopped by %s"):format(point.name, reason))
     return status, reason
+  elseif status == "RUNG" then
+    o.log(("%s: reached epoch %d, its rung"):format(point.name, o.until_epoch))
+    return status
   elseif status == "DONE" then
     atomic.write(rundir.file(dir, "done"), meta.finished .. "\n")
     o.log(("%s: done in %s"):format(point.name, nn.format_time(meta.wall_seconds)))
@@ -446,12 +469,88 @@ function runner.run_points(exp, points, o)
     if status == "INTERRUPTED" then return failed, true, busy end
     if status == "RUNNING" then
       busy[#busy + 1] = {point = point.name, holder = reason}
-    elseif status ~= "DONE" then
+    elseif status ~= "DONE" and status ~= "RUNG" and status ~= "PRUNED" then
       failed[#failed + 1] = {point = point.name, reason = reason}
     end
     if core.interrupted() then return failed, true, busy end
   end
   return failed, false, busy
+end
+
+--- The metric's value at epoch e in a point's metrics.tsv, or nil.
+local function metric_at(dir, metric, e)
+  local _, rows = tsv.read_table(rundir.file(dir, "metrics"))
+  local r = rows and rows[e]
+  return r and r.epoch == e and type(r[metric]) == "number" and r[metric] == r[metric] and r[metric] or nil
+end
+
+--- Whether a point takes part in rung k: neither FAILED nor PRUNED at an
+-- earlier rung (one pruned at rung k by an earlier run is chosen again, alike).
+function runner.in_rung(dir, k)
+  local st, why = rundir.status(dir)
+  if st == "FAILED" then return false end
+  if st == "PRUNED" then
+    local j = math.tointeger(tonumber(tostring(why):match("^rung (%d+)")))
+    return j ~= nil and j >= k
+  end
+  return true
+end
+
+--- Successive halving's choice after rung k (synchronous): of the points
+-- neither FAILED nor PRUNED, the best max(1, floor(n / eta)) by the metric
+-- at the rung's epoch go on (ties to the earlier point) and the others are
+-- marked PRUNED, their figures kept. A pure function of the rung's results,
+-- the same on any launcher; halving.tsv records every rung's decisions.
+-- Returns the survivors, or nil and a message when the rung is unfinished.
+function runner.halve(exp, griddir, points, k)
+  local pr = exp.prune
+  local epoch = pr.rungs[k]
+  local alive = {}
+  for _, point in ipairs(points) do
+    local dir = rundir.point_dir(griddir, point.name)
+    if runner.in_rung(dir, k) then
+      local v = metric_at(dir, pr.metric, epoch)
+      if v == nil then
+        return nil, ("%s has not reached rung %d (epoch %d) yet"):format(point.name, k, epoch)
+      end
+      alive[#alive + 1] = {point = point, value = v, dir = dir}
+    end
+  end
+  local larger = require("nnlab.experiment").WATCHED[pr.metric]
+  table.sort(alive, function(a, b)
+    if a.value ~= b.value then
+      if larger then return a.value > b.value end
+      return a.value < b.value
+    end
+    return a.point.index < b.point.index
+  end)
+  local keep = math.max(1, #alive // pr.eta)
+  local old_columns, old_rows = tsv.read_table(rundir.file(griddir, "halving"))
+  local rows = {}
+  for _, r in ipairs(old_columns and old_rows or {}) do
+    if r.rung and r.rung < k then
+      rows[#rows + 1] = {r.rung, r.epoch, r.point, r[pr.metric], r.rank, r.decision}
+    end
+  end
+  local survivors = {}
+  for rank, a in ipairs(alive) do
+    local decision = rank <= keep and "continue" or "pruned"
+    rows[#rows + 1] = {k, epoch, a.point.name, a.value, rank, decision}
+    if rank <= keep then
+      survivors[#survivors + 1] = a.point
+    else
+      local lock = rundir.lock(a.dir, true)
+      if lock then
+        atomic.write(rundir.file(a.dir, "pruned"), ("rung %d of %d, epoch %d: %s %s, rank %d of %d\n"):format(k,
+          #pr.rungs, epoch, pr.metric, tsv.figure(a.value), rank, #alive))
+        lock:unlock()
+      end
+    end
+  end
+  tsv.write_table(rundir.file(griddir, "halving"), {"rung", "epoch", "point", pr.metric, "rank", "decision"}, rows,
+    tsv.figure)
+  table.sort(survivors, function(a, b) return a.index < b.index end)
+  return survivors
 end
 
 --- Checks before anything runs that each point's model, loss and optimizer
