@@ -69,6 +69,11 @@ local function build_parser()
   st:option("--watch", "Refresh every S seconds until the grid has finished.")
     :args("?"):convert(tonumber):argname("S")
 
+  local cmp = parser:command("compare", "The best configuration of several grids on one metric: a table and a plot.")
+  cmp:argument("dirs", "The grids' folders, OUT/GRID."):args("+")
+  cmp:option("--metric", "The metric (default: val_accuracy, else test_accuracy, else train_accuracy).")
+  cmp:option("--out", "Folder for compare.tsv and compare.png.", ".")
+
   local replot = parser:command("plot", "Redraw every plot of a grid.")
   replot:argument("dir", "The grid's folder, OUT/GRID.")
 
@@ -375,6 +380,10 @@ local function cmd_slurm(args, root)
     end
   end
   if args.wait and not args.submit then return usage_error("--wait needs --submit") end
+  if exp.prune then
+    return usage_error("successive halving (prune) has no Slurm launcher yet: run it with nnlab run --jobs N, "
+      .. "or give each task --point K --rung R yourself")
+  end
   local griddir = args.out .. "/" .. grid.name
   local dir = slurm.absolute(griddir .. "/slurm")
   local ok, array_path, collect_path = pcall(function()
@@ -512,6 +521,15 @@ function cli.main(argv, root)
   if args.command == "collect" then return cmd_collect(args, false) end
   if args.command == "plot" then return cmd_collect(args, true) end
   if args.command == "status" then return cmd_status(args) end
+  if args.command == "compare" then
+    local compare = require("nnlab.compare")
+    local rows, warnings, metric = compare.run(args.dirs, args.out, args.metric)
+    if not rows then return usage_error(warnings) end
+    for _, w in ipairs(warnings) do say("nnlab: ", w) end
+    io.stdout:write(compare.text(rows, metric))
+    say(("compare: %s/compare.tsv, %s/compare.png"):format(args.out, args.out))
+    return 0
+  end
   if args.command == "predict" then return cmd_predict(args) end
   print(parser:get_help())
   return 2

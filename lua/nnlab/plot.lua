@@ -487,6 +487,36 @@ function plot.halving(dir, name, t)
   return plot.render(dir, name, table.concat(body, "\n") .. "\n", t.width or 900, t.height or 520)
 end
 
+--- The best of several grids as bars with ±1 sd error bars (where a grid
+-- has replicates), each labelled with its figure: t = {metric, rows =
+-- {{grid, best, value, sd, n}, ...}} best first. dir/name-data.tsv holds the data.
+function plot.compare(dir, name, t)
+  local lines, lo = {}, math.huge
+  for i, r in ipairs(t.rows) do
+    local label = ("%.4f"):format(r.value) .. (r.sd and (" ± %.4f (n = %d)"):format(r.sd, r.n) or "")
+    lines[i] = ("%d\t%s\t%s\t%s\t%s"):format(i, tsv.number(r.value), tsv.number(r.sd or 0), field(label),
+      field(r.grid .. " / " .. r.best))
+    lo = math.min(lo, r.value - (r.sd or 0))
+  end
+  tsv.write_atomic(dir .. "/" .. name .. "-data.tsv", table.concat(lines, "\n") .. "\n")
+  local ticks = {}
+  for i, r in ipairs(t.rows) do
+    local g = r.grid
+    if utf8.len(g) and utf8.len(g) > 30 then g = g:sub(1, utf8.offset(g, 28) - 1) .. "..." end
+    ticks[i] = ("%s %d"):format(plot.quote(g), i)
+  end
+  local data = plot.quote(name .. "-data.tsv")
+  local body = {"set datafile nocolumnheaders", "set key off",
+    "set title " .. plot.quote("best configuration of each grid by " .. t.metric .. " (bars: ±1 sd of replicates)"),
+    "set ylabel " .. plot.quote(t.metric), "set xtics (" .. table.concat(ticks, ", ") .. ") rotate by -20",
+    ("set xrange [0.4:%d.6]"):format(#t.rows), "set style fill solid 0.5 border -1", "set boxwidth 0.6",
+    ("set yrange [%.17g:*]"):format(math.max(0, lo - 0.05)), "set offsets 0, 0, graph 0.15, 0",
+    ("plot %s using 1:2 with boxes lc rgb \"%s\", \\"):format(data, plot.COLOURS[1]),
+    ("     %s using 1:2:3 with errorbars lc rgb \"#000000\" pt 7 ps 0.5 lw 1.5, \\"):format(data),
+    ("     %s using 1:($2 + $3):4 with labels offset 0,1 font \",9\""):format(data)}
+  return plot.render(dir, name, table.concat(body, "\n") .. "\n", math.max(640, 160 * #t.rows + 200), 460)
+end
+
 --- A picture of digits (rows of 784 pixel values in 0..1) titled with labels.
 function plot.digits(dir, name, images, titles, columns)
   local blocks = {}

@@ -116,6 +116,7 @@ local function ranking_metric(points)
   end
   return nil
 end
+results.ranking_metric = ranking_metric
 
 local function by_value(a, b)
   local na, nb = tonumber(a), tonumber(b)
