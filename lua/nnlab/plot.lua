@@ -384,21 +384,26 @@ end
 --- A metric against each searched parameter, one panel each: t = {title,
 -- ylabel, params = {{name, log}, ...}, points = {{x = {name = value}, value,
 -- best}, ...}}. dir/name.tsv holds a block per parameter: x, value, and 1 for
--- the best point. Non-numeric values are drawn at their rank among the values.
+-- the best point. A choice (categorical) or non-numeric values are drawn at
+-- their rank among the values, labelled with them.
 function plot.search(dir, name, t)
   local blocks, any = {}, false
   for i, prm in ipairs(t.params) do
-    local lines, texts, numeric = {}, {}, true
+    local lines, texts, numeric = {}, {}, not prm.categorical
     for _, p in ipairs(t.points) do
       if type(p.x[prm.name]) ~= "number" then numeric = false end
     end
     if not numeric then
-      local seen = {}
+      local seen, raw = {}, {}
       for _, p in ipairs(t.points) do
         local v = tostring(p.x[prm.name])
-        if not seen[v] then seen[v] = true; texts[#texts + 1] = v end
+        if not seen[v] then seen[v] = true; texts[#texts + 1] = v; raw[v] = p.x[prm.name] end
       end
-      table.sort(texts)
+      table.sort(texts, function(a, b)
+        local x, y = raw[a], raw[b]
+        if type(x) == "number" and type(y) == "number" then return x < y end
+        return a < b
+      end)
       for k, v in ipairs(texts) do texts[v] = k end
     end
     prm.numeric = numeric

@@ -459,7 +459,9 @@ local function search_plot(griddir, points, spec, metric, best)
   os.remove(griddir .. "/grid_search.png")
   if not metric then return {} end
   local params = {}
-  for k, scale in spec:gmatch("([^:,]+):([^,]+)") do params[#params + 1] = {name = k, log = scale == "log"} end
+  for k, scale in spec:gmatch("([^:,]+):([^,]+)") do
+    params[#params + 1] = {name = k, log = scale == "log", categorical = scale == "choice"}
+  end
   local list = {}
   for _, p in ipairs(points) do
     if p.status == "DONE" and p.final[metric] then

@@ -436,7 +436,8 @@ function runner.write_grid(exp, griddir, points, selected, quick, grid)
     if grid and grid.search then
       local parts = {}
       for _, k in ipairs(points[1].axes) do
-        parts[#parts + 1] = k .. ":" .. (grid.search.space[k].log and "log" or "lin")
+        local sp = grid.search.space[k]
+        parts[#parts + 1] = k .. ":" .. (sp.kind == "choice" and "choice" or sp.log and "log" or "lin")
       end
       search = table.concat(parts, ",")
     end

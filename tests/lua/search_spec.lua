@@ -86,7 +86,7 @@ end
     assert.equal(done1, helper.read(grid .. "/trial=002/DONE"))
     local _, rows = tsv.read_table(grid .. "/summary.tsv")
     assert.equal(6, #rows)
-    assert.equal("c:lin,hidden:lin,lr:log", tsv.read_kv(grid .. "/grid.tsv").search)
+    assert.equal("c:choice,hidden:lin,lr:log", tsv.read_kv(grid .. "/grid.tsv").search)
     local gp = helper.read(grid .. "/grid_search.gp")
     assert.truthy(gp:find("set logscale x\nset xlabel 'lr (log scale)'", 1, true))
     assert.truthy(gp:find("set multiplot layout 1,3", 1, true))
