@@ -383,8 +383,8 @@ end
 
 --- A metric against each searched parameter, one panel each: t = {title,
 -- ylabel, params = {{name, log}, ...}, points = {{x = {name = value}, value,
--- best}, ...}}. dir/name.tsv holds a block per parameter: x, value, and 1 for
--- the best point. A choice (categorical) or non-numeric values are drawn at
+-- best, pruned}, ...}}. dir/name.tsv holds a block per parameter: x, value, 1
+-- for the best point, 1 for a pruned one (drawn grey). A choice (categorical) or non-numeric values are drawn at
 -- their rank among the values, labelled with them.
 function plot.search(dir, name, t)
   local blocks, any = {}, false
@@ -412,11 +412,12 @@ function plot.search(dir, name, t)
       if not numeric then x = texts[tostring(x)] end
       if p.value and p.value == p.value and (not prm.log or x > 0) then
         any = true
-        lines[#lines + 1] = ("%s\t%s\t%d"):format(tsv.number(x), tsv.number(p.value), p.best and 1 or 0)
+        lines[#lines + 1] = ("%s\t%s\t%d\t%d"):format(tsv.number(x), tsv.number(p.value), p.best and 1 or 0,
+          p.pruned and 1 or 0)
       end
     end
     prm.texts = not numeric and texts or nil
-    blocks[i] = #lines > 0 and table.concat(lines, "\n") or "NaN\tNaN\t0"
+    blocks[i] = #lines > 0 and table.concat(lines, "\n") or "NaN\tNaN\t0\t0"
   end
   if not any then return false, name .. ": no point has a value" end
   tsv.write_atomic(dir .. "/" .. name .. ".tsv", table.concat(blocks, "\n\n\n") .. "\n")
@@ -440,8 +441,10 @@ function plot.search(dir, name, t)
       body[#body + 1] = "set autoscale x"
     end
     body[#body + 1] = "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05"
-    body[#body + 1] = ("plot %s index %d using 1:2 with points pt 7 ps 1.1 lc rgb \"%s\", \\"):format(data, i - 1,
-      plot.COLOURS[1])
+    body[#body + 1] = ("plot %s index %d using 1:($4 > 0 ? $2 : NaN) with points pt 7 ps 0.9 lc rgb \"#b0b0b0\", \\")
+      :format(data, i - 1)
+    body[#body + 1] = ("     %s index %d using 1:($4 > 0 ? NaN : $2) with points pt 7 ps 1.1 lc rgb \"%s\", \\")
+      :format(data, i - 1, plot.COLOURS[1])
     body[#body + 1] = ("     %s index %d using 1:($3 > 0 ? $2 : NaN) with points pt 6 ps 3 lw 2 lc rgb \"#000000\"")
       :format(data, i - 1)
   end
@@ -452,44 +455,61 @@ end
 --- Successive halving: the metric of every point at each rung it reached,
 -- against the rung's epoch (log x); t = {title, ylabel, points = {{name,
 -- xs, ys, survived}, ...}}. Pruned points are grey and end with a cross,
--- the points that reached the last rung are coloured and labelled.
+-- the points that reached the last rung are coloured and in the key.
 function plot.halving(dir, name, t)
   local blocks, lo, hi, ticks = {}, math.huge, 0, {}
+  local first_rung = {}
   for i, p in ipairs(t.points) do
     local lines = {}
     for j = 1, #p.xs do
       lo, hi = math.min(lo, p.xs[j]), math.max(hi, p.xs[j])
-      lines[j] = ("%s\t%s\t%s"):format(tsv.number(p.xs[j]), tsv.number(p.ys[j]), j == #p.xs and field(p.name) or " ")
+      lines[j] = ("%s\t%s"):format(tsv.number(p.xs[j]), tsv.number(p.ys[j]))
       ticks[p.xs[j]] = true
     end
+    first_rung[#first_rung + 1] = p.ys[1]
     blocks[i] = table.concat(lines, "\n")
   end
   if #blocks == 0 then return false, name .. ": no rung reached" end
   tsv.write_atomic(dir .. "/" .. name .. ".tsv", table.concat(blocks, "\n\n\n") .. "\n")
+  -- the y axis starts at the first rung's median: the far worse points are counted, not drawn
+  table.sort(first_rung)
+  local median = first_rung[(#first_rung + 1) // 2]
+  local top = -math.huge
+  for _, p in ipairs(t.points) do
+    for _, y in ipairs(p.ys) do top = math.max(top, y) end
+  end
+  local below = 0
+  for _, y in ipairs(first_rung) do
+    if y < median then below = below + 1 end
+  end
+  local ylo = median - 0.05 * math.max(top - median, 1e-3)
+  local title = t.title .. (below > 0 and ("; %d pruned points below the axis"):format(below) or "")
   local data = plot.quote(name .. ".tsv")
-  local body = {"set datafile nocolumnheaders", "set key off", "set title " .. plot.quote(t.title),
+  local body = {"set datafile nocolumnheaders", "set key outside right top font \",9\"",
+    "set title " .. plot.quote(title),
     "set xlabel 'epoch (the rungs, log scale)'", "set ylabel " .. plot.quote(t.ylabel), "set logscale x",
-    ("set xrange [%.17g:%.17g]"):format(lo / 1.3, hi * 2.2), "set offsets 0, 0, graph 0.05, graph 0.05"}
+    ("set xrange [%.17g:%.17g]"):format(lo / 1.3, hi * 1.3), ("set yrange [%.17g:*]"):format(ylo),
+    "set offsets 0, 0, graph 0.05, 0"}
   local tics = {}
   for x in pairs(ticks) do tics[#tics + 1] = x end
   table.sort(tics)
   for i, x in ipairs(tics) do tics[i] = ("'%s' %s"):format(tsv.number(x), tsv.number(x)) end
   body[#body + 1] = "set xtics (" .. table.concat(tics, ", ") .. ")"
-  local clauses, c = {}, 0
+  local clauses, c, pruned_titled = {}, 0, false
   for i, p in ipairs(t.points) do
     if p.survived then
       c = c + 1
-      clauses[#clauses + 1] = ("%s index %d using 1:2 with linespoints lw 2 pt 7 lc rgb \"%s\""):format(data, i - 1,
-        plot.COLOURS[(c - 1) % #plot.COLOURS + 1])
-      clauses[#clauses + 1] = ("%s index %d using 1:2:3 with labels left offset 1,0 font \",9\""):format(data, i - 1)
+      clauses[#clauses + 1] = ("%s index %d using 1:2 with linespoints lw 2 pt 7 lc rgb \"%s\" title %s"):format(data,
+        i - 1, plot.COLOURS[(c - 1) % #plot.COLOURS + 1], plot.quote(p.name))
     else
-      clauses[#clauses + 1] = ("%s index %d using 1:2 with lines lw 1 lc rgb \"#b0b0b0\""):format(data, i - 1)
-      clauses[#clauses + 1] = ("%s index %d every ::%d::%d using 1:2 with points pt 2 ps 1 lc rgb \"#808080\"")
-        :format(data, i - 1, #p.xs - 1, #p.xs - 1)
+      clauses[#clauses + 1] = ("%s index %d using 1:2 with lines lw 1 lc rgb \"#b0b0b0\" notitle"):format(data, i - 1)
+      clauses[#clauses + 1] = ("%s index %d every ::%d::%d using 1:2 with points pt 2 ps 1 lc rgb \"#808080\" %s")
+        :format(data, i - 1, #p.xs - 1, #p.xs - 1, pruned_titled and "notitle" or "title 'pruned'")
+      pruned_titled = true
     end
   end
   body[#body + 1] = "plot " .. table.concat(clauses, ", \\\n     ")
-  return plot.render(dir, name, table.concat(body, "\n") .. "\n", t.width or 900, t.height or 520)
+  return plot.render(dir, name, table.concat(body, "\n") .. "\n", t.width or 1000, t.height or 520)
 end
 
 --- The best of several grids as bars with ±1 sd error bars (where a grid

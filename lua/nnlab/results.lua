@@ -463,14 +463,18 @@ local function search_plot(griddir, points, spec, metric, best)
     params[#params + 1] = {name = k, log = scale == "log", categorical = scale == "choice"}
   end
   local list = {}
+  local pruned = 0
   for _, p in ipairs(points) do
-    if p.status == "DONE" and p.final[metric] then
-      list[#list + 1] = {x = p.config, value = p.final[metric], best = p == best}
+    if (p.status == "DONE" or p.status == "PRUNED") and p.final[metric] then
+      list[#list + 1] = {x = p.config, value = p.final[metric], best = p == best, pruned = p.status == "PRUNED"}
+      if p.status == "PRUNED" then pruned = pruned + 1 end
     end
   end
   if #list == 0 or #params == 0 then return {} end
-  local ok, err = plot.search(griddir, "grid_search", {title = ("final %s against each searched parameter (%d points)")
-    :format(metric, #list), ylabel = "final " .. metric, params = params, points = list})
+  local title = ("final %s against each searched parameter (%d points)"):format(metric, #list)
+  if pruned > 0 then title = title .. ("; grey: %d pruned, at the rung they reached"):format(pruned) end
+  local ok, err = plot.search(griddir, "grid_search", {title = title, ylabel = "final " .. metric, params = params,
+    points = list})
   if not ok then return {}, err end
   return {"grid_search.png"}
 end
