@@ -92,7 +92,7 @@ end
     assert.truthy(gp:find("set multiplot layout 1,3", 1, true))
     local data = helper.read(grid .. "/grid_search.tsv")
     assert.equal(3, select(2, data:gsub("\n\n\n", "")) + 1)
-    assert.equal(3, select(2, data:gsub("\t1\n", ""))) -- the best point, circled in each panel
+    assert.equal(3, select(2, data:gsub("\t1\t0\n", ""))) -- the best point, circled in each panel
     if os.execute("command -v gnuplot >/dev/null 2>&1") then
       assert.truthy(io.open(grid .. "/grid_search.png"))
     end
