@@ -57,6 +57,8 @@ local function build_parser()
   sl:option("--mem", "Memory per task, e.g. 2G.")
   sl:option("--max-parallel", "Tasks running at once (%K in --array).", "16"):convert(math.tointeger):argname("K")
   sl:option("--sbatch-arg", "Another #SBATCH line, e.g. --sbatch-arg=--account=abc."):count("*"):argname("ARG")
+  sl:option("--after-rung", "Successive halving: choose rung K's survivors and write (submit) rung K+1.")
+    :convert(math.tointeger):argname("K")
   sl:flag("--submit", "Submit the array and its collect job with sbatch.")
   sl:flag("--wait", "With --submit: wait for the whole grid; exit 1 if a point failed.")
 
@@ -380,24 +382,48 @@ local function cmd_slurm(args, root)
     end
   end
   if args.wait and not args.submit then return usage_error("--wait needs --submit") end
-  if exp.prune then
-    return usage_error("successive halving (prune) has no Slurm launcher yet: run it with nnlab run --jobs N, "
-      .. "or give each task --point K --rung R yourself")
+  local pr = exp.prune
+  if args.after_rung and not (pr and args.after_rung >= 1 and args.after_rung < #pr.rungs) then
+    return usage_error(pr and ("--after-rung: expected 1..%d"):format(#pr.rungs - 1)
+      or "--after-rung: the experiment declares no prune = {...}")
   end
   local griddir = args.out .. "/" .. grid.name
   local dir = slurm.absolute(griddir .. "/slurm")
+  local rung, array, ntasks = nil, nil, #points
   local ok, array_path, collect_path = pcall(function()
     runner.mkdirs(dir)
-    runner.write_grid(exp, griddir, points, nil, args.quick, grid)
+    if pr then
+      rung = (args.after_rung or 0) + 1
+      local list = points
+      if args.after_rung then
+        -- the points of rung K, all finished: its survivors make rung K+1's array
+        local in_rung = {}
+        for _, p in ipairs(points) do
+          if runner.in_rung(require("nnlab.rundir").point_dir(griddir, p.name), args.after_rung) then
+            in_rung[#in_rung + 1] = p
+          end
+        end
+        local why
+        list, why = runner.halve(exp, griddir, in_rung, args.after_rung)
+        if not list then error(why, 0) end
+      else
+        runner.write_grid(exp, griddir, points, nil, args.quick, grid)
+      end
+      local indices = {}
+      for i, p in ipairs(list) do indices[i] = p.index end
+      array, ntasks = table.concat(indices, ","), #list
+    else
+      runner.write_grid(exp, griddir, points, nil, args.quick, grid)
+    end
     return slurm.write_scripts({root = root, experiment = args.experiment, out = args.out, set = args.set,
       grid = grid.name,
       quick = args.quick, repeats = args.repeats, partition = args.partition, time = args.time,
-      cpus_per_task = args.cpus_per_task,
+      cpus_per_task = args.cpus_per_task, rung = rung, rungs = pr and #pr.rungs, array = array,
       mem = args.mem, max_parallel = args.max_parallel, sbatch_arg = args.sbatch_arg}, exp, #points, dir)
   end)
   if not ok then return usage_error(tostring(array_path)) end
   if not args.submit then
-    print(("%d points: %s"):format(#points, array_path))
+    print(("%d points: %s"):format(ntasks, array_path))
     print(("submit: id=$(sbatch --parsable %s) && sbatch --dependency=afterany:$id %s"):format(
       shell_quote(array_path), shell_quote(collect_path)))
     return 0
@@ -407,13 +433,40 @@ local function cmd_slurm(args, root)
     say("nnlab: ", collect_id)
     return 1
   end
-  print(("submitted: array job %s (%d points), collect job %s"):format(array_id, #points, collect_id))
+  if pr then
+    print(("submitted: rung %d of %d, array job %s (%d points), then job %s (%s)"):format(rung, #pr.rungs, array_id,
+      ntasks, collect_id, rung < #pr.rungs and "choose the survivors, submit the next rung" or "collect"))
+  else
+    print(("submitted: array job %s (%d points), collect job %s"):format(array_id, #points, collect_id))
+  end
   if not args.wait then return 0 end
+  if pr then
+    -- the later rungs' jobs are submitted by the choose jobs: wait on the folders
+    -- until no job of this grid is queued or running (checked twice, 2 s apart)
+    local core = require("nnlab.core")
+    local prefix = "nnlab-" .. grid.name .. "-"
+    local function queued()
+      local p = io.popen("squeue -h -o %j 2>/dev/null")
+      local n = 0
+      for line in p:lines() do
+        if line:sub(1, #prefix) == prefix then n = n + 1 end
+      end
+      p:close()
+      return n
+    end
+    local idle = 0
+    while idle < 2 do
+      core.sleep(2)
+      idle = queued() == 0 and idle + 1 or 0
+    end
+    -- the last collect job may still be writing: collect here too
+    require("nnlab.results").collect(griddir)
+  end
   local results = require("nnlab.results")
   local collected = results.scan(griddir) or {}
   local bad = {}
   for _, p in ipairs(collected) do
-    if p.status ~= "DONE" then bad[#bad + 1] = p.name .. " (" .. p.status .. ")" end
+    if p.status ~= "DONE" and p.status ~= "PRUNED" then bad[#bad + 1] = p.name .. " (" .. p.status .. ")" end
   end
   if #bad > 0 then
     say(("nnlab: %d of %d points did not finish: %s"):format(#bad, #collected, table.concat(bad, ", ")))
