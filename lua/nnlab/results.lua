@@ -577,15 +577,17 @@ local function write_index(griddir, name, t)
   local metric, best = t.metric, t.best
   local points = ranked(t.points, metric)
   local counts, order = {}, {}
-  for _, p in ipairs(points) do
+  local every = t.sections or points -- with replicates, the points are the configurations' replicates
+  for _, p in ipairs(every) do
     if not counts[p.status] then counts[p.status] = 0; order[#order + 1] = p.status end
     counts[p.status] = counts[p.status] + 1
   end
   local tally = {}
   for _, s in ipairs(order) do tally[#tally + 1] = ("%d %s"):format(counts[s], s) end
   local h = {"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>", html_escape(name), "</title>\n",
-    STYLE, "</head><body>\n<h1>", html_escape(name), "</h1>\n<p>", #points, #points == 1 and " point (" or " points (",
-    table.concat(tally, ", "), ")"}
+    STYLE, "</head><body>\n<h1>", html_escape(name), "</h1>\n<p>",
+    t.sections and ("%d configuration%s, "):format(#points, #points == 1 and "" or "s") or "",
+    #every, #every == 1 and " point (" or " points (", table.concat(tally, ", "), ")"}
   if #t.axes > 0 then
     local list = {}
     for i, a in ipairs(t.axes) do list[i] = ("%s (%d values)"):format(html_escape(a), #values_of(points, a)) end

@@ -126,6 +126,7 @@ describe("repeats", function()
     assert.truthy(line:find(("%.4f ± %.4f"):format(rows[1].val_accuracy_mean, rows[1].val_accuracy_sd), 1, true))
     local html = helper.read(grid .. "/index.html")
     assert.truthy(html:find("p (Welch)", 1, true))
+    assert.truthy(html:find("2 configurations, 6 points (6 DONE)", 1, true))
     assert.truthy(html:find("replicates.tsv", 1, true))
   end)
 
