@@ -428,6 +428,9 @@ function Experiment:points(sets, quick, repeats)
     return nil, "--repeats: expected an integer >= 1"
   end
   local k = math.tointeger(repeats or self.repeats or 1)
+  if k > 1 and axes.seed then
+    return nil, "seed cannot be a grid axis with repeats: the replicates' seeds are derived from it"
+  end
   if self.search then
     for key in pairs(axes) do
       if self.search.space[key] then return nil, ("--set %s: a searched parameter cannot be an axis"):format(key) end

@@ -77,6 +77,8 @@ describe("repeats", function()
     assert.equal("x+repeats=5", g2.name)
     assert.equal(2, #decl():points({}, false))
     assert.error_matches(function() decl{repeats = 0} end, "repeats must be an integer >= 1")
+    local _, err = decl{repeats = 2}:points({"seed=1,2"}, false)
+    assert.matches("seed cannot be a grid axis with repeats", err)
   end)
 
   it("give one summary row per configuration, replicate rows in their own file, the best marked", function()
