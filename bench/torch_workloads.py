@@ -1,6 +1,6 @@
 """The benchmark workloads in PyTorch (CPU), for the side-by-side table.
 
-    python3 bench/torch_workloads.py B1|B2|B3 [repeats] [threads]
+    python3 bench/torch_workloads.py B1|B2|B3|B5 [repeats] [threads]
 
 Prints "name<TAB>key=value..." with the median time of the repeats, like
 bench/workloads.lua. The data are the same vendored MNIST files.
@@ -116,12 +116,40 @@ def b3(repeats):
     return {"seconds_per_epoch": t, "test_accuracy": acc, "peak_rss_mb": rss}
 
 
+def b5(repeats):
+    """Seed 000's grid as nnlab's B5 runs it: for c in {0, 5} x lr in {0.3, 0.5},
+    softmax regression from zeros, 1000 full-batch iterations on 30000 images
+    with the L2 term in the cost, the 15000 validation images evaluated (loss
+    and accuracy) after every iteration, the test set at the end."""
+    x, y, tx, ty = mnist(1 / 255)
+    perm = torch.from_numpy(np.random.default_rng(1).permutation(60000))
+    train, val = perm[:30000], perm[30000:45000]
+    xt, yt, xv, yv = x[train].contiguous(), y[train].contiguous(), x[val].contiguous(), y[val].contiguous()
+    t0 = time.perf_counter()
+    for c in (0.0, 5.0):
+        for lr in (0.3, 0.5):
+            w = torch.zeros(784, 10, requires_grad=True)
+            for _ in range(1000):
+                loss = torch.nn.functional.cross_entropy(xt @ w, yt)
+                cost = loss + 0.5 * c * (w * w).sum()
+                cost.backward()
+                with torch.no_grad():
+                    w -= lr * w.grad
+                    w.grad.zero_()
+                    out = xv @ w
+                    float(torch.nn.functional.cross_entropy(out, yv))
+                    float((out.argmax(1) == yv).float().mean())
+            with torch.no_grad():
+                float((tx @ w).argmax(1).eq(ty).float().mean())
+    return {"seconds": time.perf_counter() - t0}
+
+
 def main():
     which = sys.argv[1]
     repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     if len(sys.argv) > 3:
         torch.set_num_threads(int(sys.argv[3]))
-    result = {"B1": b1, "B2": b2, "B3": b3}[which](repeats)
+    result = {"B1": b1, "B2": b2, "B3": b3, "B5": b5}[which](repeats)
     print("\t".join([which] + ["%s=%.6g" % (k, v) for k, v in sorted(result.items())]))
 
 

@@ -127,8 +127,12 @@ nn_status nn_store_wrap(nn_store **out, uint8_t *images, uint8_t *labels, int32_
     s->count = count;
     s->dim = dim;
     size_t nonzero = 0, total = (size_t)count * (size_t)dim;
-    for (size_t i = 0; i < total; i++)
+    uint8_t top = 0;
+    for (size_t i = 0; i < total; i++) {
         nonzero += images[i] != 0;
+        top = images[i] > top ? images[i] : top;
+    }
+    s->max_abs = top;
     s->density = total ? (double)nonzero / (double)total : 0.0;
     s->classes = classes;
     s->refs = 1;
@@ -196,6 +200,8 @@ nn_status nn_store_wrap_features(nn_store **out, float *features, int32_t count,
             st = nn_fail(err, NN_EARG, "value %zu of item %zu is %g: features must be finite", i % (size_t)dim + 1,
                          i / (size_t)dim + 1, (double)features[i]);
         nonzero += features[i] != 0;
+        if (s && fabs((double)features[i]) > s->max_abs)
+            s->max_abs = fabs((double)features[i]);
     }
     for (int32_t i = 0; st == NN_OK && labels && i < count; i++)
         if (labels[i] >= classes)

@@ -41,6 +41,7 @@ typedef struct {
     int32_t dim;      /* values per item */
     int targets_dim;  /* K, the targets of an item; 0 with labels */
     double density;   /* fraction of non-zero values */
+    double max_abs;   /* the largest absolute value */
     int classes;      /* with labels; 0 with targets */
     int refs;         /* datasets sharing this store */
 } nn_store;

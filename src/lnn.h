@@ -18,7 +18,11 @@
  *   temporaries are freed or owned by a userdata on the stack;
  * - every userdata is pushed empty before anything is allocated, its __gc
  *   and __close tolerate a second call, and a closed object raises
- *   "attempt to use a closed <type>" when used again. */
+ *   "attempt to use a closed <type>" when used again;
+ * - Lua may run finalizers, which may close any object, inside any call
+ *   that allocates Lua memory (pushing a string, a table or a userdata):
+ *   a function allocates what it returns first and checks its arguments
+ *   after, or checks them again after each such call. */
 #ifndef NN_LNN_H
 #define NN_LNN_H
 
@@ -38,6 +42,8 @@
 #define LNN_MODEL "nnlab.Model"
 #define LNN_DATASET "nnlab.Dataset"
 #define LNN_SGD "nnlab.SGD"
+#define LNN_ADAM "nnlab.Adam"       /* nn.Adam and nn.AdamW */
+#define LNN_RMSPROP "nnlab.RMSprop"
 #define LNN_LOSS "nnlab.Loss"
 #define LNN_BATCHES "nnlab.Batches"
 #define LNN_WORKSPACE "nnlab.Workspace"
@@ -45,13 +51,21 @@
 
 /* ---------------------------------------------------------------- owners and views */
 
-/* The first member of every userdata that lends its memory to views (a
- * model, a loss, a batch iterator): live is cleared when its memory is
- * freed, and every view checks it before each access. */
+/* The liveness of the memory an owner (a model, a loss, a batch iterator)
+ * lends to views: held in C memory and counted by the owner and each of
+ * its views, so that neither the collector's order nor debug.setuservalue
+ * can leave a view pointing at a freed owner. live is cleared when the
+ * owner frees its memory; the last holder frees the token. */
 typedef struct {
     int live;
+    int refs;
     const char *what; /* "model", "loss", "batch iterator": for messages */
 } lnn_owner;
+
+/* A new token (one reference, not yet live); raises on out of memory. */
+lnn_owner *lnn_owner_new(lua_State *L, const char *what);
+/* Drops the reference *o holds and sets *o to NULL (NULL is fine). */
+void lnn_owner_release(lnn_owner **o);
 
 /* A tensor userdata: an owning tensor (owner NULL), or a view of memory
  * that another userdata (kept in uservalue 1) owns. Closing a view
@@ -59,20 +73,24 @@ typedef struct {
 typedef struct {
     nn_tensor own;            /* the owned buffer, or a header over the owner's memory */
     nn_tensor *t;             /* &own, or a tensor inside the owner */
-    const lnn_owner *owner;   /* NULL for an owning tensor */
+    lnn_owner *owner;         /* NULL for an owning tensor; a reference held */
     int closed;               /* 1 after __close/__gc */
 } lnn_tensor;
+
+/* luaL_checkudata that also checks the userdata's size, so that one given
+ * another type's metatable (debug.setmetatable) is refused too. */
+void *lnn_checkudata(lua_State *L, int arg, const char *tname, size_t size);
 
 /* The tensor at arg, checked to be open and, for a view, to have a live
  * owner ("tensor belongs to a closed model"). */
 nn_tensor *lnn_check_tensor(lua_State *L, int arg);
 /* A new owning tensor userdata, empty, on the stack. */
 lnn_tensor *lnn_push_tensor(lua_State *L);
-/* A view of t (a tensor inside the userdata at owner_idx, whose first
- * member is o), pushed on the stack. */
-void lnn_push_view(lua_State *L, nn_tensor *t, int owner_idx, const lnn_owner *o);
+/* A view of t (a tensor inside the userdata at owner_idx, whose liveness
+ * is o), pushed on the stack. */
+void lnn_push_view(lua_State *L, nn_tensor *t, int owner_idx, lnn_owner *o);
 /* A 1-D view of n floats of the owner's memory. */
-void lnn_push_flat_view(lua_State *L, float *data, size_t n, int owner_idx, const lnn_owner *o);
+void lnn_push_flat_view(lua_State *L, float *data, size_t n, int owner_idx, lnn_owner *o);
 
 /* ---------------------------------------------------------------- checks */
 
@@ -84,6 +102,8 @@ int lnn_error(lua_State *L, const nn_error *err);
  * raises "bad argument #arg to 'f' (<what> must be an integer in lo..hi, got v)". */
 lua_Integer lnn_check_int(lua_State *L, int arg, lua_Integer lo, lua_Integer hi, const char *what);
 lua_Integer lnn_opt_int(lua_State *L, int arg, lua_Integer def, lua_Integer lo, lua_Integer hi, const char *what);
+/* A string argument that names a file: no NUL byte inside it. */
+const char *lnn_check_path(lua_State *L, int arg);
 /* A finite number argument. */
 double lnn_check_finite(lua_State *L, int arg, const char *what);
 
@@ -106,27 +126,30 @@ void lnn_check_fields(lua_State *L, int t, int arg, const char *const allowed[])
 /* ---------------------------------------------------------------- the other types */
 
 typedef struct {
-    lnn_owner o;
+    lnn_owner *o;     /* of the views; NULL until the model is built */
     nn_model m;
 } lnn_model;
 
 typedef struct {
     nn_loss_kind kind;
     int closed;
-    lnn_owner o;      /* of grad's views */
+    lnn_owner *o;     /* of grad's views */
     nn_tensor grad;   /* backward's output, reused */
     nn_tensor input;  /* a copy of an input that was grad itself */
 } lnn_loss;
 
+/* An optimizer of any kind; its metatable (LNN_SGD, LNN_ADAM, LNN_RMSPROP)
+ * follows o.kind. */
 typedef struct {
-    nn_sgd s;
+    nn_optimizer o;
     int closed;
-} lnn_sgd;
+} lnn_optim;
 
 lnn_model *lnn_check_model(lua_State *L, int arg);
 nn_dataset *lnn_check_dataset(lua_State *L, int arg);
 lnn_loss *lnn_check_loss(lua_State *L, int arg);
-nn_sgd *lnn_check_sgd(lua_State *L, int arg);
+/* An open optimizer of any kind ("optimizer expected, got ..."). */
+nn_optimizer *lnn_check_optim(lua_State *L, int arg);
 
 /* The four global random streams of this Lua state. */
 typedef struct {

@@ -1,5 +1,6 @@
 /* lnn_aux.c - the binding's shared checks and its view type (lnn.h). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lnn.h"
@@ -62,6 +63,14 @@ lua_Integer lnn_opt_int(lua_State *L, int arg, lua_Integer def, lua_Integer lo, 
     if (lua_isnoneornil(L, arg))
         return def;
     return lnn_check_int(L, arg, lo, hi, what);
+}
+
+const char *lnn_check_path(lua_State *L, int arg)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, arg, &len);
+    luaL_argcheck(L, strlen(s) == len, arg, "a file name cannot contain a NUL byte");
+    return s;
 }
 
 double lnn_check_finite(lua_State *L, int arg, const char *what)
@@ -186,9 +195,35 @@ void lnn_check_fields(lua_State *L, int t, int arg, const char *const allowed[])
 
 /* ---------------------------------------------------------------- views */
 
+lnn_owner *lnn_owner_new(lua_State *L, const char *what)
+{
+    lnn_owner *o = malloc(sizeof *o);
+    if (!o)
+        luaL_error(L, "out of memory");
+    o->live = 0;
+    o->refs = 1;
+    o->what = what;
+    return o;
+}
+
+void lnn_owner_release(lnn_owner **o)
+{
+    if (*o && --(*o)->refs == 0)
+        free(*o);
+    *o = NULL;
+}
+
+void *lnn_checkudata(lua_State *L, int arg, const char *tname, size_t size)
+{
+    void *u = luaL_checkudata(L, arg, tname);
+    if (lua_rawlen(L, arg) != size)
+        luaL_typeerror(L, arg, tname);
+    return u;
+}
+
 nn_tensor *lnn_check_tensor(lua_State *L, int arg)
 {
-    lnn_tensor *u = luaL_checkudata(L, arg, LNN_TENSOR);
+    lnn_tensor *u = lnn_checkudata(L, arg, LNN_TENSOR, sizeof *u);
     if (u->closed)
         luaL_argerror(L, arg, "attempt to use a closed tensor");
     if (u->owner && !u->owner->live)
@@ -207,9 +242,10 @@ lnn_tensor *lnn_push_tensor(lua_State *L)
     return u;
 }
 
-void lnn_push_view(lua_State *L, nn_tensor *t, int owner_idx, const lnn_owner *o)
+void lnn_push_view(lua_State *L, nn_tensor *t, int owner_idx, lnn_owner *o)
 {
     owner_idx = lua_absindex(L, owner_idx);
+    o->refs++; /* first: the allocation below may run a finalizer that closes the owner */
     lnn_tensor *u = lnn_push_tensor(L);
     u->t = t;
     u->owner = o;
@@ -217,7 +253,7 @@ void lnn_push_view(lua_State *L, nn_tensor *t, int owner_idx, const lnn_owner *o
     lua_setiuservalue(L, -2, 1);
 }
 
-void lnn_push_flat_view(lua_State *L, float *data, size_t n, int owner_idx, const lnn_owner *o)
+void lnn_push_flat_view(lua_State *L, float *data, size_t n, int owner_idx, lnn_owner *o)
 {
     lnn_push_view(L, NULL, owner_idx, o);
     lnn_tensor *u = lua_touserdata(L, -1);

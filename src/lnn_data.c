@@ -15,14 +15,15 @@ typedef struct {
 } lnn_dataset;
 
 typedef struct {
-    lnn_owner o;      /* of the batches' views */
+    lnn_owner *o;     /* of the batches' views */
     nn_workspace w;
     int32_t pos, size;
+    uint64_t dataset_id; /* the dataset it was made for (its uservalue 1) */
 } lnn_batches;
 
 nn_dataset *lnn_check_dataset(lua_State *L, int arg)
 {
-    lnn_dataset *u = luaL_checkudata(L, arg, LNN_DATASET);
+    lnn_dataset *u = lnn_checkudata(L, arg, LNN_DATASET, sizeof *u);
     luaL_argcheck(L, u->d.store != NULL, arg, "attempt to use a closed dataset");
     return &u->d;
 }
@@ -37,7 +38,7 @@ static lnn_dataset *push_dataset(lua_State *L)
 
 static int dataset_close(lua_State *L)
 {
-    lnn_dataset *u = luaL_checkudata(L, 1, LNN_DATASET);
+    lnn_dataset *u = lnn_checkudata(L, 1, LNN_DATASET, sizeof *u);
     if (u->d.store)
         nn_dataset_free(&u->d);
     return 0;
@@ -48,7 +49,7 @@ static int dataset_close(lua_State *L)
 /* core.load_idx(images_path, labels_path, classes, scale) */
 static int l_load_idx(lua_State *L)
 {
-    const char *ip = luaL_checkstring(L, 1), *lp = luaL_checkstring(L, 2);
+    const char *ip = lnn_check_path(L, 1), *lp = lnn_check_path(L, 2);
     int classes = (int)lnn_check_int(L, 3, 1, 256, "classes");
     double scale = lnn_check_finite(L, 4, "scale");
     lnn_dataset *u = push_dataset(L);
@@ -70,17 +71,6 @@ static void pixel_at(lua_State *L, const nn_tensor *x, size_t k)
     if (!(v >= 0 && v <= 255) || v != floorf(v))
         luaL_argerror(L, 1, lua_pushfstring(L, "pixel %I is %s, expected an integer in 0..255", (LUAI_UACINT)k + 1,
                                             v != v ? "nan" : lua_pushfstring(L, "%f", (lua_Number)v)));
-}
-
-/* Field key of the table at index 1, a tensor, put at stack slot slot
- * (so that it stays alive while in use, whatever the table's metatable does). */
-static nn_tensor *tensor_field(lua_State *L, const char *key, int slot)
-{
-    lua_getfield(L, 1, key);
-    if (!luaL_testudata(L, -1, LNN_TENSOR))
-        luaL_argerror(L, 1, lua_pushfstring(L, "%s must be a tensor, got %s", key, luaL_typename(L, -1)));
-    lua_replace(L, slot);
-    return lnn_check_tensor(L, slot);
 }
 
 static const char *const dataset_fields[] = {"x", "y", "classes", "scale", "kind", "targets", NULL};
@@ -149,6 +139,52 @@ static nn_status dataset_store(const nn_tensor *x, const nn_tensor *y, int pixel
                                   t ? (int)(y->size / n) : 0, err);
 }
 
+/* The values of x: pixels (integers in 0..255) or finite features. */
+static void check_values(lua_State *L, const nn_tensor *x, int pixels)
+{
+    for (size_t k = 0; k < x->size; k++) {
+        if (pixels)
+            pixel_at(L, x, k);
+        else if (!isfinite(x->data[k]))
+            luaL_argerror(L, 1, lua_pushfstring(L, "value %I of x is not finite", (LUAI_UACINT)k + 1));
+    }
+}
+
+static double max_abs(const float *v, size_t n)
+{
+    double m = 0;
+    for (size_t k = 0; k < n; k++)
+        m = fabs((double)v[k]) > m ? fabs((double)v[k]) : m;
+    return m;
+}
+
+/* A scale > 0 under which no value (at most largest in size) leaves the float range. */
+static void check_scale(lua_State *L, int arg, double scale, double largest)
+{
+    luaL_argcheck(L, scale > 0 && scale * (largest > 1 ? largest : 1) <= FLT_MAX, arg,
+                  lua_pushfstring(L, "scale must be > 0 and keep every value within float range, got %f", scale));
+}
+
+static void check_targets(lua_State *L, const nn_tensor *y, int n)
+{
+    luaL_argcheck(L, y->shape[0] == n && y->ndim <= 2 && y->size >= (size_t)n && y->size % (size_t)n == 0, 1,
+                  lua_pushfstring(L, "y has %d rows for %d items", y->shape[0], n));
+    for (size_t k = 0; k < y->size; k++)
+        if (!isfinite(y->data[k]))
+            luaL_argerror(L, 1, lua_pushfstring(L, "target %I is not finite", (LUAI_UACINT)k + 1));
+}
+
+static void check_labels(lua_State *L, const nn_tensor *y, int n, int classes)
+{
+    luaL_argcheck(L, y->size == (size_t)n, 1, lua_pushfstring(L, "%I labels for %d items", (LUAI_UACINT)y->size, n));
+    for (int k = 0; k < n; k++)
+        if (!(y->data[k] >= 0 && y->data[k] < classes) || y->data[k] != floorf(y->data[k])) {
+            const char *v = y->data[k] != y->data[k] ? "nan" : lua_pushfstring(L, "%f", (lua_Number)y->data[k]);
+            luaL_argerror(L, 1, lua_pushfstring(L, "label %d is %s, expected a class in 0..%d (targets = true "
+                                                   "takes real-valued targets)", k + 1, v, classes - 1));
+        }
+}
+
 /* core.dataset{x = items, y = labels or targets, classes = 10, scale, kind, targets = false}:
  * a dataset from tensors. x (one row per item) is "pixels" when every value
  * is an integer in 0..255 (scaled by scale, 1/255 by default), else
@@ -159,41 +195,40 @@ static int l_dataset(lua_State *L)
 {
     luaL_argcheck(L, lua_type(L, 1) == LUA_TTABLE, 1, "expected {x = tensor, y = tensor}");
     lnn_check_fields(L, 1, 1, dataset_fields);
-    lua_settop(L, 3);
-    nn_tensor *x = tensor_field(L, "x", 2), *y = tensor_field(L, "y", 3);
+    lua_settop(L, 1);
+    /* The settings first: reading a field may run the table's metamethods. */
+    int targets = lnn_field_boolean(L, 1, 1, NULL, "targets", 0);
+    int kind = -1; /* -1: from the values */
+    if (lua_getfield(L, 1, "kind") != LUA_TNIL)
+        kind = lnn_field_option(L, 1, 1, NULL, "kind", NULL, dataset_kinds);
+    lua_pop(L, 1);
+    int has_scale = lua_getfield(L, 1, "scale") != LUA_TNIL;
+    lua_pop(L, 1);
+    double scale = lnn_field_number(L, 1, 1, NULL, "scale", 1);
+    int classes = targets ? 0 : (int)lnn_field_int(L, 1, 1, NULL, "classes", 10, 1, 256);
+    lnn_dataset *u = push_dataset(L); /* 2 */
+    lua_getfield(L, 1, "x");          /* 3 */
+    lua_getfield(L, 1, "y");          /* 4 */
+    for (int i = 3; i <= 4; i++)
+        if (!luaL_testudata(L, i, LNN_TENSOR))
+            luaL_argerror(L, 1, lua_pushfstring(L, "%s must be a tensor, got %s", i == 3 ? "x" : "y",
+                                                luaL_typename(L, i)));
+    /* From here on no Lua code runs until the store is made. */
+    nn_tensor *x = lnn_check_tensor(L, 3), *y = lnn_check_tensor(L, 4);
     size_t dim = nn_tensor_row_size(x);
     luaL_argcheck(L, x->ndim >= 2 && x->shape[0] >= 1 && dim >= 1 && dim <= INT32_MAX, 1,
                   "x must be a non-empty tensor of rows");
     int n = x->shape[0];
-    int targets = lnn_field_boolean(L, 1, 1, NULL, "targets", 0);
-    int kind = lnn_field_option(L, 1, 1, NULL, "kind", all_bytes(x) ? "pixels" : "features", dataset_kinds);
-    if (kind == 0)
-        for (size_t k = 0; k < x->size; k++)
-            pixel_at(L, x, k);
+    if (kind < 0)
+        kind = all_bytes(x) ? 0 : 1;
+    check_values(L, x, kind == 0);
+    if (!has_scale)
+        scale = kind == 0 ? 1.0 / 255 : 1.0;
+    check_scale(L, 1, scale, kind == 0 ? 255 : max_abs(x->data, x->size));
+    if (targets)
+        check_targets(L, y, n);
     else
-        for (size_t k = 0; k < x->size; k++)
-            luaL_argcheck(L, isfinite(x->data[k]), 1,
-                          lua_pushfstring(L, "value %I of x is not finite", (LUAI_UACINT)k + 1));
-    double scale = lnn_field_number(L, 1, 1, NULL, "scale", kind == 0 ? 1.0 / 255 : 1.0);
-    luaL_argcheck(L, scale > 0 && scale <= FLT_MAX, 1, "scale must be a number > 0 within float range");
-    int classes = 0;
-    if (targets) {
-        luaL_argcheck(L, y->shape[0] == n && y->ndim <= 2 && y->size >= (size_t)n && y->size % (size_t)n == 0, 1,
-                      lua_pushfstring(L, "y has %d rows for %d items", y->shape[0], n));
-        for (size_t k = 0; k < y->size; k++)
-            luaL_argcheck(L, isfinite(y->data[k]), 1,
-                          lua_pushfstring(L, "target %I is not finite", (LUAI_UACINT)k + 1));
-    } else {
-        classes = (int)lnn_field_int(L, 1, 1, NULL, "classes", 10, 1, 256);
-        luaL_argcheck(L, y->size == (size_t)n, 1,
-                      lua_pushfstring(L, "%I labels for %d items", (LUAI_UACINT)y->size, n));
-        for (int k = 0; k < n; k++)
-            if (!(y->data[k] >= 0 && y->data[k] < classes) || y->data[k] != floorf(y->data[k]))
-                luaL_argerror(L, 1, lua_pushfstring(L, "label %d is %s, expected a class in 0..%d (targets = true "
-                                                       "takes real-valued targets)", k + 1,
-                                                    lua_pushfstring(L, "%f", (lua_Number)y->data[k]), classes - 1));
-    }
-    lnn_dataset *u = push_dataset(L);
+        check_labels(L, y, n, classes);
     nn_store *s;
     nn_error err;
     if (dataset_store(x, y, kind == 0, targets, classes, &s, &err) != NN_OK)
@@ -202,6 +237,7 @@ static int l_dataset(lua_State *L)
     nn_store_release(s);
     if (st != NN_OK)
         return lnn_error(L, &err);
+    lua_settop(L, 2);
     return 1;
 }
 
@@ -240,7 +276,8 @@ static int l_csv(lua_State *L)
     lnn_check_fields(L, 1, 1, csv_fields);
     lua_settop(L, 1);
     lua_getfield(L, 1, "path");
-    luaL_argcheck(L, lua_type(L, 2) == LUA_TSTRING, 1, "path must be a file name");
+    luaL_argcheck(L, lua_type(L, 2) == LUA_TSTRING && strlen(lua_tostring(L, 2)) == lua_rawlen(L, 2), 1,
+                  "path must be a file name (without NUL bytes)");
     const char *path = lua_tostring(L, 2);
     int header = lnn_field_boolean(L, 1, 1, NULL, "header", 1);
     int targets = lnn_field_boolean(L, 1, 1, NULL, "targets", 0);
@@ -330,10 +367,10 @@ static int ds_scale(lua_State *L)
  * its real-valued targets */
 static int ds_labels(lua_State *L)
 {
+    lnn_tensor *u = lnn_push_tensor(L); /* first: see lnn.h */
     nn_dataset *d = lnn_check_dataset(L, 1);
     const nn_store *s = d->store;
     int k = s->targets ? s->targets_dim : 1;
-    lnn_tensor *u = lnn_push_tensor(L);
     int shape[2] = {d->n, k};
     nn_error err;
     if (nn_tensor_init(&u->own, s->targets ? 2 : 1, shape, &err) != NN_OK)
@@ -364,10 +401,11 @@ static int ds_kind(lua_State *L)
 /* ds:images(first, count): a count x features tensor, scaled */
 static int ds_images(lua_State *L)
 {
+    lnn_tensor *u = lnn_push_tensor(L); /* first: see lnn.h */
     nn_dataset *d = lnn_check_dataset(L, 1);
+    luaL_argcheck(L, d->n >= 1, 1, "the dataset is empty");
     lua_Integer first = lnn_check_int(L, 2, 1, d->n, "first");
     lua_Integer count = lnn_check_int(L, 3, 1, (lua_Integer)d->n - first + 1, "count");
-    lnn_tensor *u = lnn_push_tensor(L);
     nn_error err;
     if (nn_dataset_gather(d, NULL, (int32_t)first - 1, (int32_t)count, &u->own, NULL, &err) != NN_OK)
         return lnn_error(L, &err);
@@ -379,10 +417,11 @@ static int ds_images(lua_State *L)
 /* ds:subset(first [, count]), 1-based; count defaults to the rest */
 static int ds_subset(lua_State *L)
 {
+    lnn_dataset *u = push_dataset(L);
     nn_dataset *d = lnn_check_dataset(L, 1);
+    luaL_argcheck(L, d->n >= 1, 1, "the dataset is empty");
     lua_Integer first = lnn_check_int(L, 2, 1, d->n, "first");
     lua_Integer count = lnn_opt_int(L, 3, d->n - first + 1, 1, (lua_Integer)d->n - first + 1, "count");
-    lnn_dataset *u = push_dataset(L);
     nn_error err;
     if (nn_dataset_subset(&u->d, d, (int32_t)first - 1, (int32_t)count, &err) != NN_OK)
         return lnn_error(L, &err);
@@ -416,9 +455,13 @@ static int split_counts(lua_State *L, int arg, int32_t n, int32_t *counts)
                                                      "counts", key, luaL_tolstring(L, -1, NULL)));
         lua_pop(L, 1);
         if (fractions) {
+            /* each part ends at the rounded cumulative fraction: never negative, never past n */
             fsum += v;
-            counts[i] = (int32_t)floor(v * n + 0.5);
-            used += counts[i];
+            lua_Integer end = (lua_Integer)floor((fsum < 1 ? fsum : 1) * n + 0.5);
+            counts[i] = (int32_t)(end - used);
+            used = end;
+            if (counts[i] < 1)
+                luaL_argerror(L, arg, lua_pushfstring(L, "%s (%f of %d items) would be empty", key, v, (int)n));
         } else {
             lua_Integer c = 0;
             lua_rawgeti(L, arg, i + 1);
@@ -438,8 +481,6 @@ static int split_counts(lua_State *L, int arg, int32_t n, int32_t *counts)
     }
     if (fractions) {
         luaL_argcheck(L, fsum <= 1 + 1e-9, arg, lua_pushfstring(L, "the fractions add up to %f, more than 1", fsum));
-        if (used > n)
-            counts[parts - 1] -= (int32_t)(used - n);
     } else {
         luaL_argcheck(L, sum <= n, arg,
                       lua_pushfstring(L, "the parts add up to %I items but the dataset has %d", (LUAI_UACINT)sum,
@@ -452,13 +493,13 @@ static int split_counts(lua_State *L, int arg, int32_t n, int32_t *counts)
  * cut into consecutive parts. */
 static int ds_split(lua_State *L)
 {
-    nn_dataset *d = lnn_check_dataset(L, 1);
     int32_t counts[MAX_PARTS];
-    int parts = split_counts(L, 2, d->n, counts);
+    int parts = split_counts(L, 2, lnn_check_dataset(L, 1)->n, counts);
     luaL_checkstack(L, parts + 4, "too many parts");
     lnn_dataset *us[MAX_PARTS];
     for (int i = 0; i < parts; i++)
         us[i] = push_dataset(L);
+    nn_dataset *d = lnn_check_dataset(L, 1);
     nn_dataset tmp[MAX_PARTS];
     nn_error err;
     if (nn_dataset_split(tmp, parts, d, counts, &lnn_get_rngs(L)->split, &err) != NN_OK)
@@ -471,9 +512,10 @@ static int ds_split(lua_State *L)
 /* ds:with_scale(s): the same items with another pixel scale */
 static int ds_with_scale(lua_State *L)
 {
-    nn_dataset *d = lnn_check_dataset(L, 1);
-    double s = lnn_check_finite(L, 2, "scale");
     lnn_dataset *u = push_dataset(L);
+    double s = lnn_check_finite(L, 2, "scale");
+    nn_dataset *d = lnn_check_dataset(L, 1);
+    check_scale(L, 2, s, d->store->max_abs);
     nn_error err;
     if (nn_dataset_subset(&u->d, d, 0, d->n, &err) != NN_OK)
         return lnn_error(L, &err);
@@ -485,10 +527,12 @@ static int ds_with_scale(lua_State *L)
 
 static int batches_close(lua_State *L)
 {
-    lnn_batches *it = luaL_checkudata(L, 1, LNN_BATCHES);
-    if (it->o.live)
+    lnn_batches *it = lnn_checkudata(L, 1, LNN_BATCHES, sizeof *it);
+    if (it->o && it->o->live)
         nn_workspace_free(&it->w);
-    it->o.live = 0;
+    if (it->o)
+        it->o->live = 0;
+    lnn_owner_release(&it->o);
     return 0;
 }
 
@@ -496,11 +540,24 @@ static int batches_close(lua_State *L)
  * the dataset and 2 the batch table. */
 static int batches_next(lua_State *L)
 {
-    lnn_batches *it = luaL_checkudata(L, lua_upvalueindex(1), LNN_BATCHES);
-    if (!it->o.live)
+    lnn_batches *it = lnn_checkudata(L, lua_upvalueindex(1), LNN_BATCHES, sizeof *it);
+    /* The batch table and the views first (see lnn.h), then the checks. */
+    lua_getiuservalue(L, lua_upvalueindex(1), 2);
+    if (!lua_istable(L, -1))
+        return luaL_error(L, "batch iterator: its batch table was replaced");
+    if (!it->o || !it->o->live)
         return luaL_error(L, "attempt to use a closed batch iterator");
+    lnn_push_view(L, &it->w.x, lua_upvalueindex(1), it->o);
+    lnn_push_view(L, &it->w.labels, lua_upvalueindex(1), it->o);
     lua_getiuservalue(L, lua_upvalueindex(1), 1);
-    nn_dataset *d = lnn_check_dataset(L, -1);
+    lnn_dataset *du = luaL_testudata(L, -1, LNN_DATASET);
+    if (!du || lua_rawlen(L, -1) != sizeof *du || !du->d.store)
+        return luaL_error(L, "batch iterator: its dataset was closed");
+    nn_dataset *d = &du->d;
+    if (d->id != it->dataset_id)
+        return luaL_error(L, "batch iterator: its dataset was replaced");
+    if (!it->o->live)
+        return luaL_error(L, "attempt to use a closed batch iterator");
     if (it->pos >= d->n)
         return 0;
     int32_t count = d->n - it->pos < it->size ? d->n - it->pos : it->size;
@@ -508,11 +565,9 @@ static int batches_next(lua_State *L)
     if (nn_dataset_gather(d, it->w.order, it->pos, count, &it->w.x, &it->w.labels, &err) != NN_OK)
         return lnn_error(L, &err);
     it->pos += count;
-    lua_getiuservalue(L, lua_upvalueindex(1), 2);
-    lnn_push_view(L, &it->w.x, lua_upvalueindex(1), &it->o);
+    lua_pop(L, 1);                 /* the dataset; views y, x and the table remain */
+    lua_setfield(L, -3, "y");
     lua_setfield(L, -2, "x");
-    lnn_push_view(L, &it->w.labels, lua_upvalueindex(1), &it->o);
-    lua_setfield(L, -2, "y");
     return 1;
 }
 
@@ -523,7 +578,7 @@ static const char *const batches_fields[] = {"size", "shuffle", NULL};
  * are freed, and a batch's x or y kept past it raises an error. */
 static int ds_batches(lua_State *L)
 {
-    nn_dataset *d = lnn_check_dataset(L, 1);
+    lnn_check_dataset(L, 1);
     int size = 32, shuffle = 0;
     if (!lua_isnoneornil(L, 2)) {
         luaL_checktype(L, 2, LUA_TTABLE);
@@ -533,12 +588,15 @@ static int ds_batches(lua_State *L)
     }
     lnn_batches *it = lua_newuserdatauv(L, sizeof *it, 2);
     memset(it, 0, sizeof *it);
-    it->o.what = "batch iterator";
     nn_workspace_init(&it->w);
-    it->o.live = 1;
     it->size = size;
     luaL_setmetatable(L, LNN_BATCHES);
     int iter = lua_gettop(L);
+    lua_createtable(L, 0, 2);
+    lua_setiuservalue(L, iter, 2);
+    it->o = lnn_owner_new(L, "batch iterator");
+    nn_dataset *d = lnn_check_dataset(L, 1); /* after the allocations: see lnn.h */
+    it->dataset_id = d->id;
     it->w.order = malloc(((size_t)d->n + 1) * sizeof(int32_t));
     if (!it->w.order)
         return luaL_error(L, "out of memory");
@@ -547,10 +605,9 @@ static int ds_batches(lua_State *L)
         it->w.order[i] = i;
     if (shuffle)
         nn_rng_shuffle(&lnn_get_rngs(L)->shuffle, it->w.order, d->n);
+    it->o->live = 1;
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, iter, 1);
-    lua_createtable(L, 0, 2);
-    lua_setiuservalue(L, iter, 2);
     lua_pushvalue(L, iter);
     lua_pushcclosure(L, batches_next, 1);
     lua_pushnil(L);
@@ -561,14 +618,15 @@ static int ds_batches(lua_State *L)
 
 static int ds_tostring(lua_State *L)
 {
-    lnn_dataset *u = luaL_checkudata(L, 1, LNN_DATASET);
-    if (!u->d.store)
+    lnn_dataset *u = lnn_checkudata(L, 1, LNN_DATASET, sizeof *u);
+    if (!u->d.store) {
         lua_pushliteral(L, "nnlab.Dataset(closed)");
-    else
-        lua_pushfstring(L, "nnlab.Dataset(%d items of %d %s, %s)", (int)u->d.n, (int)u->d.store->dim,
-                        u->d.store->images ? "pixels" : "features",
-                        u->d.store->targets ? lua_pushfstring(L, "%d targets", u->d.store->targets_dim)
-                                            : lua_pushfstring(L, "%d classes", u->d.store->classes));
+        return 1;
+    }
+    int n = u->d.n, dim = u->d.store->dim, pixels = u->d.store->images != NULL;
+    int targets = u->d.store->targets_dim, classes = u->d.store->classes;
+    lua_pushfstring(L, "nnlab.Dataset(%d items of %d %s, %d %s)", n, dim, pixels ? "pixels" : "features",
+                    targets ? targets : classes, targets ? "targets" : "classes");
     return 1;
 }
 

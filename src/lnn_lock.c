@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "lnn.h"
 #include "lnn_lock.h"
 
 #define LOCK_MT "nnlab.Lock"
@@ -94,7 +95,7 @@ static struct flock whole_file(short type)
 
 static int lock_release(lua_State *L)
 {
-    held_lock *h = luaL_checkudata(L, 1, LOCK_MT);
+    held_lock *h = lnn_checkudata(L, 1, LOCK_MT, sizeof *h);
     if (h->fd >= 0) {
         forget_held(h);
         close(h->fd); /* closing drops the lock */
@@ -105,7 +106,7 @@ static int lock_release(lua_State *L)
 
 static int lock_tostring(lua_State *L)
 {
-    const held_lock *h = luaL_checkudata(L, 1, LOCK_MT);
+    const held_lock *h = lnn_checkudata(L, 1, LOCK_MT, sizeof *h);
     lua_pushstring(L, h->fd >= 0 ? "nnlab.Lock (held)" : "nnlab.Lock (released)");
     return 1;
 }
@@ -113,7 +114,7 @@ static int lock_tostring(lua_State *L)
 /* core.lock_point(path, info [, wait]) */
 static int l_lock_point(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = lnn_check_path(L, 1);
     size_t info_len;
     const char *info = luaL_checklstring(L, 2, &info_len);
     int wait = lua_toboolean(L, 3);
@@ -169,7 +170,7 @@ static int l_lock_point(lua_State *L)
 /* core.lock_holder(path) -> the holder's info, or nil when nobody holds it */
 static int l_lock_holder(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = lnn_check_path(L, 1);
     struct stat sb;
     if (stat(path, &sb) != 0) {
         lua_pushnil(L);
@@ -309,7 +310,7 @@ static int l_spawn(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     if (!lua_isnoneornil(L, 2))
         luaL_checktype(L, 2, LUA_TTABLE);
-    const char *log = luaL_optstring(L, 3, NULL);
+    const char *log = lua_isnoneornil(L, 3) ? NULL : lnn_check_path(L, 3);
     size_t argc = 0;
     size_t n = lua_rawlen(L, 1);
     if (n == 0)
@@ -319,6 +320,12 @@ static int l_spawn(lua_State *L)
         lua_pop(L, 1);
         if (t != LUA_TSTRING)
             return luaL_argerror(L, 1, "every item must be a string");
+        lua_rawgeti(L, 1, (lua_Integer)i);
+        size_t len;
+        const char *item = lua_tolstring(L, -1, &len);
+        if (strlen(item) != len)
+            return luaL_argerror(L, 1, "an item contains a NUL byte");
+        lua_pop(L, 1);
     }
     if (!lua_isnoneornil(L, 2)) {
         lua_pushnil(L);
@@ -410,7 +417,7 @@ static int l_spawn(lua_State *L)
 /* core.wait(pid [, block]) */
 static int l_wait(lua_State *L)
 {
-    pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+    pid_t pid = (pid_t)lnn_check_int(L, 1, 1, INT32_MAX, "pid");
     int block = lua_toboolean(L, 2);
     int status;
     pid_t r;
@@ -443,7 +450,7 @@ static int l_wait(lua_State *L)
 /* core.kill(pid, name) */
 static int l_kill(lua_State *L)
 {
-    pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+    pid_t pid = (pid_t)lnn_check_int(L, 1, 1, INT32_MAX, "pid");
     const char *name = luaL_checkstring(L, 2);
     int sig = -1;
     for (size_t i = 0; i < sizeof signals / sizeof *signals; i++)

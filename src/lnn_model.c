@@ -10,8 +10,8 @@
 
 lnn_model *lnn_check_model(lua_State *L, int arg)
 {
-    lnn_model *u = luaL_checkudata(L, arg, LNN_MODEL);
-    luaL_argcheck(L, u->o.live, arg, "attempt to use a closed model");
+    lnn_model *u = lnn_checkudata(L, arg, LNN_MODEL, sizeof *u);
+    luaL_argcheck(L, u->o && u->o->live, arg, "attempt to use a closed model");
     return u;
 }
 
@@ -19,17 +19,19 @@ static lnn_model *push_model(lua_State *L)
 {
     lnn_model *u = lua_newuserdatauv(L, sizeof *u, 0);
     memset(u, 0, sizeof *u);
-    u->o.what = "model";
     luaL_setmetatable(L, LNN_MODEL);
+    u->o = lnn_owner_new(L, "model");
     return u;
 }
 
 static int model_close(lua_State *L)
 {
-    lnn_model *u = luaL_checkudata(L, 1, LNN_MODEL);
-    if (u->o.live)
+    lnn_model *u = lnn_checkudata(L, 1, LNN_MODEL, sizeof *u);
+    if (u->o && u->o->live)
         nn_model_free(&u->m);
-    u->o.live = 0;
+    if (u->o)
+        u->o->live = 0;
+    lnn_owner_release(&u->o);
     return 0;
 }
 
@@ -90,7 +92,7 @@ static int l_sequential(lua_State *L)
     nn_error err;
     if (nn_model_init(&u->m, layers, (int)n, &r->init, &err) != NN_OK)
         return luaL_argerror(L, 1, err.msg);
-    u->o.live = 1;
+    u->o->live = 1;
     nn_rng_seed(&u->m.dropout_rng, nn_rng_next(&r->dropout), NN_STREAM_DROPOUT);
     lua_pop(L, 1);
     return 1;
@@ -98,12 +100,12 @@ static int l_sequential(lua_State *L)
 
 static int l_load(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = lnn_check_path(L, 1);
     lnn_model *u = push_model(L);
     nn_error err;
     if (nn_model_load(&u->m, path, &err) != NN_OK)
         return lnn_error(L, &err);
-    u->o.live = 1;
+    u->o->live = 1;
     nn_rng_seed(&u->m.dropout_rng, nn_rng_next(&lnn_get_rngs(L)->dropout), NN_STREAM_DROPOUT);
     u->m.training = 0;
     return 1;
@@ -127,13 +129,15 @@ static int m_forward(lua_State *L)
     nn_error err;
     if (nn_model_forward(&u->m, x, &y, &err) != NN_OK)
         return luaL_argerror(L, 2, err.msg);
-    lnn_push_view(L, &u->m.out[u->m.nlayers - 1], 1, &u->o);
+    lnn_push_view(L, &u->m.out[u->m.nlayers - 1], 1, u->o);
     return 1;
 }
 
 /* m:predict(x): each row's class (1-based), in eval mode; the mode is restored. */
 static int m_predict(lua_State *L)
 {
+    lnn_check_model(L, 1);
+    lua_createtable(L, batch_arg(L, 2)->shape[0], 0); /* first, sized: see lnn.h */
     lnn_model *u = lnn_check_model(L, 1);
     nn_tensor *x = batch_arg(L, 2);
     const nn_tensor *y;
@@ -145,7 +149,6 @@ static int m_predict(lua_State *L)
     if (st != NN_OK)
         return luaL_argerror(L, 2, err.msg);
     size_t cols = nn_tensor_row_size(y);
-    lua_createtable(L, y->shape[0], 0);
     for (int r = 0; r < y->shape[0]; r++) {
         lua_pushinteger(L, nn_argmax(y->data + (size_t)r * cols, (int)cols) + 1);
         lua_rawseti(L, -2, r + 1);
@@ -203,14 +206,14 @@ static int m_num_params(lua_State *L)
 static int m_parameters(lua_State *L)
 {
     lnn_model *u = lnn_check_model(L, 1);
-    lnn_push_flat_view(L, u->m.params, u->m.nparams, 1, &u->o);
+    lnn_push_flat_view(L, u->m.params, u->m.nparams, 1, u->o);
     return 1;
 }
 
 static int m_gradients(lua_State *L)
 {
     lnn_model *u = lnn_check_model(L, 1);
-    lnn_push_flat_view(L, u->m.grads, u->m.nparams, 1, &u->o);
+    lnn_push_flat_view(L, u->m.grads, u->m.nparams, 1, u->o);
     return 1;
 }
 
@@ -224,8 +227,9 @@ static int m_layers(lua_State *L)
 {
     lnn_model *u = lnn_check_model(L, 1);
     lua_createtable(L, u->m.nlayers, 0);
-    for (int i = 0; i < u->m.nlayers; i++) {
-        const nn_layer *l = &u->m.layers[i];
+    for (int i = 0; i < lnn_check_model(L, 1)->m.nlayers; i++) { /* checked again after each allocation */
+        nn_layer copy = u->m.layers[i];
+        const nn_layer *l = &copy;
         char d[96];
         nn_layer_describe(l, d, sizeof d);
         lua_createtable(L, 0, 8);
@@ -245,8 +249,8 @@ static int m_layers(lua_State *L)
 
 static int m_tostring(lua_State *L)
 {
-    lnn_model *u = luaL_checkudata(L, 1, LNN_MODEL);
-    if (!u->o.live) {
+    lnn_model *u = lnn_checkudata(L, 1, LNN_MODEL, sizeof *u);
+    if (!u->o || !u->o->live) {
         lua_pushliteral(L, "nnlab.Model(closed)");
         return 1;
     }
@@ -273,7 +277,7 @@ static int m_out_features(lua_State *L)
 static int m_save(lua_State *L)
 {
     lnn_model *u = lnn_check_model(L, 1);
-    const char *path = luaL_checkstring(L, 2);
+    const char *path = lnn_check_path(L, 2);
     nn_error err;
     if (nn_model_save(&u->m, path, &err) != NN_OK)
         return lnn_error(L, &err);
@@ -299,10 +303,12 @@ static int same_architecture(const nn_model *a, const nn_model *b)
 {
     if (a->nlayers != b->nlayers || a->nparams != b->nparams || a->nbuffers != b->nbuffers)
         return 0;
-    for (int i = 0; i < a->nlayers; i++)
-        if (a->layers[i].kind != b->layers[i].kind || a->layers[i].in != b->layers[i].in ||
-            a->layers[i].out != b->layers[i].out)
+    for (int i = 0; i < a->nlayers; i++) {
+        const nn_layer *p = &a->layers[i], *q = &b->layers[i];
+        if (p->kind != q->kind || p->in != q->in || p->out != q->out || p->bias != q->bias ||
+            p->param_count != q->param_count || p->buffer_count != q->buffer_count)
             return 0;
+    }
     return 1;
 }
 

@@ -1,5 +1,9 @@
-/* lnn_optim.c - the Loss and SGD types: core.loss, core.sgd and their
- * methods. A loss lends a view of its gradient buffer (backward's result). */
+/* lnn_optim.c - the Loss type and the optimizers: core.loss, core.sgd,
+ * core.adam, core.adamw, core.rmsprop and their methods. A loss lends a view
+ * of its gradient buffer (backward's result). The optimizers share one
+ * userdata (lnn_optim) and one set of methods; each kind has its metatable,
+ * so that getmetatable tells them apart. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,7 +13,7 @@
 
 lnn_loss *lnn_check_loss(lua_State *L, int arg)
 {
-    lnn_loss *u = luaL_checkudata(L, arg, LNN_LOSS);
+    lnn_loss *u = lnn_checkudata(L, arg, LNN_LOSS, sizeof *u);
     luaL_argcheck(L, !u->closed, arg, "attempt to use a closed loss");
     return u;
 }
@@ -21,20 +25,24 @@ static int l_loss(lua_State *L)
     lnn_loss *u = lua_newuserdatauv(L, sizeof *u, 0);
     memset(u, 0, sizeof *u);
     u->kind = (nn_loss_kind)(k + 1);
-    u->o.live = 1;
-    u->o.what = "loss";
+    u->closed = 1; /* until its liveness is allocated */
     nn_tensor_empty(&u->grad);
     nn_tensor_empty(&u->input);
     luaL_setmetatable(L, LNN_LOSS);
+    u->o = lnn_owner_new(L, "loss");
+    u->o->live = 1;
+    u->closed = 0;
     return 1;
 }
 
 static int loss_close(lua_State *L)
 {
-    lnn_loss *u = luaL_checkudata(L, 1, LNN_LOSS);
+    lnn_loss *u = lnn_checkudata(L, 1, LNN_LOSS, sizeof *u);
     nn_tensor_free(&u->grad);
     nn_tensor_free(&u->input);
-    u->o.live = 0;
+    if (u->o)
+        u->o->live = 0;
+    lnn_owner_release(&u->o);
     u->closed = 1;
     return 0;
 }
@@ -90,7 +98,7 @@ static int loss_compute(lua_State *L, int with_grad)
         lua_pushnumber(L, loss);
         return 1;
     }
-    lnn_push_view(L, &u->grad, 1, &u->o);
+    lnn_push_view(L, &u->grad, 1, u->o);
     return 1;
 }
 
@@ -99,7 +107,7 @@ static int loss_backward(lua_State *L) { return loss_compute(L, 1); }
 
 static int loss_tostring(lua_State *L)
 {
-    lnn_loss *u = luaL_checkudata(L, 1, LNN_LOSS);
+    lnn_loss *u = lnn_checkudata(L, 1, LNN_LOSS, sizeof *u);
     lua_pushstring(L, u->closed ? "nnlab.Loss(closed)" : nn_loss_name(u->kind));
     return 1;
 }
@@ -108,16 +116,30 @@ static const luaL_Reg loss_methods[] = {{"forward", loss_forward}, {"backward", 
 static const luaL_Reg loss_meta[] = {{"__gc", loss_close}, {"__close", loss_close}, {"__tostring", loss_tostring},
                                      {NULL, NULL}};
 
-/* ---------------------------------------------------------------- SGD */
+/* ---------------------------------------------------------------- optimizers */
 
-nn_sgd *lnn_check_sgd(lua_State *L, int arg)
+static const char *const optim_types[] = {LNN_SGD, LNN_ADAM, LNN_RMSPROP, NULL};
+
+/* The optimizer userdata at arg, open or closed, or NULL. */
+static lnn_optim *test_optim(lua_State *L, int arg)
 {
-    lnn_sgd *u = luaL_checkudata(L, arg, LNN_SGD);
-    luaL_argcheck(L, !u->closed, arg, "attempt to use a closed optimizer");
-    return &u->s;
+    for (int i = 0; optim_types[i]; i++) {
+        lnn_optim *u = luaL_testudata(L, arg, optim_types[i]);
+        if (u && lua_rawlen(L, arg) == sizeof *u)
+            return u;
+    }
+    return NULL;
 }
 
-static const char *const sgd_fields[] = {"lr", "momentum", "nesterov", "l2", "l2_bias", "schedule", NULL};
+nn_optimizer *lnn_check_optim(lua_State *L, int arg)
+{
+    lnn_optim *u = test_optim(L, arg);
+    if (!u)
+        luaL_typeerror(L, arg, "optimizer");
+    luaL_argcheck(L, !u->closed, arg, "attempt to use a closed optimizer");
+    return &u->o;
+}
+
 static const char *const schedule_fields[] = {"kind", "step_size", "gamma", "t_max", "min_lr", NULL};
 static const char *const schedule_kinds[] = {"step", "exponential", "cosine", NULL};
 
@@ -142,102 +164,221 @@ static void read_schedule(lua_State *L, int t, int arg, nn_schedule *s)
     s->min_lr = lnn_field_number(L, t, arg, "schedule", "min_lr", 0);
 }
 
+/* The options table of a constructor: its fields checked against allowed,
+ * and its schedule (none when the field is nil). */
+static void read_options(lua_State *L, const char *const allowed[], const char *example, nn_schedule *s)
+{
+    luaL_argcheck(L, lua_type(L, 1) == LUA_TTABLE, 1,
+                  lua_pushfstring(L, "expected a table of options such as %s", example));
+    lnn_check_fields(L, 1, 1, allowed);
+    memset(s, 0, sizeof *s);
+    if (lua_getfield(L, 1, "schedule") != LUA_TNIL)
+        read_schedule(L, lua_gettop(L), 1, s);
+    lua_pop(L, 1);
+}
+
+/* A new optimizer userdata of metatable mt, closed until its init succeeds. */
+static lnn_optim *push_optim(lua_State *L, const char *mt)
+{
+    lnn_optim *u = lua_newuserdatauv(L, sizeof *u, 0);
+    memset(u, 0, sizeof *u);
+    u->closed = 1;
+    luaL_setmetatable(L, mt);
+    return u;
+}
+
+/* Finishes a constructor: the engine's refusal of a setting names it. */
+static int init_done(lua_State *L, lnn_optim *u, nn_status st, const nn_error *err)
+{
+    if (st != NN_OK)
+        return luaL_argerror(L, 1, err->msg);
+    u->closed = 0;
+    return 1;
+}
+
+static const char *const sgd_fields[] = {"lr", "momentum", "nesterov", "l2", "l2_bias", "schedule", NULL};
+
 /* core.sgd{lr =, momentum =, nesterov =, l2 =, l2_bias =, schedule = {kind =, ...}} */
 static int l_sgd(lua_State *L)
 {
-    luaL_argcheck(L, lua_type(L, 1) == LUA_TTABLE, 1, "expected a table of options such as {lr = 0.1}");
-    lnn_check_fields(L, 1, 1, sgd_fields);
+    nn_schedule s;
+    read_options(L, sgd_fields, "{lr = 0.1}", &s);
     lnn_field_required(L, 1, 1, NULL, "lr", "a finite number");
     double lr = lnn_field_number(L, 1, 1, NULL, "lr", 0);
     double momentum = lnn_field_number(L, 1, 1, NULL, "momentum", 0);
     int nesterov = lnn_field_boolean(L, 1, 1, NULL, "nesterov", 0);
     double l2 = lnn_field_number(L, 1, 1, NULL, "l2", 0);
     int l2_bias = lnn_field_boolean(L, 1, 1, NULL, "l2_bias", 0);
-    nn_schedule s;
-    memset(&s, 0, sizeof s);
-    if (lua_getfield(L, 1, "schedule") != LUA_TNIL)
-        read_schedule(L, lua_gettop(L), 1, &s);
-    lua_pop(L, 1);
-    lnn_sgd *u = lua_newuserdatauv(L, sizeof *u, 0);
-    memset(u, 0, sizeof *u);
-    u->closed = 1; /* until initialized */
-    luaL_setmetatable(L, LNN_SGD);
+    lnn_optim *u = push_optim(L, LNN_SGD);
     nn_error err;
-    if (nn_sgd_init(&u->s, lr, momentum, nesterov, l2, l2_bias, &s, &err) != NN_OK)
-        return luaL_argerror(L, 1, err.msg);
-    u->closed = 0;
-    return 1;
+    return init_done(L, u, nn_sgd_init(&u->o, lr, momentum, nesterov, l2, l2_bias, &s, &err), &err);
 }
 
-static int sgd_close(lua_State *L)
+/* Field "betas" of the options: a list of two finite numbers, or {0.9, 0.999}. */
+static void read_betas(lua_State *L, double *b1, double *b2)
 {
-    lnn_sgd *u = luaL_checkudata(L, 1, LNN_SGD);
-    nn_sgd_free(&u->s);
+    *b1 = 0.9;
+    *b2 = 0.999;
+    int ty = lua_getfield(L, 1, "betas");
+    if (ty == LUA_TNIL) {
+        lua_pop(L, 1);
+        return;
+    }
+    int t = lua_gettop(L), ok = ty == LUA_TTABLE && lua_rawlen(L, t) == 2;
+    if (ok) {
+        int keys = 0;
+        lua_pushnil(L);
+        while (lua_next(L, t)) {
+            keys++;
+            lua_pop(L, 1);
+        }
+        ok = keys == 2;
+    }
+    for (int i = 1; ok && i <= 2; i++) {
+        ok = lua_rawgeti(L, t, i) == LUA_TNUMBER && isfinite(lua_tonumber(L, -1));
+        if (ok)
+            *(i == 1 ? b1 : b2) = lua_tonumber(L, -1);
+        lua_pop(L, 1);
+    }
+    if (!ok)
+        luaL_argerror(L, 1, lua_pushfstring(L, "betas must be a list of two finite numbers such as {0.9, 0.999}, "
+                                               "got %s", ty == LUA_TTABLE ? "another table" : luaL_typename(L, t)));
+    lua_pop(L, 1);
+}
+
+static const char *const adam_fields[] = {"lr", "betas", "eps", "l2", "weight_decay", "l2_bias", "schedule", NULL};
+
+/* core.adam{lr = 1e-3, betas = {0.9, 0.999}, eps = 1e-8, l2 = 0, weight_decay = 0, l2_bias = false,
+ * schedule =}; core.adamw{...} is the same with weight_decay = 0.01 by default. */
+static int adam(lua_State *L, double weight_decay)
+{
+    nn_schedule s;
+    read_options(L, adam_fields, "{lr = 1e-3}", &s);
+    double lr = lnn_field_number(L, 1, 1, NULL, "lr", 1e-3);
+    double b1, b2;
+    read_betas(L, &b1, &b2);
+    double eps = lnn_field_number(L, 1, 1, NULL, "eps", 1e-8);
+    double l2 = lnn_field_number(L, 1, 1, NULL, "l2", 0);
+    double wd = lnn_field_number(L, 1, 1, NULL, "weight_decay", weight_decay);
+    int l2_bias = lnn_field_boolean(L, 1, 1, NULL, "l2_bias", 0);
+    lnn_optim *u = push_optim(L, LNN_ADAM);
+    nn_error err;
+    return init_done(L, u, nn_adam_init(&u->o, lr, b1, b2, eps, l2, wd, l2_bias, &s, &err), &err);
+}
+
+static int l_adam(lua_State *L) { return adam(L, 0); }
+static int l_adamw(lua_State *L) { return adam(L, 0.01); }
+
+static const char *const rmsprop_fields[] = {"lr", "alpha", "eps", "momentum", "centered", "l2", "l2_bias",
+                                             "schedule", NULL};
+
+/* core.rmsprop{lr =, alpha = 0.99, eps = 1e-8, momentum = 0, centered = false, l2 = 0, l2_bias = false,
+ * schedule =} */
+static int l_rmsprop(lua_State *L)
+{
+    nn_schedule s;
+    read_options(L, rmsprop_fields, "{lr = 0.01}", &s);
+    lnn_field_required(L, 1, 1, NULL, "lr", "a finite number");
+    double lr = lnn_field_number(L, 1, 1, NULL, "lr", 0);
+    double alpha = lnn_field_number(L, 1, 1, NULL, "alpha", 0.99);
+    double eps = lnn_field_number(L, 1, 1, NULL, "eps", 1e-8);
+    double momentum = lnn_field_number(L, 1, 1, NULL, "momentum", 0);
+    int centered = lnn_field_boolean(L, 1, 1, NULL, "centered", 0);
+    double l2 = lnn_field_number(L, 1, 1, NULL, "l2", 0);
+    int l2_bias = lnn_field_boolean(L, 1, 1, NULL, "l2_bias", 0);
+    lnn_optim *u = push_optim(L, LNN_RMSPROP);
+    nn_error err;
+    return init_done(L, u, nn_rmsprop_init(&u->o, lr, alpha, eps, momentum, centered, l2, l2_bias, &s, &err),
+                     &err);
+}
+
+static int optim_close(lua_State *L)
+{
+    lnn_optim *u = test_optim(L, 1);
+    if (!u)
+        return luaL_typeerror(L, 1, "optimizer");
+    nn_optim_free(&u->o);
     u->closed = 1;
     return 0;
 }
 
-static int sgd_step(lua_State *L)
+static int optim_step(lua_State *L)
 {
-    nn_sgd *o = lnn_check_sgd(L, 1);
+    nn_optimizer *o = lnn_check_optim(L, 1);
     lnn_model *u = lnn_check_model(L, 2);
     nn_error err;
-    if (nn_sgd_step(o, &u->m, &err) != NN_OK)
+    if (nn_optim_step(o, &u->m, &err) != NN_OK)
         return lnn_error(L, &err);
     return 0;
 }
 
-static int sgd_set_epoch(lua_State *L)
+static int optim_set_epoch(lua_State *L)
 {
-    nn_sgd *o = lnn_check_sgd(L, 1);
-    nn_sgd_set_epoch(o, (int)lnn_check_int(L, 2, 0, 1 << 30, "epoch"));
+    nn_optimizer *o = lnn_check_optim(L, 1);
+    nn_optim_set_epoch(o, (int)lnn_check_int(L, 2, 0, 1 << 30, "epoch"));
     lua_pushnumber(L, o->cur_lr);
     return 1;
 }
 
-static int sgd_lr(lua_State *L)
+static int optim_lr(lua_State *L)
 {
-    lua_pushnumber(L, lnn_check_sgd(L, 1)->cur_lr);
+    lua_pushnumber(L, lnn_check_optim(L, 1)->cur_lr);
     return 1;
 }
 
-static int sgd_penalty(lua_State *L)
+static int optim_penalty(lua_State *L)
 {
-    nn_sgd *o = lnn_check_sgd(L, 1);
-    lua_pushnumber(L, nn_sgd_penalty(o, &lnn_check_model(L, 2)->m));
+    nn_optimizer *o = lnn_check_optim(L, 1);
+    lua_pushnumber(L, nn_optim_penalty(o, &lnn_check_model(L, 2)->m));
     return 1;
 }
 
-/* o:state([bytes]) -> the momentum buffer as bytes ("" before the first step) */
-static int sgd_state(lua_State *L)
+/* o:state([bytes]) -> the state (step count, rate, moments) as bytes; with
+ * bytes, first restores them (another kind's state is refused). */
+static int optim_state(lua_State *L)
 {
-    nn_sgd *o = lnn_check_sgd(L, 1);
+    nn_optimizer *o = lnn_check_optim(L, 1);
     if (!lua_isnoneornil(L, 2)) {
         size_t len;
         const char *s = luaL_checklstring(L, 2, &len);
-        luaL_argcheck(L, len % sizeof(float) == 0, 2, "not an optimizer state");
-        float *v = NULL;
-        if (len > 0 && !(v = malloc(len)))
-            return luaL_error(L, "out of memory");
-        if (len > 0)
-            memcpy(v, s, len);
-        free(o->velocity);
-        o->velocity = v;
-        o->n = len / sizeof(float);
+        nn_error err;
+        nn_status st = nn_optim_load_state(o, s, len, &err);
+        if (st == NN_EARG)
+            return luaL_argerror(L, 2, err.msg);
+        if (st != NN_OK)
+            return lnn_error(L, &err);
     }
-    lua_pushlstring(L, (const char *)o->velocity, o->n * sizeof(float));
+    luaL_Buffer b;
+    size_t size = nn_optim_state_size(o);
+    nn_optim_save_state(o, luaL_buffinitsize(L, &b, size));
+    luaL_pushresultsize(&b, size);
     return 1;
 }
 
-static const luaL_Reg sgd_methods[] = {{"step", sgd_step}, {"state", sgd_state}, {"set_epoch", sgd_set_epoch},
-                                       {"lr", sgd_lr}, {"penalty", sgd_penalty}, {NULL, NULL}};
-static const luaL_Reg sgd_meta[] = {{"__gc", sgd_close}, {"__close", sgd_close}, {NULL, NULL}};
+static int optim_tostring(lua_State *L)
+{
+    lnn_optim *u = test_optim(L, 1);
+    if (!u)
+        return luaL_typeerror(L, 1, "optimizer");
+    if (u->closed)
+        lua_pushfstring(L, "nnlab.%s(closed)", nn_optim_name(&u->o));
+    else
+        lua_pushfstring(L, "nnlab.%s(lr=%f)", nn_optim_name(&u->o), u->o.cur_lr);
+    return 1;
+}
 
-static const luaL_Reg optim_funcs[] = {{"loss", l_loss}, {"sgd", l_sgd}, {NULL, NULL}};
+static const luaL_Reg optim_methods[] = {{"step", optim_step}, {"state", optim_state}, {"set_epoch", optim_set_epoch},
+                                         {"lr", optim_lr}, {"penalty", optim_penalty}, {NULL, NULL}};
+static const luaL_Reg optim_meta[] = {{"__gc", optim_close}, {"__close", optim_close}, {"__tostring", optim_tostring},
+                                      {NULL, NULL}};
+
+static const luaL_Reg optim_funcs[] = {{"loss", l_loss}, {"sgd", l_sgd}, {"adam", l_adam}, {"adamw", l_adamw},
+                                       {"rmsprop", l_rmsprop}, {NULL, NULL}};
 
 void lnn_open_optim(lua_State *L)
 {
     lnn_new_type(L, LNN_LOSS, loss_meta, loss_methods);
-    lnn_new_type(L, LNN_SGD, sgd_meta, sgd_methods);
+    for (int i = 0; optim_types[i]; i++)
+        lnn_new_type(L, optim_types[i], optim_meta, optim_methods);
     luaL_setfuncs(L, optim_funcs, 0);
 }

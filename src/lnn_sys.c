@@ -134,7 +134,7 @@ static int l_interrupted(lua_State *L)
 static int l_write_file(lua_State *L)
 {
     size_t len;
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = lnn_check_path(L, 1);
     const char *data = luaL_checklstring(L, 2, &len);
     nn_error err;
     if (nn_write_file_atomic(path, data, len, &err) != NN_OK) {

@@ -9,11 +9,13 @@
 
 static int tensor_close(lua_State *L)
 {
-    lnn_tensor *u = luaL_checkudata(L, 1, LNN_TENSOR);
-    if (!u->owner)
+    lnn_tensor *u = lnn_checkudata(L, 1, LNN_TENSOR, sizeof *u);
+    if (!u->owner) {
         nn_tensor_free(&u->own);
-    else
+    } else {
         nn_tensor_empty(&u->own); /* a view's header only: the owner keeps its memory */
+        lnn_owner_release(&u->owner);
+    }
     u->t = &u->own;
     u->closed = 1;
     /* The owner may be collected now; owner is never read once closed. */
@@ -120,9 +122,11 @@ static int l_tensor(lua_State *L)
 static int t_shape(lua_State *L)
 {
     nn_tensor *t = lnn_check_tensor(L, 1);
-    lua_createtable(L, t->ndim, 0);
-    for (int i = 0; i < t->ndim; i++) {
-        lua_pushinteger(L, t->shape[i]);
+    int ndim = t->ndim, shape[NN_MAX_DIMS];
+    memcpy(shape, t->shape, sizeof shape); /* before allocating: see lnn.h */
+    lua_createtable(L, ndim, 0);
+    for (int i = 0; i < ndim; i++) {
+        lua_pushinteger(L, shape[i]);
         lua_rawseti(L, -2, i + 1);
     }
     return 1;
@@ -157,26 +161,37 @@ static int t_set(lua_State *L)
     return 1;
 }
 
-static void push_nested(lua_State *L, const nn_tensor *t, int depth, size_t *pos)
+/* Nested tables of the values at data, of the given shape. */
+static void push_nested(lua_State *L, const float *data, int ndim, const int *shape, int depth, size_t *pos)
 {
     if (depth >= NN_MAX_DIMS)
         return;
-    lua_createtable(L, t->shape[depth], 0);
-    for (int i = 1; i <= t->shape[depth]; i++) {
-        if (depth + 1 < t->ndim)
-            push_nested(L, t, depth + 1, pos);
+    lua_createtable(L, shape[depth], 0);
+    for (int i = 1; i <= shape[depth]; i++) {
+        if (depth + 1 < ndim)
+            push_nested(L, data, ndim, shape, depth + 1, pos);
         else
-            lua_pushnumber(L, t->data[(*pos)++]);
+            lua_pushnumber(L, data[(*pos)++]);
         lua_rawseti(L, -2, i);
     }
 }
 
+/* t:totable(): the values are copied into a userdata first, since building
+ * the tables may run finalizers that close the tensor's owner (lnn.h). */
 static int t_totable(lua_State *L)
 {
     nn_tensor *t = lnn_check_tensor(L, 1);
+    size_t n = t->size;
+    float *copy = lua_newuserdatauv(L, (n ? n : 1) * sizeof(float), 0);
+    t = lnn_check_tensor(L, 1);
+    luaL_argcheck(L, t->size == n, 1, "the tensor changed size");
+    int ndim = t->ndim, shape[NN_MAX_DIMS];
+    memcpy(shape, t->shape, sizeof shape);
+    if (n)
+        memcpy(copy, t->data, n * sizeof(float));
     size_t pos = 0;
     luaL_checkstack(L, NN_MAX_DIMS + 4, "tensor too deep");
-    push_nested(L, t, 0, &pos);
+    push_nested(L, copy, ndim, shape, 0, &pos);
     return 1;
 }
 
@@ -191,7 +206,10 @@ static int t_argmax(lua_State *L)
         lua_pushinteger(L, nn_argmax(t->data, (int)cols) + 1);
         return 1;
     }
-    lua_createtable(L, rows, 0);
+    lua_createtable(L, rows, 0); /* sized: the stores below allocate nothing */
+    t = lnn_check_tensor(L, 1);
+    luaL_argcheck(L, (t->ndim == 1 ? 1 : t->shape[0]) == rows && nn_tensor_row_size(t) == cols, 1,
+                  "the tensor changed shape");
     for (int r = 0; r < rows; r++) {
         lua_pushinteger(L, nn_argmax(t->data + (size_t)r * cols, (int)cols) + 1);
         lua_rawseti(L, -2, r + 1);
@@ -213,6 +231,8 @@ static int t_reshape(lua_State *L)
                   lua_pushfstring(L, "a shape of %I elements for a tensor of %I", (LUAI_UACINT)n,
                                   (LUAI_UACINT)t->size));
     lnn_tensor *u = lnn_push_tensor(L);
+    t = lnn_check_tensor(L, 1); /* again after allocating: see lnn.h */
+    luaL_argcheck(L, n == t->size, 1, "the tensor changed size");
     if (nn_tensor_copy(&u->own, t, &err) != NN_OK)
         return lnn_error(L, &err);
     u->own.ndim = ndim;
@@ -223,8 +243,9 @@ static int t_reshape(lua_State *L)
 
 static int t_clone(lua_State *L)
 {
-    nn_tensor *t = lnn_check_tensor(L, 1);
+    lnn_check_tensor(L, 1);
     lnn_tensor *u = lnn_push_tensor(L);
+    nn_tensor *t = lnn_check_tensor(L, 1); /* after allocating: see lnn.h */
     nn_error err;
     if (nn_tensor_copy(&u->own, t, &err) != NN_OK)
         return lnn_error(L, &err);
@@ -255,7 +276,7 @@ static int t_sum(lua_State *L)
 
 static int t_tostring(lua_State *L)
 {
-    lnn_tensor *u = luaL_checkudata(L, 1, LNN_TENSOR);
+    lnn_tensor *u = lnn_checkudata(L, 1, LNN_TENSOR, sizeof *u);
     if (u->closed) {
         lua_pushliteral(L, "nnlab.Tensor(closed)");
         return 1;

@@ -17,7 +17,7 @@ typedef struct {
 
 static int workspace_close(lua_State *L)
 {
-    lnn_workspace *u = luaL_checkudata(L, 1, LNN_WORKSPACE);
+    lnn_workspace *u = lnn_checkudata(L, 1, LNN_WORKSPACE, sizeof *u);
     if (u->live)
         nn_workspace_free(&u->w);
     u->live = 0;
@@ -30,17 +30,17 @@ static int workspace_close(lua_State *L)
 static nn_workspace *get_workspace(lua_State *L, const char *key)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, key);
-    lnn_workspace *u = luaL_checkudata(L, -1, LNN_WORKSPACE);
+    lnn_workspace *u = lnn_checkudata(L, -1, LNN_WORKSPACE, sizeof *u);
     lua_pop(L, 1);
     return &u->w;
 }
 
-/* core.train_epoch(model, loss, sgd, data, batch, shuffle) -> cost, loss, accuracy */
+/* core.train_epoch(model, loss, optimizer, data, batch, shuffle) -> cost, loss, accuracy */
 static int l_train_epoch(lua_State *L)
 {
     lnn_model *m = lnn_check_model(L, 1);
     lnn_loss *loss = lnn_check_loss(L, 2);
-    nn_sgd *o = lnn_check_sgd(L, 3);
+    nn_optimizer *o = lnn_check_optim(L, 3);
     nn_dataset *d = lnn_check_dataset(L, 4);
     int batch = (int)lnn_check_int(L, 5, 1, INT32_MAX, "batch");
     int shuffle = lua_toboolean(L, 6);
@@ -70,6 +70,10 @@ static int l_evaluate(lua_State *L)
     r.classes = classes;
     r.confusion = lua_newuserdatauv(L, (size_t)classes * (size_t)classes * sizeof(long), 0);
     memset(r.confusion, 0, (size_t)classes * (size_t)classes * sizeof(long));
+    /* again after allocating: a finalizer may have closed any of them (lnn.h) */
+    m = lnn_check_model(L, 1);
+    loss = lnn_check_loss(L, 2);
+    d = lnn_check_dataset(L, 3);
     nn_error err;
     if (nn_evaluate(&m->m, loss->kind, d, batch, get_workspace(L, EVAL_KEY), &r, &err) != NN_OK)
         return lnn_error(L, &err);
@@ -103,12 +107,18 @@ static int l_numgrad(lua_State *L)
     lnn_loss *loss = lnn_check_loss(L, 2);
     nn_dataset *d = lnn_check_dataset(L, 3);
     double h = check_step(L, 4);
+    size_t nparams = m->m.nparams;
     lnn_tensor *u = lnn_push_tensor(L);
-    int shape[1] = {(int)m->m.nparams};
+    double *g = lua_newuserdatauv(L, (nparams + 1) * sizeof(double), 0);
+    /* again after allocating: a finalizer may have closed any of them (lnn.h) */
+    m = lnn_check_model(L, 1);
+    loss = lnn_check_loss(L, 2);
+    d = lnn_check_dataset(L, 3);
+    luaL_argcheck(L, m->m.nparams == nparams, 1, "the model changed");
+    int shape[1] = {(int)nparams};
     nn_error err;
     if (nn_tensor_init(&u->own, 1, shape, &err) != NN_OK)
         return lnn_error(L, &err);
-    double *g = lua_newuserdatauv(L, (m->m.nparams + 1) * sizeof(double), 0);
     if (nn_numgrad(&m->m, loss->kind, d, h, g, &err) != NN_OK)
         return lnn_error(L, &err);
     for (size_t k = 0; k < m->m.nparams; k++)

@@ -105,6 +105,7 @@ void nn_model_free(nn_model *m)
     nn_tensor_free(&m->pack);
     nn_tensor_free(&m->w0_packed);
     nn_tensor_free(&m->input_copy);
+    nn_tensor_free(&m->dy_copy);
     free(m->layers);
     free(m->params);
     free(m->grads);
@@ -181,6 +182,7 @@ nn_status nn_model_init(nn_model *m, const nn_layer *layers, int n, nn_rng *init
     nn_tensor_empty(&m->pack);
     nn_tensor_empty(&m->w0_packed);
     nn_tensor_empty(&m->input_copy);
+    nn_tensor_empty(&m->dy_copy);
     init_parameters(m, init_rng);
     m->training = 1;
     m->last_rows = -1;
@@ -454,6 +456,19 @@ nn_status nn_model_backward(nn_model *m, const nn_tensor *x, const nn_tensor *dy
                        x->shape[0], (int)nn_tensor_row_size(x), m->last_rows, m->last_cols);
     if (m->input_copied && x->size && is_own_buffer(m, x->data, x->size))
         x = &m->input_copy; /* the forward's input was the model's own output: its copy */
+    if (m->sparse_in == &m->input_nz) {
+        /* The forward took its input's non-zeros; the weight gradient takes those of the x given now. */
+        m->input_nz.has_cols = 0;
+        if (!nn_csr_from_dense(&m->input_nz.by_row, x->data, x->shape[0], m->last_cols, SPARSE_DENSITY))
+            m->sparse_in = NULL;
+    }
+    if (dy->size && dy->data < m->grads + m->nparams && m->grads < dy->data + dy->size) {
+        /* backward writes the gradients: a dy that is (part of) them is read from a copy */
+        nn_status st = nn_tensor_copy(&m->dy_copy, dy, err);
+        if (st != NN_OK)
+            return st;
+        dy = &m->dy_copy;
+    }
     return backward_whole(m, x->data, dy, mode, err);
 }
 

@@ -37,6 +37,7 @@ typedef struct {
     nn_tensor w0_packed; /* a sparse batch's first-layer weights, packed (nn_csr_pack) */
     nn_tensor input_copy; /* the last forward's input when it was one of the model's own buffers */
     int input_copied;    /* 1 while input_copy stands for the last forward's input */
+    nn_tensor dy_copy;   /* backward's dy when it was the model's own gradients */
     int last_rows;       /* batch size of the last forward, -1 if none */
     int last_cols;       /* input width of the last forward */
 } nn_model;

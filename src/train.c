@@ -108,7 +108,7 @@ static nn_status gather(const nn_dataset *data, const int32_t *order, int32_t fi
  * products). */
 #define PART_MIN_ROWS 64
 
-/* nn_sgd_step_sum adds the second part's gradients */
+/* nn_optim_step_sum adds the second part's gradients */
 _Static_assert(NN_TRAIN_PARTS == 2, "one extra part's gradients");
 
 static int batch_parts(const nn_model *m, int rows)
@@ -155,8 +155,8 @@ static nn_status run_part(nn_model *m, nn_loss_kind loss, const nn_dataset *data
 }
 
 /* One batch in parts w->parts[buf ..]. */
-static nn_status train_batch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const nn_dataset *data, int32_t first,
-                             int32_t count, int parts, int buf, int sparse, int held, nn_workspace *w,
+static nn_status train_batch(nn_model *m, nn_loss_kind loss, nn_optimizer *opt, const nn_dataset *data,
+                             int32_t first, int32_t count, int parts, int buf, int sparse, int held, nn_workspace *w,
                              nn_epoch_stats *out, long *correct, nn_error *err)
 {
     nn_status st = nn_model_begin_batch(m, count, data->store->dim, sparse, err);
@@ -191,8 +191,8 @@ static nn_status train_batch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const 
     }
     double l = sum / nn_loss_divisor(loss, count, (int)nn_tensor_row_size(&w->grad));
     out->loss += l;
-    out->cost += l + nn_sgd_penalty(opt, m);
-    return nn_sgd_step_sum(opt, m, parts > 1 ? w->part_grads.data : NULL, err);
+    out->cost += l + nn_optim_penalty(opt, m);
+    return nn_optim_step_sum(opt, m, parts > 1 ? w->part_grads.data : NULL, err);
 }
 
 /* The rows of the batch that starts at item first: batch, or what is left;
@@ -232,8 +232,9 @@ static nn_status gather_ahead(const nn_dataset *data, const int32_t *order, int3
     return st;
 }
 
-static nn_status train_pipelined(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const nn_dataset *data, int batch,
-                                 int sparse, nn_workspace *w, nn_epoch_stats *out, long *correct, nn_error *err)
+static nn_status train_pipelined(nn_model *m, nn_loss_kind loss, nn_optimizer *opt, const nn_dataset *data,
+                                 int batch, int sparse, nn_workspace *w, nn_epoch_stats *out, long *correct,
+                                 nn_error *err)
 {
     int32_t count = batch_rows(m, 0, batch, data->n);
     int transpose = nn_sparse_transpose_pays(m->layers[0].out);
@@ -268,7 +269,7 @@ static nn_status train_pipelined(nn_model *m, nn_loss_kind loss, nn_sgd *opt, co
     return st;
 }
 
-nn_status nn_train_epoch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const nn_dataset *data,
+nn_status nn_train_epoch(nn_model *m, nn_loss_kind loss, nn_optimizer *opt, const nn_dataset *data,
                          int batch, nn_rng *shuffle_rng, nn_workspace *w, nn_epoch_stats *out,
                          nn_error *err)
 {

@@ -55,7 +55,7 @@ typedef struct {
 
 /* One pass over data in batches of `batch` items (the last may be smaller),
  * in a fresh shuffled order when shuffle_rng is not NULL. */
-nn_status nn_train_epoch(nn_model *m, nn_loss_kind loss, nn_sgd *opt, const nn_dataset *data,
+nn_status nn_train_epoch(nn_model *m, nn_loss_kind loss, nn_optimizer *opt, const nn_dataset *data,
                          int batch, nn_rng *shuffle_rng, nn_workspace *w, nn_epoch_stats *out,
                          nn_error *err);
 

@@ -7,7 +7,9 @@ local check = require("nnlab.check")
 local nn = {}
 
 local MODEL, DATASET = "nnlab.Model", "nnlab.Dataset"
-local LOSS, SGD = "nnlab.Loss", "nnlab.SGD"
+local LOSS = "nnlab.Loss"
+-- The optimizers' metatables (nn.AdamW's is nnlab.Adam's).
+local OPTIMIZERS = {"nnlab.SGD", "nnlab.Adam", "nnlab.RMSprop"}
 
 -- The project root, two folders above this file in a clone (lua/nnlab/api.lua);
 -- installed, this file sits in PREFIX/share/lua/5.4/nnlab/ (make install) or
@@ -140,11 +142,29 @@ function nn.MSELoss(opts)
   return core.loss(r == "mean" and "mse_mean" or "mse_sum_per_sample")
 end
 
----------------------------------------------------------------- optimizer
+---------------------------------------------------------------- optimizers
 
+-- The C core checks every option of each (src/lnn_optim.c).
 --- nn.SGD{lr = 0.1, momentum = 0.9, nesterov = false, l2 = 0, l2_bias = false,
---         schedule = {kind = "step", step_size = 10, gamma = 0.1}}: the C core checks every option.
+--         schedule = {kind = "step", step_size = 10, gamma = 0.1}}
 nn.SGD = core.sgd
+--- nn.Adam{lr = 1e-3, betas = {0.9, 0.999}, eps = 1e-8, l2 = 0, weight_decay = 0, l2_bias = false, schedule = ...}
+nn.Adam = core.adam
+--- nn.AdamW{...}: nn.Adam with weight_decay = 0.01 by default
+nn.AdamW = core.adamw
+--- nn.RMSprop{lr = 0.01 (required), alpha = 0.99, eps = 1e-8, momentum = 0, centered = false, l2 = 0, l2_bias = false,
+--             schedule = ...}
+nn.RMSprop = core.rmsprop
+
+-- True when v is an optimizer (nn.SGD, nn.Adam, nn.AdamW, nn.RMSprop).
+local function is_optimizer(v)
+  if type(v) ~= "userdata" then return false end
+  local mt, registry = getmetatable(v), debug.getregistry()
+  for _, name in ipairs(OPTIMIZERS) do
+    if mt == registry[name] then return true end
+  end
+  return false
+end
 
 ---------------------------------------------------------------- data
 
@@ -229,7 +249,7 @@ function nn.mnist(opts)
     error("mnist: no MNIST files in " .. table.concat(MNIST_DIRS, ", ") .. "; give {dir = ...} or set NNLAB_DATA", 2)
   end
   if type(dir) ~= "string" then check.fail("mnist", "#1", "dir must be a string") end
-  local scale = check.number("mnist", "#1", "scale", opts.scale or 1 / 255, 0)
+  local scale = check.number("mnist", "#1", "scale", opts.scale or 1 / 255, 0, false, 3.4028234663852886e38 / 255)
   local classes = check.int("mnist", "#1", "classes", opts.classes or 10, 1, 256)
   local key = dir .. "\0" .. classes
   local base = mnist_cache[key]
@@ -298,10 +318,11 @@ local function fmt_time(s)
 end
 nn.format_time = fmt_time
 
-local function progress(e, epochs, h, elapsed, tty)
+-- done: the epochs this call has trained, elapsed their seconds.
+local function progress(e, epochs, done, h, elapsed, tty)
   local line = ("epoch %d/%d  cost %.4f  acc %.4f"):format(e, epochs, h.cost[e], h.train_accuracy[e])
-  if h.val_accuracy[e] then line = line .. ("  val_acc %.4f"):format(h.val_accuracy[e]) end
-  line = line .. ("  %s  eta %s"):format(fmt_time(elapsed), fmt_time(elapsed / e * (epochs - e)))
+  if h.val_accuracy and h.val_accuracy[e] then line = line .. ("  val_acc %.4f"):format(h.val_accuracy[e]) end
+  line = line .. ("  %s  eta %s"):format(fmt_time(elapsed), fmt_time(elapsed / done * (epochs - e)))
   if tty then
     io.stderr:write("\r", line, "\27[K", e == epochs and "\n" or "")
   else
@@ -320,14 +341,17 @@ local function check_train(o)
   check.options(f, "#1", o, TRAIN_OPTS)
   check.is(f, "#1", "model", o.model, MODEL, "a model (nn.Sequential)")
   check.is(f, "#1", "loss", o.loss, LOSS, "a loss (nn.CrossEntropyLoss or nn.MSELoss)")
-  check.is(f, "#1", "optimizer", o.optimizer, SGD, "an optimizer (nn.SGD)")
+  if not is_optimizer(o.optimizer) then
+    check.fail(f, "#1", ("optimizer must be an optimizer (nn.SGD, nn.Adam, nn.AdamW or nn.RMSprop), got %s"):format(
+      tostring(o.optimizer)))
+  end
   check.is(f, "#1", "data", o.data, DATASET, "a dataset")
   if o.validation ~= nil then check.is(f, "#1", "validation", o.validation, DATASET, "a dataset") end
   local batch = o.batch
   if batch == nil or batch == "full" then batch = o.data:size() end
   batch = check.int(f, "#1", "batch", batch, 1, 0x7fffffff)
-  local epochs = check.int(f, "#1", "epochs", o.epochs or 1, 0)
-  local first = check.int(f, "#1", "first_epoch", o.first_epoch or 1, 1)
+  local epochs = check.int(f, "#1", "epochs", o.epochs or 1, 0, 1 << 30)
+  local first = check.int(f, "#1", "first_epoch", o.first_epoch or 1, 1, 1 << 30)
   check.int(f, "#1", "eval_batch", o.eval_batch or 1000, 1, 0x7fffffff)
   return batch, epochs, first
 end
@@ -365,7 +389,7 @@ function nn.train(o)
       o.model:training()
     end
     h.seconds[e] = core.clock() - t0
-    if verbose then progress(e, epochs, h, core.clock() - start, tty) end
+    if verbose then progress(e, epochs, e - first + 1, h, core.clock() - start, tty) end
     if o.on_epoch and o.on_epoch(e, h) == false then break end
   end
   return h

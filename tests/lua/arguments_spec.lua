@@ -19,7 +19,9 @@ local function fixtures()
   local m = nn.Sequential{nn.Linear(3, 2)}
   local loss = nn.CrossEntropyLoss()
   local opt = nn.SGD{lr = 0.1, momentum = 0.5}
-  return {x = x, ds = ds, m = m, loss = loss, opt = opt, v = m:parameters()}
+  local adam = nn.AdamW{lr = 0.1, schedule = {kind = "cosine", t_max = 3}}
+  local rms = nn.RMSprop{lr = 0.1, momentum = 0.5, centered = true}
+  return {x = x, ds = ds, m = m, loss = loss, opt = opt, adam = adam, rms = rms, v = m:parameters()}
 end
 
 local function stop_after_one() return false end
@@ -47,6 +49,22 @@ local CALLS = {
   {"SGD", 1, function(_, n) return nn.SGD{lr = 0.1, schedule = {kind = "exponential", gamma = n}} end},
   {"SGD", 1, function(_, n) return nn.SGD{lr = 0.1, schedule = {kind = "cosine", t_max = n, min_lr = 0}} end},
   {"SGD", 1, function(_, n) return nn.SGD{lr = 0.1, schedule = {kind = "cosine", t_max = 3, min_lr = n}} end},
+  {"Adam", 1, function(_, n) return nn.Adam{lr = n} end},
+  {"Adam", 1, function(_, n) return nn.Adam{betas = {n, 0.999}} end},
+  {"Adam", 1, function(_, n) return nn.Adam{betas = {0.9, n}} end},
+  {"Adam", 1, function(_, n) return nn.Adam{eps = n} end},
+  {"Adam", 1, function(_, n) return nn.Adam{l2 = n} end},
+  {"Adam", 1, function(_, n) return nn.Adam{weight_decay = n} end},
+  {"Adam", 1, function(_, n) return nn.Adam{schedule = {kind = "step", step_size = n}} end},
+  {"AdamW", 1, function(_, n) return nn.AdamW{lr = n} end},
+  {"AdamW", 1, function(_, n) return nn.AdamW{weight_decay = n} end},
+  {"AdamW", 1, function(_, n) return nn.AdamW{schedule = {kind = "cosine", t_max = 3, min_lr = n}} end},
+  {"RMSprop", 1, function(_, n) return nn.RMSprop{lr = n} end},
+  {"RMSprop", 1, function(_, n) return nn.RMSprop{lr = 0.1, alpha = n} end},
+  {"RMSprop", 1, function(_, n) return nn.RMSprop{lr = 0.1, eps = n} end},
+  {"RMSprop", 1, function(_, n) return nn.RMSprop{lr = 0.1, momentum = n} end},
+  {"RMSprop", 1, function(_, n) return nn.RMSprop{lr = 0.1, l2 = n} end},
+  {"RMSprop", 1, function(_, n) return nn.RMSprop{lr = 0.1, schedule = {kind = "exponential", gamma = n}} end},
   {"dataset", 1, function(_, n) return nn.dataset{x = nn.tensor{{n}}, y = nn.tensor{0}} end},
   {"dataset", 1, function(_, n) return nn.dataset{x = nn.tensor{{1}}, y = nn.tensor{n}} end},
   {"dataset", 1, function(_, n) return nn.dataset{x = nn.tensor{{1}}, y = nn.tensor{0}, classes = n} end},
@@ -93,6 +111,12 @@ local CALLS = {
   {"backward", 2, function(f, n) return f.loss:backward(nn.tensor{{1, 0}}, nn.tensor{{n, 0}}) end},
   {"forward", 2, function(_, n) return nn.MSELoss():forward(nn.tensor{{1}}, nn.tensor{n}) end},
   {"set_epoch", 1, function(f, n) return f.opt:set_epoch(n) end},
+  {"set_epoch", 1, function(f, n) return f.adam:set_epoch(n) end},
+  {"set_epoch", 1, function(f, n) return f.rms:set_epoch(n) end},
+  {"train", 1, function(f, n) return nn.train{model = f.m, loss = f.loss, optimizer = f.adam, data = f.ds, batch = n,
+                                             epochs = 1, verbose = false} end},
+  {"train", 1, function(f, n) return nn.train{model = f.m, loss = f.loss, optimizer = f.rms, data = f.ds, epochs = n,
+                                             verbose = false, on_epoch = stop_after_one} end},
 }
 
 -- Calls whose every argument is replaced, in turn, by a value of each wrong type.
@@ -106,6 +130,15 @@ local TYPED = {
   {"Sequential", 1, function(v) return nn.Sequential(v) end},
   {"MSELoss", 1, function(v) return nn.MSELoss(v) end, valid = {table = true}},
   {"SGD", 1, function(v) return nn.SGD(v) end},
+  {"Adam", 1, function(v) return nn.Adam(v) end, valid = {table = true}},
+  {"Adam", 1, function(v) return nn.Adam{betas = v} end},
+  {"Adam", 1, function(v) return nn.Adam{betas = {v, 0.999}} end},
+  {"Adam", 1, function(v) return nn.Adam{l2_bias = v} end, valid = {boolean = true}},
+  {"AdamW", 1, function(v) return nn.AdamW(v) end, valid = {table = true}},
+  {"AdamW", 1, function(v) return nn.AdamW{weight_decay = v} end},
+  {"RMSprop", 1, function(v) return nn.RMSprop(v) end},
+  {"RMSprop", 1, function(v) return nn.RMSprop{lr = 0.1, centered = v} end, valid = {boolean = true}},
+  {"RMSprop", 1, function(v) return nn.RMSprop{lr = 0.1, schedule = v} end},
   {"dataset", 1, function(v) return nn.dataset(v) end},
   {"train", 1, function(v) return nn.train(v) end},
   {"evaluate", 1, function(v, f) return nn.evaluate(v, f.ds) end},
@@ -126,6 +159,14 @@ local TYPED = {
   {"step", 1, function(v, f) return f.opt:step(v) end},
   {"state", 1, function(v, f) return f.opt:state(v) end},
   {"penalty", 1, function(v, f) return f.opt:penalty(v) end},
+  {"step", 1, function(v, f) return f.adam:step(v) end},
+  {"state", 1, function(v, f) return f.adam:state(v) end},
+  {"penalty", 1, function(v, f) return f.adam:penalty(v) end},
+  {"set_epoch", 1, function(v, f) return f.adam:set_epoch(v) end},
+  {"step", 1, function(v, f) return f.rms:step(v) end},
+  {"state", 1, function(v, f) return f.rms:state(v) end},
+  {"train", 1, function(v, f) return nn.train{model = f.m, loss = f.loss, optimizer = v, data = f.ds,
+                                             verbose = false} end},
 }
 
 local function describe_value(v)

@@ -29,3 +29,12 @@ local f = assert(io.open(nn.root .. "/tests/scripts/blue-three.png", "rb")); loc
 local core = require("nnlab.core")
 assert(core.decode_png(png) == 28); assert(core.decode_png(png:sub(1, 100)) == nil)
 assert(core.decode_png(png:sub(1, 40) .. "x" .. png:sub(42)) == nil)
+-- the other optimizers, their states restored, refused and collected
+for _, opt in ipairs{nn.Adam{l2 = 1e-3, schedule = {kind = "step", step_size = 1}}, nn.AdamW{lr = 1e-3},
+                     nn.RMSprop{lr = 1e-3, momentum = 0.9, centered = true}} do
+  local om = nn.Sequential{nn.Linear(784, 8), nn.ReLU(), nn.Linear(8, 10)}
+  nn.train{model = om, loss = nn.CrossEntropyLoss(), optimizer = opt, data = a, batch = 50, epochs = 1, verbose = false}
+  assert(opt:state(opt:state()) and not pcall(opt.state, opt, "x") and not pcall(opt.step, opt, small))
+  do local closed <close> = opt end -- luacheck: ignore 211
+  assert(not pcall(opt.lr, opt))
+end
