@@ -523,6 +523,12 @@ function nn.experiment(decl)
   return require("nnlab.experiment").define(decl)
 end
 
+--- Search spaces of a random search (search = {kind = "random", n, space}).
+function nn.log_uniform(a, b) return require("nnlab.experiment").log_uniform(a, b) end
+function nn.uniform(a, b) return require("nnlab.experiment").uniform(a, b) end
+function nn.int_uniform(a, b) return require("nnlab.experiment").int_uniform(a, b) end
+function nn.choice(list) return require("nnlab.experiment").choice(list) end
+
 function nn.load(path)
   if type(path) ~= "string" then check.fail("load", "#1", "expected a file name, got " .. check.describe(path)) end
   return core.load(path)

@@ -33,9 +33,13 @@ local function build_parser()
   run:option("--set", "Override a parameter; a comma list makes a grid axis: --set lr=0.3,0.5")
     :count("*"):argname("KEY=VALUE")
   run:flag("--quick", "Use the experiment's quick parameters (a few epochs, a subset).")
+  run:option("--repeats", "Run each configuration K times, with seeds derived from the root seed.")
+    :convert(math.tointeger):argname("K")
   run:option("--jobs", "Run N points at once in worker processes.", "1"):convert(math.tointeger):argname("N")
   run:flag("--list", "Print the grid's points, index first, and run nothing.")
   run:option("--point", "Run only point K (0-based, as --list numbers them).")
+    :convert(math.tointeger):argname("K")
+  run:option("--rung", "With --point and successive halving: train the point to rung K's epoch (1-based).")
     :convert(math.tointeger):argname("K")
   run:flag("--restart", "Discard earlier results of these points, even with another configuration.")
   run:flag("--quiet", "No progress lines.")
@@ -45,17 +49,32 @@ local function build_parser()
   sl:option("--out", "Results folder.", "results")
   sl:option("--set", "Override a parameter; a comma list makes a grid axis."):count("*"):argname("KEY=VALUE")
   sl:flag("--quick", "Use the experiment's quick parameters.")
+  sl:option("--repeats", "Run each configuration K times, with seeds derived from the root seed.")
+    :convert(math.tointeger):argname("K")
   sl:option("--partition", "Slurm partition.")
   sl:option("--time", "Time limit of each task, e.g. 1:00:00.")
   sl:option("--cpus-per-task", "CPUs (and nnlab threads) per task.", "1"):convert(math.tointeger):argname("N")
   sl:option("--mem", "Memory per task, e.g. 2G.")
   sl:option("--max-parallel", "Tasks running at once (%K in --array).", "16"):convert(math.tointeger):argname("K")
   sl:option("--sbatch-arg", "Another #SBATCH line, e.g. --sbatch-arg=--account=abc."):count("*"):argname("ARG")
+  sl:option("--after-rung", "Successive halving: choose rung K's survivors and write (submit) rung K+1.")
+    :convert(math.tointeger):argname("K")
   sl:flag("--submit", "Submit the array and its collect job with sbatch.")
   sl:flag("--wait", "With --submit: wait for the whole grid; exit 1 if a point failed.")
 
   local collect = parser:command("collect", "Rebuild a grid's summary, plots and index.html from its run folders.")
   collect:argument("dir", "The grid's folder, OUT/GRID.")
+
+  local st = parser:command("status", "A line per point of a grid (PENDING, RUNNING with its epoch and host, DONE, "
+    .. "FAILED with its reason, PRUNED), the totals and an ETA.")
+  st:argument("dir", "The grid's folder, OUT/GRID.")
+  st:option("--watch", "Refresh every S seconds until the grid has finished.")
+    :args("?"):convert(tonumber):argname("S")
+
+  local cmp = parser:command("compare", "The best configuration of several grids on one metric: a table and a plot.")
+  cmp:argument("dirs", "The grids' folders, OUT/GRID."):args("+")
+  cmp:option("--metric", "The metric (default: val_accuracy, else test_accuracy, else train_accuracy).")
+  cmp:option("--out", "Folder for compare.tsv and compare.png.", ".")
 
   local replot = parser:command("plot", "Redraw every plot of a grid.")
   replot:argument("dir", "The grid's folder, OUT/GRID.")
@@ -128,7 +147,9 @@ local function run_workers(args, selected, griddir, root, o)
   local base = {require("nnlab.shell").nnlab_command(root), "run", args.experiment, "--out=" .. args.out}
   for _, s in ipairs(args.set) do base[#base + 1] = "--set=" .. s end
   if args.quick then base[#base + 1] = "--quick" end
+  if args.repeats then base[#base + 1] = "--repeats=" .. args.repeats end
   if args.restart then base[#base + 1] = "--restart" end
+  if o.rung then base[#base + 1] = "--rung=" .. o.rung end
   local queue, running, nrunning = {}, {}, 0
   for i, p in ipairs(selected) do queue[i] = p end
   local done, failed, errors, forwarded = 0, 0, {}, false
@@ -206,7 +227,8 @@ end
 local function load_grid(args)
   local exp, err = require("nnlab.experiment").load(args.experiment)
   if not exp then return nil, nil, nil, err end
-  local points, grid = exp:points(args.set, args.quick)
+  if args.repeats == false then return nil, nil, nil, "--repeats: expected an integer >= 1" end
+  local points, grid = exp:points(args.set, args.quick, args.repeats)
   if not points then return nil, nil, nil, grid end
   return exp, points, grid
 end
@@ -238,16 +260,51 @@ local function cmd_run(args, root)
              total = #points, log = args.quiet and function() end or say, settings = grid.settings,
              quick = args.quick}
   local interrupted
-  local ok, errors = pcall(function()
-    runner.write_grid(exp, griddir, points, selected, args.quick)
-    results.collect(griddir, {plots = false})
-    if args.jobs > 1 and #selected > 1 then
+  local pr = exp.prune
+  if args.rung and not pr then return usage_error("--rung: the experiment declares no prune = {...}") end
+  if pr and args.point and not (args.rung and args.rung >= 1 and args.rung <= #pr.rungs) then
+    return usage_error(("--point with successive halving needs --rung K (1..%d)"):format(#pr.rungs))
+  end
+  o.prune = pr
+  local function run_selected(list)
+    if args.jobs > 1 and #list > 1 then
       local errs
-      errs, interrupted = run_workers(args, selected, griddir, root, o)
+      errs, interrupted = run_workers(args, list, griddir, root, o)
       return errs
     end
     local _
-    _, interrupted = runner.run_points(exp, selected, o)
+    _, interrupted = runner.run_points(exp, list, o)
+    return {}
+  end
+  local ok, errors = pcall(function()
+    runner.write_grid(exp, griddir, points, selected, args.quick, grid)
+    results.collect(griddir, {plots = false})
+    if not pr then return run_selected(selected) end
+    if args.point then
+      o.rung = args.rung
+      o.until_epoch = pr.rungs[args.rung]
+      return run_selected(selected)
+    end
+    -- successive halving, synchronous: every point to rung 1, the best 1/eta on to the next
+    local alive = selected
+    for k = 1, #pr.rungs do
+      o.rung, o.until_epoch = k, pr.rungs[k]
+      local list = {}
+      for _, point in ipairs(alive) do
+        if runner.in_rung(require("nnlab.rundir").point_dir(griddir, point.name), k) then list[#list + 1] = point end
+      end
+      if not o.quiet then say(("rung %d of %d: %s to epoch %d"):format(k, #pr.rungs, plural(#list, "point"),
+        pr.rungs[k])) end
+      local errs = run_selected(list)
+      if #errs > 0 or interrupted then return errs end
+      -- --restart discards results once, before the first rung
+      o.restart, args.restart = false, false
+      if k < #pr.rungs then
+        local survivors, why = runner.halve(exp, griddir, list, k)
+        if not survivors then error(why, 0) end
+        alive = survivors
+      end
+    end
     return {}
   end)
   if not ok then return usage_error(tostring(errors)) end
@@ -301,7 +358,8 @@ local function cmd_run(args, root)
       table.concat(busy, ", ")))
   end
   local failed = names("FAILED")
-  for _, st in ipairs{"INTERRUPTED", "PENDING"} do
+  -- with halving, a point paused at its rung has a checkpoint (INTERRUPTED) and is no failure
+  for _, st in ipairs(args.rung and {"PENDING"} or {"INTERRUPTED", "PENDING"}) do
     for _, name in ipairs(names(st)) do failed[#failed + 1] = name end
   end
   if #failed > 0 then
@@ -324,19 +382,48 @@ local function cmd_slurm(args, root)
     end
   end
   if args.wait and not args.submit then return usage_error("--wait needs --submit") end
+  local pr = exp.prune
+  if args.after_rung and not (pr and args.after_rung >= 1 and args.after_rung < #pr.rungs) then
+    return usage_error(pr and ("--after-rung: expected 1..%d"):format(#pr.rungs - 1)
+      or "--after-rung: the experiment declares no prune = {...}")
+  end
   local griddir = args.out .. "/" .. grid.name
   local dir = slurm.absolute(griddir .. "/slurm")
+  local rung, array, ntasks = nil, nil, #points
   local ok, array_path, collect_path = pcall(function()
     runner.mkdirs(dir)
-    runner.write_grid(exp, griddir, points, nil, args.quick)
+    if pr then
+      rung = (args.after_rung or 0) + 1
+      local list = points
+      if args.after_rung then
+        -- the points of rung K, all finished: its survivors make rung K+1's array
+        local in_rung = {}
+        for _, p in ipairs(points) do
+          if runner.in_rung(require("nnlab.rundir").point_dir(griddir, p.name), args.after_rung) then
+            in_rung[#in_rung + 1] = p
+          end
+        end
+        local why
+        list, why = runner.halve(exp, griddir, in_rung, args.after_rung)
+        if not list then error(why, 0) end
+      else
+        runner.write_grid(exp, griddir, points, nil, args.quick, grid)
+      end
+      local indices = {}
+      for i, p in ipairs(list) do indices[i] = p.index end
+      array, ntasks = table.concat(indices, ","), #list
+    else
+      runner.write_grid(exp, griddir, points, nil, args.quick, grid)
+    end
     return slurm.write_scripts({root = root, experiment = args.experiment, out = args.out, set = args.set,
       grid = grid.name,
-      quick = args.quick, partition = args.partition, time = args.time, cpus_per_task = args.cpus_per_task,
+      quick = args.quick, repeats = args.repeats, partition = args.partition, time = args.time,
+      cpus_per_task = args.cpus_per_task, rung = rung, rungs = pr and #pr.rungs, array = array,
       mem = args.mem, max_parallel = args.max_parallel, sbatch_arg = args.sbatch_arg}, exp, #points, dir)
   end)
   if not ok then return usage_error(tostring(array_path)) end
   if not args.submit then
-    print(("%d points: %s"):format(#points, array_path))
+    print(("%d points: %s"):format(ntasks, array_path))
     print(("submit: id=$(sbatch --parsable %s) && sbatch --dependency=afterany:$id %s"):format(
       shell_quote(array_path), shell_quote(collect_path)))
     return 0
@@ -346,13 +433,40 @@ local function cmd_slurm(args, root)
     say("nnlab: ", collect_id)
     return 1
   end
-  print(("submitted: array job %s (%d points), collect job %s"):format(array_id, #points, collect_id))
+  if pr then
+    print(("submitted: rung %d of %d, array job %s (%d points), then job %s (%s)"):format(rung, #pr.rungs, array_id,
+      ntasks, collect_id, rung < #pr.rungs and "choose the survivors, submit the next rung" or "collect"))
+  else
+    print(("submitted: array job %s (%d points), collect job %s"):format(array_id, #points, collect_id))
+  end
   if not args.wait then return 0 end
+  if pr then
+    -- the later rungs' jobs are submitted by the choose jobs: wait on the folders
+    -- until no job of this grid is queued or running (checked twice, 2 s apart)
+    local core = require("nnlab.core")
+    local prefix = "nnlab-" .. grid.name .. "-"
+    local function queued()
+      local p = io.popen("squeue -h -o %j 2>/dev/null")
+      local n = 0
+      for line in p:lines() do
+        if line:sub(1, #prefix) == prefix then n = n + 1 end
+      end
+      p:close()
+      return n
+    end
+    local idle = 0
+    while idle < 2 do
+      core.sleep(2)
+      idle = queued() == 0 and idle + 1 or 0
+    end
+    -- the last collect job may still be writing: collect here too
+    require("nnlab.results").collect(griddir)
+  end
   local results = require("nnlab.results")
   local collected = results.scan(griddir) or {}
   local bad = {}
   for _, p in ipairs(collected) do
-    if p.status ~= "DONE" then bad[#bad + 1] = p.name .. " (" .. p.status .. ")" end
+    if p.status ~= "DONE" and p.status ~= "PRUNED" then bad[#bad + 1] = p.name .. " (" .. p.status .. ")" end
   end
   if #bad > 0 then
     say(("nnlab: %d of %d points did not finish: %s"):format(#bad, #collected, table.concat(bad, ", ")))
@@ -372,16 +486,41 @@ local function cmd_collect(args, with_point_plots)
   end
   if not points then return usage_error(warnings) end
   for _, w in ipairs(warnings) do say("nnlab: ", w) end
-  local counts = {DONE = 0, FAILED = 0, PENDING = 0, RUNNING = 0, INTERRUPTED = 0}
+  local counts = {DONE = 0, FAILED = 0, PENDING = 0, RUNNING = 0, INTERRUPTED = 0, PRUNED = 0}
   for _, p in ipairs(points) do counts[p.status] = counts[p.status] + 1 end
   local more = ""
-  for _, st in ipairs{"RUNNING", "INTERRUPTED"} do
+  for _, st in ipairs{"RUNNING", "INTERRUPTED", "PRUNED"} do
     if counts[st] > 0 then more = more .. (", %d %s"):format(counts[st], st:lower()) end
   end
   local files = require("nnlab.rundir").FILES
   print(("%s: %d points (%d done, %d failed, %d pending%s); %s and %s written"):format(
     args.dir, #points, counts.DONE, counts.FAILED, counts.PENDING, more, files.summary, files.index))
   return 0
+end
+
+local function cmd_status(args)
+  local status = require("nnlab.status")
+  local core = require("nnlab.core")
+  local watch = args.watch
+  if watch then
+    watch = watch[1] or 2
+    if type(watch) ~= "number" or watch <= 0 then return usage_error("--watch: expected a number of seconds > 0") end
+    core.catch_signals()
+  end
+  while true do
+    local st, err = status.read(args.dir)
+    if not st then return usage_error(err) end
+    local text = status.text(args.dir, st)
+    if watch and core.isatty(1) then io.stdout:write("\27[H\27[2J") end
+    io.stdout:write(text)
+    io.stdout:flush()
+    if not watch or st.finished then return 0 end
+    local t0 = core.clock()
+    while core.clock() - t0 < watch do
+      if core.interrupted() then return 0 end
+      core.sleep(0.1)
+    end
+  end
 end
 
 local function cmd_predict(args)
@@ -434,6 +573,16 @@ function cli.main(argv, root)
   if args.command == "slurm" then return cmd_slurm(args, root) end
   if args.command == "collect" then return cmd_collect(args, false) end
   if args.command == "plot" then return cmd_collect(args, true) end
+  if args.command == "status" then return cmd_status(args) end
+  if args.command == "compare" then
+    local compare = require("nnlab.compare")
+    local rows, warnings, metric = compare.run(args.dirs, args.out, args.metric)
+    if not rows then return usage_error(warnings) end
+    for _, w in ipairs(warnings) do say("nnlab: ", w) end
+    io.stdout:write(compare.text(rows, metric))
+    say(("compare: %s/compare.tsv, %s/compare.png"):format(args.out, args.out))
+    return 0
+  end
   if args.command == "predict" then return cmd_predict(args) end
   print(parser:get_help())
   return 2

@@ -333,6 +333,215 @@ function plot.line(dir, name, t)
     t.height or 420)
 end
 
+--- A mean curve per configuration with a band around it: groups = {{title,
+-- rows = {{epoch, mean, lo, hi}, ...}}, ...} in legend order; opts = {title,
+-- ylabel, logy, key_title, width, height}. dir/name.tsv holds the data: a
+-- column "epoch", then mean, lo and hi for each group (NaN where a group has
+-- no value at that epoch).
+function plot.bands(dir, name, groups, opts)
+  local last, by_epoch = 0, {}
+  for g, group in ipairs(groups) do
+    for _, r in ipairs(group.rows) do
+      last = math.max(last, r[1])
+      by_epoch[r[1]] = by_epoch[r[1]] or {}
+      by_epoch[r[1]][g] = r
+    end
+  end
+  if last == 0 then return false end
+  local header, lines = {"epoch"}, {}
+  for g in ipairs(groups) do
+    header[#header + 1] = ("mean%d\tlo%d\thi%d"):format(g, g, g)
+  end
+  lines[1] = table.concat(header, "\t")
+  for e = 1, last do
+    local cells = {tostring(e)}
+    for g in ipairs(groups) do
+      local r = by_epoch[e] and by_epoch[e][g]
+      for k = 2, 4 do cells[#cells + 1] = r and r[k] and tsv.number(r[k]) or "NaN" end
+    end
+    lines[#lines + 1] = table.concat(cells, "\t")
+  end
+  tsv.write_atomic(dir .. "/" .. name .. ".tsv", table.concat(lines, "\n") .. "\n")
+  local data = plot.quote(name .. ".tsv")
+  local body = {plot.epoch_axis(last), "set title " .. plot.quote(opts.title),
+    "set ylabel " .. plot.quote(opts.ylabel), opts.logy and "set logscale y" or "unset logscale y",
+    "set style fill transparent solid 0.18 noborder",
+    "set key outside right top reverse Left samplen 3 font \",9\"" ..
+      (opts.key_title and (" title " .. plot.quote(opts.key_title)) or "")}
+  local clauses = {}
+  for g, group in ipairs(groups) do
+    local colour, dash = plot.line_style(g)
+    local c = 2 + 3 * (g - 1)
+    clauses[#clauses + 1] = ("%s using 1:%d:%d with filledcurves lc rgb \"%s\" notitle"):format(data, c + 1, c + 2,
+      colour)
+    clauses[#clauses + 1] = ("%s using 1:%d with %s lw 2 lc rgb \"%s\" dt %d pt 7 title %s"):format(data, c,
+      style(last), colour, dash, plot.quote(group.title))
+  end
+  body[#body + 1] = "plot " .. table.concat(clauses, ", \\\n     ")
+  return plot.render(dir, name, table.concat(body, "\n") .. "\n", opts.width or 900, opts.height or 520)
+end
+
+--- A metric against each searched parameter, one panel each: t = {title,
+-- ylabel, params = {{name, log}, ...}, points = {{x = {name = value}, value,
+-- best, pruned}, ...}}. dir/name.tsv holds a block per parameter: x, value, 1
+-- for the best point, 1 for a pruned one (drawn grey). A choice (categorical) or non-numeric values are drawn at
+-- their rank among the values, labelled with them.
+function plot.search(dir, name, t)
+  local blocks, any = {}, false
+  for i, prm in ipairs(t.params) do
+    local lines, texts, numeric = {}, {}, not prm.categorical
+    for _, p in ipairs(t.points) do
+      if type(p.x[prm.name]) ~= "number" then numeric = false end
+    end
+    if not numeric then
+      local seen, raw = {}, {}
+      for _, p in ipairs(t.points) do
+        local v = tostring(p.x[prm.name])
+        if not seen[v] then seen[v] = true; texts[#texts + 1] = v; raw[v] = p.x[prm.name] end
+      end
+      table.sort(texts, function(a, b)
+        local x, y = raw[a], raw[b]
+        if type(x) == "number" and type(y) == "number" then return x < y end
+        return a < b
+      end)
+      for k, v in ipairs(texts) do texts[v] = k end
+    end
+    prm.numeric = numeric
+    for _, p in ipairs(t.points) do
+      local x = p.x[prm.name]
+      if not numeric then x = texts[tostring(x)] end
+      if p.value and p.value == p.value and (not prm.log or x > 0) then
+        any = true
+        lines[#lines + 1] = ("%s\t%s\t%d\t%d"):format(tsv.number(x), tsv.number(p.value), p.best and 1 or 0,
+          p.pruned and 1 or 0)
+      end
+    end
+    prm.texts = not numeric and texts or nil
+    blocks[i] = #lines > 0 and table.concat(lines, "\n") or "NaN\tNaN\t0\t0"
+  end
+  if not any then return false, name .. ": no point has a value" end
+  tsv.write_atomic(dir .. "/" .. name .. ".tsv", table.concat(blocks, "\n\n\n") .. "\n")
+  local cols = math.min(#t.params, 3)
+  local rows = math.ceil(#t.params / cols)
+  local data = plot.quote(name .. ".tsv")
+  local body = {"set datafile nocolumnheaders", "set key off",
+    ("set multiplot layout %d,%d title %s"):format(rows, cols, plot.quote(t.title))}
+  for i, prm in ipairs(t.params) do
+    local logx = prm.log and prm.numeric
+    body[#body + 1] = logx and "set logscale x" or "unset logscale x"
+    body[#body + 1] = "set xlabel " .. plot.quote(prm.name .. (logx and " (log scale)" or ""))
+    body[#body + 1] = "set ylabel " .. plot.quote(t.ylabel)
+    if prm.texts then
+      local ticks = {}
+      for k, v in ipairs(prm.texts) do ticks[k] = ("%s %d"):format(plot.quote(v), k) end
+      body[#body + 1] = "set xtics (" .. table.concat(ticks, ", ") .. ")"
+      body[#body + 1] = ("set xrange [0.5:%d.5]"):format(#prm.texts)
+    else
+      body[#body + 1] = "set xtics autofreq"
+      body[#body + 1] = "set autoscale x"
+    end
+    body[#body + 1] = "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05"
+    body[#body + 1] = ("plot %s index %d using 1:($4 > 0 ? $2 : NaN) with points pt 7 ps 0.9 lc rgb \"#b0b0b0\", \\")
+      :format(data, i - 1)
+    body[#body + 1] = ("     %s index %d using 1:($4 > 0 ? NaN : $2) with points pt 7 ps 1.1 lc rgb \"%s\", \\")
+      :format(data, i - 1, plot.COLOURS[1])
+    body[#body + 1] = ("     %s index %d using 1:($3 > 0 ? $2 : NaN) with points pt 6 ps 3 lw 2 lc rgb \"#000000\"")
+      :format(data, i - 1)
+  end
+  body[#body + 1] = "unset multiplot"
+  return plot.render(dir, name, table.concat(body, "\n") .. "\n", 420 * cols, 340 * rows + 30)
+end
+
+--- Successive halving: the metric of every point at each rung it reached,
+-- against the rung's epoch (log x); t = {title, ylabel, points = {{name,
+-- xs, ys, survived}, ...}}. Pruned points are grey and end with a cross,
+-- the points that reached the last rung are coloured and in the key.
+function plot.halving(dir, name, t)
+  local blocks, lo, hi, ticks = {}, math.huge, 0, {}
+  local first_rung = {}
+  for i, p in ipairs(t.points) do
+    local lines = {}
+    for j = 1, #p.xs do
+      lo, hi = math.min(lo, p.xs[j]), math.max(hi, p.xs[j])
+      lines[j] = ("%s\t%s"):format(tsv.number(p.xs[j]), tsv.number(p.ys[j]))
+      ticks[p.xs[j]] = true
+    end
+    first_rung[#first_rung + 1] = p.ys[1]
+    blocks[i] = table.concat(lines, "\n")
+  end
+  if #blocks == 0 then return false, name .. ": no rung reached" end
+  tsv.write_atomic(dir .. "/" .. name .. ".tsv", table.concat(blocks, "\n\n\n") .. "\n")
+  -- the y axis starts at the first rung's median: the far worse points are counted, not drawn
+  table.sort(first_rung)
+  local median = first_rung[(#first_rung + 1) // 2]
+  local top = -math.huge
+  for _, p in ipairs(t.points) do
+    for _, y in ipairs(p.ys) do top = math.max(top, y) end
+  end
+  local below = 0
+  for _, y in ipairs(first_rung) do
+    if y < median then below = below + 1 end
+  end
+  local ylo = median - 0.05 * math.max(top - median, 1e-3)
+  local title = t.title .. (below > 0 and ("; %d pruned points below the axis"):format(below) or "")
+  local data = plot.quote(name .. ".tsv")
+  local body = {"set datafile nocolumnheaders", "set key outside right top font \",9\"",
+    "set title " .. plot.quote(title),
+    "set xlabel 'epoch (the rungs, log scale)'", "set ylabel " .. plot.quote(t.ylabel), "set logscale x",
+    ("set xrange [%.17g:%.17g]"):format(lo / 1.3, hi * 1.3), ("set yrange [%.17g:*]"):format(ylo),
+    "set offsets 0, 0, graph 0.05, 0"}
+  local tics = {}
+  for x in pairs(ticks) do tics[#tics + 1] = x end
+  table.sort(tics)
+  for i, x in ipairs(tics) do tics[i] = ("'%s' %s"):format(tsv.number(x), tsv.number(x)) end
+  body[#body + 1] = "set xtics (" .. table.concat(tics, ", ") .. ")"
+  local clauses, c, pruned_titled = {}, 0, false
+  for i, p in ipairs(t.points) do
+    if p.survived then
+      c = c + 1
+      clauses[#clauses + 1] = ("%s index %d using 1:2 with linespoints lw 2 pt 7 lc rgb \"%s\" title %s"):format(data,
+        i - 1, plot.COLOURS[(c - 1) % #plot.COLOURS + 1], plot.quote(p.name))
+    else
+      clauses[#clauses + 1] = ("%s index %d using 1:2 with lines lw 1 lc rgb \"#b0b0b0\" notitle"):format(data, i - 1)
+      clauses[#clauses + 1] = ("%s index %d every ::%d::%d using 1:2 with points pt 2 ps 1 lc rgb \"#808080\" %s")
+        :format(data, i - 1, #p.xs - 1, #p.xs - 1, pruned_titled and "notitle" or "title 'pruned'")
+      pruned_titled = true
+    end
+  end
+  body[#body + 1] = "plot " .. table.concat(clauses, ", \\\n     ")
+  return plot.render(dir, name, table.concat(body, "\n") .. "\n", t.width or 1000, t.height or 520)
+end
+
+--- The best of several grids as bars with ±1 sd error bars (where a grid
+-- has replicates), each labelled with its figure: t = {metric, rows =
+-- {{grid, best, value, sd, n}, ...}} best first. dir/name-data.tsv holds the data.
+function plot.compare(dir, name, t)
+  local lines, lo = {}, math.huge
+  for i, r in ipairs(t.rows) do
+    local label = ("%.4f"):format(r.value) .. (r.sd and (" ± %.4f (n = %d)"):format(r.sd, r.n) or "")
+    lines[i] = ("%d\t%s\t%s\t%s\t%s"):format(i, tsv.number(r.value), tsv.number(r.sd or 0), field(label),
+      field(r.grid .. " / " .. r.best))
+    lo = math.min(lo, r.value - (r.sd or 0))
+  end
+  tsv.write_atomic(dir .. "/" .. name .. "-data.tsv", table.concat(lines, "\n") .. "\n")
+  local ticks = {}
+  for i, r in ipairs(t.rows) do
+    local g = r.grid
+    if utf8.len(g) and utf8.len(g) > 30 then g = g:sub(1, utf8.offset(g, 28) - 1) .. "..." end
+    ticks[i] = ("%s %d"):format(plot.quote(g), i)
+  end
+  local data = plot.quote(name .. "-data.tsv")
+  local body = {"set datafile nocolumnheaders", "set key off",
+    "set title " .. plot.quote("best configuration of each grid by " .. t.metric .. " (bars: ±1 sd of replicates)"),
+    "set ylabel " .. plot.quote(t.metric), "set xtics (" .. table.concat(ticks, ", ") .. ") rotate by -20",
+    ("set xrange [0.4:%d.6]"):format(#t.rows), "set style fill solid 0.5 border -1", "set boxwidth 0.6",
+    ("set yrange [%.17g:*]"):format(math.max(0, lo - 0.05)), "set offsets 0, 0, graph 0.15, 0",
+    ("plot %s using 1:2 with boxes lc rgb \"%s\", \\"):format(data, plot.COLOURS[1]),
+    ("     %s using 1:2:3 with errorbars lc rgb \"#000000\" pt 7 ps 0.5 lw 1.5, \\"):format(data),
+    ("     %s using 1:($2 + $3):4 with labels offset 0,1 font \",9\""):format(data)}
+  return plot.render(dir, name, table.concat(body, "\n") .. "\n", math.max(640, 160 * #t.rows + 200), 460)
+end
+
 --- A picture of digits (rows of 784 pixel values in 0..1) titled with labels.
 function plot.digits(dir, name, images, titles, columns)
   local blocks = {}

@@ -4,6 +4,7 @@ local tsv = require("nnlab.tsv")
 local atomic = require("nnlab.atomic")
 local rundir = require("nnlab.rundir")
 local plot = require("nnlab.plot")
+local stats = require("nnlab.stats")
 
 local results = {}
 
@@ -22,7 +23,7 @@ function results.scan(griddir)
     local p = {name = entry.name, dir = dir, config = tsv.read_kv(rundir.file(dir, "config")) or {},
                final = tsv.read_kv(rundir.file(dir, "final")) or {}}
     p.status, p.reason = rundir.status(dir)
-    if p.status ~= "DONE" then p.final = {} end
+    if p.status ~= "DONE" and p.status ~= "PRUNED" then p.final = {} end
     p.has_metrics = lfs.attributes(rundir.file(dir, "metrics"), "mode") == "file"
     points[#points + 1] = p
   end
@@ -115,6 +116,7 @@ local function ranking_metric(points)
   end
   return nil
 end
+results.ranking_metric = ranking_metric
 
 local function by_value(a, b)
   local na, nb = tonumber(a), tonumber(b)
@@ -167,6 +169,10 @@ local function cell_of(list, metric)
     if p.status == "FAILED" then failed = failed + 1 end
   end
   if best then
+    if #list == 1 and list[1].sd then
+      local sd = list[1].sd[metric]
+      return best, sd and ("%.4f ± %.4f"):format(best, sd) or ("%.4f (n = 1)"):format(best)
+    end
     if #list == 1 then return best, ("%.4f"):format(best) end
     if failed > 0 then return best, ("%.4f (best of %d, %d FAILED)"):format(best, #list, failed) end
     return best, ("%.4f (best of %d)"):format(best, #list)
@@ -280,6 +286,230 @@ local function axis_plots(griddir, points, axes, metric)
   return {"grid_heatmap.png"}
 end
 
+
+---------------------------------------------------------------- replicates
+
+-- Parameters that tell the replicates of one configuration apart.
+local REPLICATE_KEYS = {seed = true, replicate = true}
+
+-- A configuration's status: DONE when every replicate is, else the first of
+-- these that one of them has.
+local STATUS_ORDER = {"RUNNING", "INTERRUPTED", "PENDING", "PRUNED", "FAILED"}
+
+--- The configurations of replicated points: {name, config (without seed
+-- and replicate), members, n (DONE members), status, reason, final (means),
+-- sd, lo, hi (the 95% interval), values[figure] (the DONE members' values),
+-- anchor}, in the points' order.
+function results.configurations(points)
+  local by_key, list = {}, {}
+  for _, p in ipairs(points) do
+    local keys = {}
+    for k in pairs(p.config) do
+      if not REPLICATE_KEYS[k] then keys[#keys + 1] = k end
+    end
+    table.sort(keys)
+    local parts = {}
+    for i, k in ipairs(keys) do parts[i] = k .. "=" .. tsv.value(p.config[k]) end
+    local key = table.concat(parts, "\0")
+    local c = by_key[key]
+    if not c then
+      local config = {}
+      for _, k in ipairs(keys) do config[k] = p.config[k] end
+      local name = p.name:gsub(",?rep=%d+$", "")
+      c = {name = name ~= "" and name or "default", config = config, members = {}, anchor = p.name}
+      by_key[key] = c
+      list[#list + 1] = c
+    end
+    table.insert(c.members, p)
+  end
+  for _, c in ipairs(list) do
+    local counts, done = {}, {}
+    for _, p in ipairs(c.members) do
+      counts[p.status] = (counts[p.status] or 0) + 1
+      if p.status == "DONE" then done[#done + 1] = p end
+    end
+    c.n = #done
+    if #done == #c.members then
+      c.status = "DONE"
+    else
+      for _, st in ipairs(STATUS_ORDER) do
+        if counts[st] then c.status = st; break end
+      end
+      local parts = {}
+      for _, st in ipairs{"DONE", table.unpack(STATUS_ORDER)} do
+        if counts[st] then parts[#parts + 1] = ("%d %s"):format(counts[st], st) end
+      end
+      c.reason = ("%s of %d replicates"):format(table.concat(parts, ", "), #c.members)
+    end
+    c.final, c.sd, c.lo, c.hi, c.values = {}, {}, {}, {}, {}
+    local figures = {}
+    for _, p in ipairs(done) do
+      for k, v in pairs(p.final) do
+        if type(v) == "number" then figures[k] = true end
+      end
+    end
+    for k in pairs(figures) do
+      local xs = {}
+      for _, p in ipairs(done) do
+        if type(p.final[k]) == "number" then xs[#xs + 1] = p.final[k] end
+      end
+      local r = stats.summary(xs)
+      c.values[k], c.final[k], c.sd[k], c.lo[k], c.hi[k] = xs, r.mean, r.sd, r.lo, r.hi
+    end
+    -- a configuration with some replicates DONE shows their figures
+    if c.n > 0 and c.status ~= "DONE" then c.partial = true end
+  end
+  return list
+end
+
+--- Ranks configurations by the metric's mean, best first, and gives each
+-- other one its difference to the best and Welch's p-value against it.
+local function compare_configurations(configs, metric)
+  table.sort(configs, function(a, b)
+    local va, vb = metric and a.final[metric], metric and b.final[metric]
+    if va and vb and va ~= vb then return va > vb end
+    if (va ~= nil) ~= (vb ~= nil) then return va ~= nil end
+    return a.name < b.name
+  end)
+  local best = configs[1]
+  if not (best and metric and best.final[metric]) then return nil end
+  for _, c in ipairs(configs) do
+    if c ~= best and c.final[metric] then
+      c.diff = c.final[metric] - best.final[metric]
+      local _, _, pv = stats.welch(c.values[metric], best.values[metric])
+      c.p_value = pv
+    end
+  end
+  return best
+end
+
+--- The per-epoch mean of a column over the configuration's replicates with
+-- a band: mean ± sd for 3 replicates or more, min-max below.
+local function band_rows(griddir, c, column)
+  local per_epoch, last = {}, 0
+  for _, p in ipairs(c.members) do
+    if p.has_metrics then
+      local _, rows = tsv.read_table(rundir.file(p.dir, "metrics"))
+      for _, r in ipairs(rows or {}) do
+        if r.epoch and type(r[column]) == "number" then
+          per_epoch[r.epoch] = per_epoch[r.epoch] or {}
+          table.insert(per_epoch[r.epoch], r[column])
+          last = math.max(last, r.epoch)
+        end
+      end
+    end
+  end
+  local _ = griddir
+  local rows = {}
+  for e = 1, last do
+    local xs = per_epoch[e]
+    if xs then
+      local m, sd = stats.mean(xs), stats.sd(xs)
+      local lo, hi
+      if #xs >= 3 then
+        lo, hi = m - sd, m + sd
+      else
+        lo, hi = math.min(table.unpack(xs)), math.max(table.unpack(xs))
+      end
+      rows[#rows + 1] = {e, m, lo, hi}
+    end
+  end
+  return rows
+end
+
+--- summary.tsv of a replicated grid: one row per configuration, best first.
+local function write_configurations(griddir, configs, axes, metric)
+  local params, seen = {}, {}
+  for _, a in ipairs(axes) do params[#params + 1] = a; seen[a] = true end
+  local rest = {}
+  for _, c in ipairs(configs) do
+    for k in pairs(c.config) do
+      if not seen[k] and k ~= "experiment" then seen[k] = true; rest[#rest + 1] = k end
+    end
+  end
+  table.sort(rest)
+  for _, k in ipairs(rest) do params[#params + 1] = k end
+  local _, figures = summary_columns(configs, axes)
+  local columns = {"configuration"}
+  for _, k in ipairs(params) do columns[#columns + 1] = k end
+  for _, k in ipairs{"status", "n", "best"} do columns[#columns + 1] = k end
+  if metric then
+    columns[#columns + 1] = metric .. "_diff"
+    columns[#columns + 1] = metric .. "_p"
+  end
+  for _, k in ipairs(figures) do
+    for _, suffix in ipairs{"mean", "sd", "lo95", "hi95"} do columns[#columns + 1] = k .. "_" .. suffix end
+  end
+  local rows = {}
+  for i, c in ipairs(configs) do
+    local row, n = {c.name}, 1
+    local function add(v) n = n + 1; row[n] = v end
+    for _, k in ipairs(params) do add(c.config[k]) end
+    add(c.status); add(c.n); add(i == 1 and c.best and "*" or nil)
+    if metric then add(c.diff); add(c.p_value) end
+    for _, k in ipairs(figures) do add(c.final[k]); add(c.sd[k]); add(c.lo[k]); add(c.hi[k]) end
+    rows[i] = row
+  end
+  tsv.write_table(rundir.file(griddir, "summary"), columns, rows, tsv.figure)
+end
+
+--- grid_search.png: the metric against each searched parameter ("lr:log,c:lin"),
+-- the best point circled. Returns the pictures drawn.
+local function search_plot(griddir, points, spec, metric, best)
+  os.remove(griddir .. "/grid_search.png")
+  if not metric then return {} end
+  local params = {}
+  for k, scale in spec:gmatch("([^:,]+):([^,]+)") do
+    params[#params + 1] = {name = k, log = scale == "log", categorical = scale == "choice"}
+  end
+  local list = {}
+  local pruned = 0
+  for _, p in ipairs(points) do
+    if (p.status == "DONE" or p.status == "PRUNED") and p.final[metric] then
+      list[#list + 1] = {x = p.config, value = p.final[metric], best = p == best, pruned = p.status == "PRUNED"}
+      if p.status == "PRUNED" then pruned = pruned + 1 end
+    end
+  end
+  if #list == 0 or #params == 0 then return {} end
+  local title = ("final %s against each searched parameter (%d points)"):format(metric, #list)
+  if pruned > 0 then title = title .. ("; grey: %d pruned, at the rung they reached"):format(pruned) end
+  local ok, err = plot.search(griddir, "grid_search", {title = title, ylabel = "final " .. metric, params = params,
+    points = list})
+  if not ok then return {}, err end
+  return {"grid_search.png"}
+end
+
+--- grid_halving.png from halving.tsv: each point's metric at the rungs it
+-- reached, and the final figure of those that finished.
+local function halving_plot(griddir, points)
+  os.remove(griddir .. "/grid_halving.png")
+  local columns, rows = tsv.read_table(rundir.file(griddir, "halving"))
+  if not columns or #rows == 0 then return {} end
+  local metric = columns[4]
+  local by_name, order = {}, {}
+  for _, r in ipairs(rows) do
+    local name = tostring(r.point)
+    if not by_name[name] then by_name[name] = {name = name, xs = {}, ys = {}}; order[#order + 1] = name end
+    local p = by_name[name]
+    p.xs[#p.xs + 1], p.ys[#p.ys + 1] = r.epoch, r[metric]
+  end
+  local list = {}
+  for _, name in ipairs(order) do list[#list + 1] = by_name[name] end
+  for _, p in ipairs(points) do
+    local h = by_name[p.name]
+    if h and p.status == "DONE" and type(p.final[metric]) == "number" and type(p.config.epochs) == "number" then
+      h.xs[#h.xs + 1], h.ys[#h.ys + 1] = p.config.epochs, p.final[metric]
+      h.survived = true
+      h.name = ("%s %.4f"):format(p.name, p.final[metric])
+    end
+  end
+  table.sort(list, function(a, b) return (a.survived and 1 or 0) < (b.survived and 1 or 0) end)
+  local ok, err = plot.halving(griddir, "grid_halving", {title = ("successive halving: %s at each rung, %d points")
+    :format(metric, #list), ylabel = metric, points = list})
+  if not ok then return {}, err end
+  return {"grid_halving.png"}
+end
+
 local function html_escape(s)
   return (tostring(s):gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;"):gsub('"', "&quot;"))
 end
@@ -334,6 +564,7 @@ table.summary{border-collapse:collapse;font-size:13px}.summary a{white-space:now
 .summary th[data-dir=asc]::after{content:" \25B2"}.summary th[data-dir=desc]::after{content:" \25BC"}
 .summary td.text{text-align:left}.summary tr.FAILED td{background:#fde2e2}
 .summary tr.PENDING td,.summary tr.RUNNING td,.summary tr.INTERRUPTED td{background:#fff6d6}
+.summary tr.PRUNED td{color:#666;background:#f4f4f4}
 .summary tr.best td{background:#dff3df;font-weight:600}.reason{font-weight:normal;font-size:12px;color:#900;
 text-align:left;max-width:15em;white-space:normal}
 .plots{display:flex;flex-wrap:wrap;gap:8px}.plots img{max-width:100%;border:1px solid #eee}
@@ -347,15 +578,17 @@ local function write_index(griddir, name, t)
   local metric, best = t.metric, t.best
   local points = ranked(t.points, metric)
   local counts, order = {}, {}
-  for _, p in ipairs(points) do
+  local every = t.sections or points -- with replicates, the points are the configurations' replicates
+  for _, p in ipairs(every) do
     if not counts[p.status] then counts[p.status] = 0; order[#order + 1] = p.status end
     counts[p.status] = counts[p.status] + 1
   end
   local tally = {}
   for _, s in ipairs(order) do tally[#tally + 1] = ("%d %s"):format(counts[s], s) end
   local h = {"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>", html_escape(name), "</title>\n",
-    STYLE, "</head><body>\n<h1>", html_escape(name), "</h1>\n<p>", #points, #points == 1 and " point (" or " points (",
-    table.concat(tally, ", "), ")"}
+    STYLE, "</head><body>\n<h1>", html_escape(name), "</h1>\n<p>",
+    t.sections and ("%d configuration%s, "):format(#points, #points == 1 and "" or "s") or "",
+    #every, #every == 1 and " point (" or " points (", table.concat(tally, ", "), ")"}
   if #t.axes > 0 then
     local list = {}
     for i, a in ipairs(t.axes) do list[i] = ("%s (%d values)"):format(html_escape(a), #values_of(points, a)) end
@@ -364,7 +597,7 @@ local function write_index(griddir, name, t)
   h[#h + 1] = ".</p>\n"
   if best then
     h[#h + 1] = ("<p>Best by %s: <a href=\"#%s\">%s</a>, %s.</p>\n"):format(html_escape(metric),
-      html_escape(url_escape(best.name)), html_escape(best.name), html_escape(shown(best.final[metric])))
+      html_escape(url_escape(best.anchor or best.name)), html_escape(best.name), html_escape(shown(best.final[metric])))
   end
   if #t.constants > 0 then
     h[#h + 1] = "<p class=\"const\">Same for every point: "
@@ -372,6 +605,11 @@ local function write_index(griddir, name, t)
       h[#h + 1] = ("<code>%s = %s</code>"):format(html_escape(k), html_escape(tsv.value(t.config[k])))
     end
     h[#h + 1] = "</p>\n"
+  end
+  if t.replicated then
+    h[#h + 1] = "<p>A row per configuration: the mean of its DONE replicates, their sd and the 95% Student's t "
+      .. "interval of the mean; p (Welch) tests whether a configuration's mean differs from the best's. "
+      .. "The replicates' own rows are in replicates.tsv.</p>\n"
   end
   h[#h + 1] = "<h2>Summary</h2>\n<p>Sorted by " .. html_escape(metric or "name")
     .. "; click a column's name to sort by it.</p>\n<table class=\"summary sortable\"><thead><tr>"
@@ -381,9 +619,17 @@ local function write_index(griddir, name, t)
   for _, a in ipairs(t.axes) do cols[#cols + 1] = {head = a, param = a, axis = true} end
   for _, k in ipairs(t.varying) do cols[#cols + 1] = {head = k, param = k} end
   cols[#cols + 1] = {head = "status", kind = "status", text = true}
+  if t.replicated then cols[#cols + 1] = {head = "n", kind = "n"} end
   for _, k in ipairs(t.figures) do
-    cols[#cols + 1] = {head = k, figure = k}
+    cols[#cols + 1] = {head = t.replicated and k .. " mean" or k, figure = k}
+    if k == metric and t.replicated then
+      cols[#cols + 1] = {head = k .. " sd", sd = k}
+      cols[#cols + 1] = {head = k .. " 95% interval", ci = k, text = true}
+    end
     if k == metric and best and #points > 1 then cols[#cols + 1] = {head = k .. " − best", diff = k} end
+    if k == metric and best and #points > 1 and t.replicated then
+      cols[#cols + 1] = {head = "p (Welch)", p_value = true}
+    end
   end
   for _, c in ipairs(cols) do
     h[#h + 1] = ("<th%s>%s</th>"):format(c.axis and " class=\"axis\"" or "", header(c.head))
@@ -392,7 +638,7 @@ local function write_index(griddir, name, t)
   for i, p in ipairs(points) do
     h[#h + 1] = ("<tr class=\"%s%s\">"):format(html_escape(p.status), p == best and " best" or "")
     local function link(text)
-      return ("<a href=\"#%s\" title=\"%s\">%s</a>"):format(html_escape(url_escape(p.name)),
+      return ("<a href=\"#%s\" title=\"%s\">%s</a>"):format(html_escape(url_escape(p.anchor or p.name)),
         html_escape(p.name), text)
     end
     for _, c in ipairs(cols) do
@@ -408,6 +654,15 @@ local function write_index(griddir, name, t)
         if p.reason and p.reason ~= "" then
           text = text .. "<div class=\"reason\">" .. html_escape(p.reason) .. "</div>"
         end
+      elseif c.kind == "n" then
+        v = p.n
+      elseif c.sd then
+        v = p.sd[c.sd]
+      elseif c.ci then
+        v = p.lo[c.ci] and ("%.4f – %.4f"):format(p.lo[c.ci], p.hi[c.ci]) or nil
+      elseif c.p_value then
+        v = p.p_value
+        if v then text = v < 1e-4 and ("%.1e"):format(v) or ("%.4f"):format(v) end
       elseif c.figure then
         v = p.final[c.figure]
       elseif c.diff then
@@ -433,7 +688,7 @@ local function write_index(griddir, name, t)
     for _, img in ipairs(t.images) do h[#h + 1] = ("<img src=\"%s\" alt=\"%s\">"):format(img, img) end
     h[#h + 1] = "</div>\n"
   end
-  for _, p in ipairs(points) do
+  for _, p in ipairs(t.sections and ranked(t.sections, metric) or points) do
     h[#h + 1] = ('<div class="point"><h2 id="%s">%s — %s</h2>\n'):format(html_escape(url_escape(p.name)),
       html_escape(p.name), html_escape(p.status))
     if p.reason then h[#h + 1] = "<p class=\"reason\">" .. html_escape(p.reason) .. "</p>\n" end
@@ -512,7 +767,21 @@ function results.collect(griddir, opts)
     for _, k in ipairs(figures) do add(p.final[k]) end
     rows[i] = row
   end
-  tsv.write_table(rundir.file(griddir, "summary"), columns, rows, tsv.figure)
+  local replicated = false
+  for _, p in ipairs(points) do
+    if p.config.replicate ~= nil then replicated = true end
+  end
+  local configs, best_config
+  if replicated then
+    tsv.write_table(rundir.file(griddir, "replicates"), columns, rows, tsv.figure)
+    configs = results.configurations(points)
+    best_config = compare_configurations(configs, ranking_metric(points))
+    if best_config then best_config.best = true end
+    write_configurations(griddir, configs, axes, ranking_metric(points))
+  else
+    os.remove(rundir.file(griddir, "replicates"))
+    tsv.write_table(rundir.file(griddir, "summary"), columns, rows, tsv.figure)
+  end
   if opts.plots ~= false then
     local warnings = {}
     local name = griddir:match("([^/]+)/*$") or griddir
@@ -524,8 +793,9 @@ function results.collect(griddir, opts)
     for _, p in ipairs(ranked(points, metric)) do
       if p.has_metrics then
         local v = metric and p.final[metric]
-        series[#series + 1] = {file = p.name .. "/" .. rundir.FILES.metrics,
-          title = p.name .. "  " .. (v and ("%.4f"):format(v) or p.status)}
+        local text = v and ("%.4f"):format(v) or p.status
+        if p.status == "PRUNED" and v then text = text .. " PRUNED" end
+        series[#series + 1] = {file = p.name .. "/" .. rundir.FILES.metrics, title = p.name .. "  " .. text}
       end
     end
     local key = metric and ("final " .. metric .. ", best first") or nil
@@ -537,6 +807,24 @@ function results.collect(griddir, opts)
     local images = {}
     local function curves(file, column, ylabel, what, logy)
       os.remove(griddir .. "/" .. file .. ".png")
+      if configs then
+        local groups = {}
+        for _, c in ipairs(configs) do
+          local v = metric and c.final[metric]
+          local band = band_rows(griddir, c, column)
+          if #band > 0 then
+            groups[#groups + 1] = {rows = band, title = ("%s  %s (n = %d)"):format(c.name,
+              v and ("%.4f"):format(v) or c.status, c.n)}
+          end
+        end
+        if #groups == 0 then return end
+        local ok, msg = plot.bands(griddir, file, groups, {ylabel = ylabel, logy = logy,
+          title = what .. " per epoch: mean of the replicates, band ±1 sd (min-max below 3)",
+          key_title = metric and ("mean final " .. metric .. ", best first"), width = width, height = height})
+        if ok then images[#images + 1] = file .. ".png" end
+        note(ok, msg)
+        return
+      end
       if #series == 0 then return end
       local ok, msg = plot.curves(griddir, file, series, {column = column, ylabel = ylabel, logy = logy,
         title = name .. ": " .. what .. " per epoch", key_title = key, width = width, height = height})
@@ -546,12 +834,28 @@ function results.collect(griddir, opts)
     curves("grid_val_accuracy", "val_accuracy", "validation accuracy", "validation accuracy")
     curves("grid_val_loss", "val_loss", "validation loss", "validation loss", true)
     curves("grid_cost", "cost", "cost", "cost", true)
-    local drawn, msg = axis_plots(griddir, points, axes, metric)
+    local grid = tsv.read_kv(rundir.file(griddir, "grid")) or {}
+    local drawn, msg
+    if type(grid.search) == "string" then
+      drawn, msg = search_plot(griddir, configs or points, grid.search, metric, configs and best_config or best)
+    else
+      drawn, msg = axis_plots(griddir, configs or points, axes, metric)
+    end
     note(#drawn > 0 or #axes == 0, msg)
     for _, img in ipairs(drawn) do table.insert(images, 1, img) end
-    local constants, varying = split_params(points, axes)
-    write_index(griddir, name, {points = points, axes = axes, constants = constants, varying = varying,
-      config = points[1].config, figures = figures, metric = metric, best = best, images = images})
+    local halved, hmsg = halving_plot(griddir, points)
+    note(hmsg == nil, hmsg)
+    for _, img in ipairs(halved) do table.insert(images, 1, img) end
+    local constants, varying = split_params(configs or points, axes)
+    if configs then
+      local _, cfigures = summary_columns(configs, axes)
+      write_index(griddir, name, {points = configs, sections = points, axes = axes, constants = constants,
+        varying = varying, config = configs[1].config, figures = cfigures, metric = metric, best = best_config,
+        images = images, replicated = true})
+    else
+      write_index(griddir, name, {points = points, axes = axes, constants = constants, varying = varying,
+        config = points[1].config, figures = figures, metric = metric, best = best, images = images})
+    end
     return points, warnings
   end
   return points, {}

@@ -2,10 +2,13 @@
 -- and in each point's folder, how a point's or a grid's folder is named from
 -- its values, the point locks, and the markers that give a point's status.
 --
---   OUT/GRID/            grid.tsv, summary.tsv, index.html, grid plots, lock
+--   OUT/GRID/            grid.tsv, summary.tsv (a row per configuration),
+--                        replicates.tsv (a row per point, with repeats),
+--                        halving.tsv (successive halving's decisions),
+--                        index.html, grid plots, lock
 --   OUT/GRID/POINT/      config.tsv (the point's identity), metrics.tsv,
 --                        final.tsv, meta.tsv, model.nnl, checkpoint.nnl,
---                        DONE or FAILED, lock, worker.log, plots
+--                        DONE, FAILED or PRUNED, lock, worker.log, plots
 --
 -- A folder name is one path component made of [A-Za-z0-9._+@=,~-] only: other
 -- bytes of a value are written ~XX (hex), a leading dot too, and a name longer
@@ -20,9 +23,10 @@ local rundir = {}
 
 rundir.FILES = {
   config = "config.tsv", metrics = "metrics.tsv", final = "final.tsv", meta = "meta.tsv",
-  model = "model.nnl", checkpoint = "checkpoint.nnl", done = "DONE", failed = "FAILED",
+  model = "model.nnl", checkpoint = "checkpoint.nnl", done = "DONE", failed = "FAILED", pruned = "PRUNED",
   lock = "lock", log = "worker.log",
-  grid = "grid.tsv", summary = "summary.tsv", index = "index.html",
+  grid = "grid.tsv", summary = "summary.tsv", index = "index.html", replicates = "replicates.tsv",
+  halving = "halving.tsv",
 }
 
 local MAX_NAME = 120
@@ -49,10 +53,23 @@ local function component(s)
 end
 rundir.component = component
 
---- A point's folder name: "axis=value,..." over the axes in order, or "default".
-function rundir.point_name(axes, values)
+--- A value's short text in a folder name: a float to 4 significant digits
+-- (%.4g), anything else as tsv.value writes it.
+function rundir.short(v)
+  if math.type(v) == "float" and v == v and v ~= math.huge and v ~= -math.huge then
+    return ("%.4g"):format(v)
+  end
+  return tsv.value(v)
+end
+
+--- A point's folder name: "axis=value,..." over the axes in order, or
+-- "default"; short[axis] true gives that axis's values in short form.
+function rundir.point_name(axes, values, short)
   local parts = {}
-  for _, a in ipairs(axes) do parts[#parts + 1] = rundir.escape(a) .. "=" .. rundir.escape(tsv.value(values[a])) end
+  for _, a in ipairs(axes) do
+    local text = (short and short[a] and rundir.short or tsv.value)(values[a])
+    parts[#parts + 1] = rundir.escape(a) .. "=" .. rundir.escape(text)
+  end
   return #parts > 0 and component(table.concat(parts, ",")) or "default"
 end
 
@@ -164,11 +181,13 @@ local function first_line(path)
   return s
 end
 
---- A point's status from its markers and lock: "DONE", "RUNNING" (and the
--- holder), "FAILED" (and the reason), "INTERRUPTED" (a checkpoint waits),
--- or "PENDING".
+--- A point's status from its markers and lock: "DONE", "PRUNED" (and the
+-- rung it ended at: successive halving stopped it there, its figures kept),
+-- "RUNNING" (and the holder), "FAILED" (and the reason), "INTERRUPTED" (a
+-- checkpoint waits), or "PENDING".
 function rundir.status(dir)
   if rundir.has(dir, "done") then return "DONE" end
+  if rundir.has(dir, "pruned") then return "PRUNED", first_line(rundir.file(dir, "pruned")) end
   local holder = rundir.holder(dir)
   if holder then return "RUNNING", holder end
   if rundir.has(dir, "failed") then return "FAILED", first_line(rundir.file(dir, "failed")) end

@@ -12,7 +12,7 @@ local results = require("nnlab.results")
 local runner = {}
 
 local HISTORY = {"cost", "loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"}
-local CKPT_MAGIC, CKPT_VERSION = "NNLABCKP", 1
+local CKPT_MAGIC, CKPT_VERSION = "NNLABCKP", 2
 
 runner.mkdirs = rundir.mkdirs
 
@@ -46,9 +46,10 @@ local function decode_history(s, pos)
   return h, epochs, pos
 end
 
-local function write_checkpoint(path, model, opt, h, epochs)
+--- Version 2 adds the early stop's best model (empty without one) after the history.
+local function write_checkpoint(path, model, opt, h, epochs, best_model)
   local payload = string.pack("<s4s4s4s4", model:encode(), opt:state(), core.rng_state(), model:rng_state())
-    .. encode_history(h, epochs)
+    .. encode_history(h, epochs) .. string.pack("<s4", best_model or "")
   atomic.write(path, CKPT_MAGIC .. string.pack("<I4I4", CKPT_VERSION, core.crc32(payload)) .. payload)
 end
 
@@ -60,13 +61,16 @@ local function read_checkpoint(path)
   f:close()
   if #s < 16 or s:sub(1, 8) ~= CKPT_MAGIC then return nil, path .. ": not an nnlab checkpoint" end
   local version, crc = string.unpack("<I4I4", s, 9)
-  if version ~= CKPT_VERSION then return nil, ("%s: checkpoint version %d"):format(path, version) end
+  if version ~= CKPT_VERSION and version ~= 1 then return nil, ("%s: checkpoint version %d"):format(path, version) end
   local payload = s:sub(17)
   if core.crc32(payload) ~= crc then return nil, path .. ": damaged checkpoint (CRC-32 mismatch)" end
   local ok, st = pcall(function()
     local model, opt, rng, model_rng, pos = string.unpack("<s4s4s4s4", payload)
-    local h, epochs = decode_history(payload, pos)
-    return {model = model, opt = opt, rng = rng, model_rng = model_rng, history = h, epochs = epochs}
+    local h, epochs
+    h, epochs, pos = decode_history(payload, pos)
+    local best = version >= 2 and string.unpack("<s4", payload, pos) or ""
+    return {model = model, opt = opt, rng = rng, model_rng = model_rng, history = h, epochs = epochs,
+            best_model = best ~= "" and best or nil}
   end)
   if not ok then return nil, path .. ": damaged checkpoint" end
   return st
@@ -94,6 +98,8 @@ end
 -- in it: they do not change the numbers.
 local function config_of(exp, params, quick, data_sum)
   local c = {experiment = exp.name, quick = quick and true or false, data = data_sum}
+  local es = exp.early_stop
+  if es then c.early_stop = ("%s,patience=%d,min_delta=%s"):format(es.metric, es.patience, tsv.value(es.min_delta)) end
   for k, v in pairs(params) do c[k] = v end
   return c
 end
@@ -175,6 +181,24 @@ local function build(exp, p, data)
   return data, model, loss, opt
 end
 
+--- The early stop's watch: whether value v improves on the best so far.
+local function improves(es, v, best)
+  if v == nil or v ~= v then return false end
+  if best == nil then return true end
+  if require("nnlab.experiment").WATCHED[es.metric] then return v > best + es.min_delta end
+  return v < best - es.min_delta
+end
+
+--- The best epoch of history h over epochs 1..last under es, and its value.
+local function best_of(es, h, last)
+  local best_epoch, best
+  for e = 1, last do
+    local v = h[es.metric] and h[es.metric][e]
+    if improves(es, v, best) then best_epoch, best = e, v end
+  end
+  return best_epoch, best
+end
+
 local function final_figures(model, loss, data, h, epochs)
   local f = {}
   f.train_accuracy = nn.evaluate(model, data.train, {loss = loss}).accuracy
@@ -193,12 +217,27 @@ local function final_figures(model, loss, data, h, epochs)
   return f
 end
 
+local function write_final(dir, final)
+  local keys = {}
+  for k in pairs(final) do
+    if k ~= "seconds" then keys[#keys + 1] = k end
+  end
+  table.sort(keys)
+  keys[#keys + 1] = "seconds"
+  tsv.write_kv(rundir.file(dir, "final"), final, keys, tsv.figure)
+end
+
 local function train_point(exp, point, dir, o, data)
   local p = point.params
   local settings = o.settings or exp.settings
   local model, loss, opt
   data, model, loss, opt = build(exp, p, data)
   local h, first = nn.new_history(data.validation), 1
+  local es = exp.early_stop
+  if es and not (es.metric:find("^val_") == nil or data.validation) then
+    error(("early_stop.metric %s needs a validation set"):format(es.metric), 0)
+  end
+  local best_model
   local ckpt = rundir.file(dir, "checkpoint")
   local metrics = rundir.file(dir, "metrics")
   if rundir.has(dir, "checkpoint") then
@@ -208,7 +247,7 @@ local function train_point(exp, point, dir, o, data)
       opt:state(st.opt)
       core.rng_state(st.rng)
       model:rng_state(st.model_rng)
-      h, first = st.history, st.epochs + 1
+      h, first, best_model = st.history, st.epochs + 1, st.best_model
       o.log(("%s: continuing from its checkpoint after epoch %d"):format(point.name, st.epochs))
     else
       o.log(("%s: %s; starting over"):format(point.name, err))
@@ -216,33 +255,73 @@ local function train_point(exp, point, dir, o, data)
   end
   local batch = p.batch == "full" and data.train:size() or p.batch
   local epochs, failed, stopped, last_save = p.epochs, nil, nil, core.clock()
+  -- successive halving trains a point to its rung's epoch, then pauses it
+  local target = math.min(epochs, o.until_epoch or epochs)
+  if target < epochs and first - 1 >= target then return "RUNG" end
   local report = progress_reporter(o, point)
   o.first_epoch = first
-  nn.train{model = model, loss = loss, optimizer = opt, data = data.train, validation = data.validation,
-           batch = batch, epochs = epochs, shuffle = p.shuffle, verbose = false, first_epoch = first, history = h,
-           on_epoch = function(e, hist)
-             local c = hist.cost[e]
-             if c ~= c or c == math.huge or c > p.diverge_factor * hist.cost[1] then
-               failed = ("diverged at epoch %d: cost %s (first epoch %s)"):format(e, tsv.figure(c),
-                 tsv.figure(hist.cost[1]))
-               write_metrics(metrics, hist, e)
-               return false
-             end
-             report(e, epochs, hist, e == epochs)
-             stopped = core.interrupted()
-             if stopped or e == epochs or core.clock() - last_save >= settings.checkpoint_seconds then
-               write_metrics(metrics, hist, e)
-               write_checkpoint(ckpt, model, opt, hist, e)
-               last_save = core.clock()
-             end
-             if stopped then
-               stopped = ("%s after epoch %d; checkpoint written"):format(stopped, e)
-               return false
-             end
-           end}
+  -- the early stop's state is a function of the history (and the best
+  -- epoch's model, kept in the checkpoint), so a resumed run stops alike
+  local best_epoch, best_value
+  local last = first - 1 -- the last epoch trained
+  local ended = nil -- the epoch the early stop or the on_epoch hook ended training at
+  if es then
+    best_epoch, best_value = best_of(es, h, last)
+    if best_epoch and last - best_epoch >= es.patience then ended = last end
+  end
+  if ended == nil and first <= target then
+    nn.train{model = model, loss = loss, optimizer = opt, data = data.train, validation = data.validation,
+             batch = batch, epochs = target, shuffle = p.shuffle, verbose = false, first_epoch = first, history = h,
+             on_epoch = function(e, hist)
+               last = e
+               local c = hist.cost[e]
+               if c ~= c or c == math.huge or c > p.diverge_factor * hist.cost[1] then
+                 failed = ("diverged at epoch %d: cost %s (first epoch %s)"):format(e, tsv.figure(c),
+                   tsv.figure(hist.cost[1]))
+                 write_metrics(metrics, hist, e)
+                 return false
+               end
+               if es and improves(es, hist[es.metric][e], best_value) then
+                 best_epoch, best_value, best_model = e, hist[es.metric][e], model:encode()
+               end
+               if es and best_epoch and e - best_epoch >= es.patience then ended = e end
+               if exp.on_epoch and exp.on_epoch(p, e, hist) == false then ended = e end
+               report(e, epochs, hist, e == target or ended ~= nil)
+               stopped = core.interrupted()
+               if stopped or e == target or ended or core.clock() - last_save >= settings.checkpoint_seconds then
+                 write_metrics(metrics, hist, e)
+                 write_checkpoint(ckpt, model, opt, hist, e, best_model)
+                 last_save = core.clock()
+               end
+               if stopped then
+                 stopped = ("%s after epoch %d; checkpoint written"):format(stopped, e)
+                 return false
+               end
+               if ended then return false end
+             end}
+  end
   if failed then return "FAILED", failed end
   if stopped then return "INTERRUPTED", stopped end
-  local final = final_figures(model, loss, data, h, epochs)
+  local final
+  if es then
+    -- the best epoch's model and figures
+    if best_model then model:restore(best_model, "best epoch's model") end
+    best_epoch = best_model and best_epoch or last
+    final = final_figures(model, loss, data, h, best_epoch)
+    final.best_epoch, final.stopped_epoch = best_epoch, ended or last
+    local s = 0
+    for e = 1, last do s = s + h.seconds[e] end
+    final.seconds = s
+  else
+    final = final_figures(model, loss, data, h, last)
+    if ended then final.stopped_epoch = ended end
+  end
+  if o.until_epoch then final.epochs_trained = last end
+  if last < epochs and not ended then
+    -- a rung reached: its figures stay if the point is pruned here, the checkpoint if it goes on
+    write_final(dir, final)
+    return "RUNG"
+  end
   local model_path = rundir.file(dir, "model")
   model:save(model_path)
   if exp.after then
@@ -250,13 +329,7 @@ local function train_point(exp, point, dir, o, data)
                                 plot = plot, model_path = model_path})
     for k, v in pairs(extra or {}) do final[k] = v end
   end
-  local keys = {}
-  for k in pairs(final) do
-    if k ~= "seconds" then keys[#keys + 1] = k end
-  end
-  table.sort(keys)
-  keys[#keys + 1] = "seconds"
-  tsv.write_kv(rundir.file(dir, "final"), final, keys, tsv.figure)
+  write_final(dir, final)
   local ok, err = plot.point(dir, exp.name .. " " .. point.name)
   if not ok then o.log(err) end
   os.remove(ckpt)
@@ -282,6 +355,13 @@ function runner.run_point(exp, point, o)
   end
   local _ <close> = lock
   atomic.remove_stale(dir)
+  if rundir.has(dir, "pruned") and not o.restart then
+    if o.until_epoch or o.prune then
+      o.log(("%s: pruned earlier, skipped"):format(point.name))
+      return "PRUNED"
+    end
+    os.remove(rundir.file(dir, "pruned")) -- without halving it goes on from its checkpoint
+  end
   local data_ok, data, data_sum = xpcall(build_data, debug.traceback, exp, point.params)
   if not data_ok then
     local reason = tostring(data)
@@ -328,6 +408,9 @@ function runner.run_point(exp, point, o)
   if status == "INTERRUPTED" then
     o.log(("%s: stopped by %s"):format(point.name, reason))
     return status, reason
+  elseif status == "RUNG" then
+    o.log(("%s: reached epoch %d, its rung"):format(point.name, o.until_epoch))
+    return status
   elseif status == "DONE" then
     atomic.write(rundir.file(dir, "done"), meta.finished .. "\n")
     o.log(("%s: done in %s"):format(point.name, nn.format_time(meta.wall_seconds)))
@@ -343,15 +426,25 @@ end
 -- summary lists it as PENDING.
 -- Every write into a folder is made by the holder of its lock (the grid's
 -- or the point's), which is also the one that removes stale temporaries.
-function runner.write_grid(exp, griddir, points, selected, quick)
+function runner.write_grid(exp, griddir, points, selected, quick, grid)
   rundir.mkdirs(griddir)
   do
     local lock, err = rundir.lock(griddir, true)
     if lock == nil then error(err, 0) end
     local _ <close> = lock or nil
+    local search
+    if grid and grid.search then
+      local parts = {}
+      for _, k in ipairs(points[1].axes) do
+        local sp = grid.search.space[k]
+        parts[#parts + 1] = k .. ":" .. (sp.kind == "choice" and "choice" or sp.log and "log" or "lin")
+      end
+      search = table.concat(parts, ",")
+    end
     tsv.write_kv(rundir.file(griddir, "grid"), {experiment = exp.name, path = exp.path,
-      axes = table.concat(points[1].axes, ","), points = #points, quick = quick and true or false},
-      {"experiment", "path", "axes", "points", "quick"})
+      axes = table.concat(points[1].axes, ","), points = #points, quick = quick and true or false,
+      repeats = grid and grid.repeats or 1, search = search},
+      {"experiment", "path", "axes", "points", "quick", "repeats", "search"})
   end
   for _, point in ipairs(selected or points) do
     local dir = rundir.open_point(griddir, point.name)
@@ -377,12 +470,88 @@ function runner.run_points(exp, points, o)
     if status == "INTERRUPTED" then return failed, true, busy end
     if status == "RUNNING" then
       busy[#busy + 1] = {point = point.name, holder = reason}
-    elseif status ~= "DONE" then
+    elseif status ~= "DONE" and status ~= "RUNG" and status ~= "PRUNED" then
       failed[#failed + 1] = {point = point.name, reason = reason}
     end
     if core.interrupted() then return failed, true, busy end
   end
   return failed, false, busy
+end
+
+--- The metric's value at epoch e in a point's metrics.tsv, or nil.
+local function metric_at(dir, metric, e)
+  local _, rows = tsv.read_table(rundir.file(dir, "metrics"))
+  local r = rows and rows[e]
+  return r and r.epoch == e and type(r[metric]) == "number" and r[metric] == r[metric] and r[metric] or nil
+end
+
+--- Whether a point takes part in rung k: neither FAILED nor PRUNED at an
+-- earlier rung (one pruned at rung k by an earlier run is chosen again, alike).
+function runner.in_rung(dir, k)
+  local st, why = rundir.status(dir)
+  if st == "FAILED" then return false end
+  if st == "PRUNED" then
+    local j = math.tointeger(tonumber(tostring(why):match("^rung (%d+)")))
+    return j ~= nil and j >= k
+  end
+  return true
+end
+
+--- Successive halving's choice after rung k (synchronous): of the points
+-- neither FAILED nor PRUNED, the best max(1, floor(n / eta)) by the metric
+-- at the rung's epoch go on (ties to the earlier point) and the others are
+-- marked PRUNED, their figures kept. A pure function of the rung's results,
+-- the same on any launcher; halving.tsv records every rung's decisions.
+-- Returns the survivors, or nil and a message when the rung is unfinished.
+function runner.halve(exp, griddir, points, k)
+  local pr = exp.prune
+  local epoch = pr.rungs[k]
+  local alive = {}
+  for _, point in ipairs(points) do
+    local dir = rundir.point_dir(griddir, point.name)
+    if runner.in_rung(dir, k) then
+      local v = metric_at(dir, pr.metric, epoch)
+      if v == nil then
+        return nil, ("%s has not reached rung %d (epoch %d) yet"):format(point.name, k, epoch)
+      end
+      alive[#alive + 1] = {point = point, value = v, dir = dir}
+    end
+  end
+  local larger = require("nnlab.experiment").WATCHED[pr.metric]
+  table.sort(alive, function(a, b)
+    if a.value ~= b.value then
+      if larger then return a.value > b.value end
+      return a.value < b.value
+    end
+    return a.point.index < b.point.index
+  end)
+  local keep = math.max(1, #alive // pr.eta)
+  local old_columns, old_rows = tsv.read_table(rundir.file(griddir, "halving"))
+  local rows = {}
+  for _, r in ipairs(old_columns and old_rows or {}) do
+    if r.rung and r.rung < k then
+      rows[#rows + 1] = {r.rung, r.epoch, r.point, r[pr.metric], r.rank, r.decision}
+    end
+  end
+  local survivors = {}
+  for rank, a in ipairs(alive) do
+    local decision = rank <= keep and "continue" or "pruned"
+    rows[#rows + 1] = {k, epoch, a.point.name, a.value, rank, decision}
+    if rank <= keep then
+      survivors[#survivors + 1] = a.point
+    else
+      local lock = rundir.lock(a.dir, true)
+      if lock then
+        atomic.write(rundir.file(a.dir, "pruned"), ("rung %d of %d, epoch %d: %s %s, rank %d of %d\n"):format(k,
+          #pr.rungs, epoch, pr.metric, tsv.figure(a.value), rank, #alive))
+        lock:unlock()
+      end
+    end
+  end
+  tsv.write_table(rundir.file(griddir, "halving"), {"rung", "epoch", "point", pr.metric, "rank", "decision"}, rows,
+    tsv.figure)
+  table.sort(survivors, function(a, b) return a.index < b.index end)
+  return survivors
 end
 
 --- Checks before anything runs that each point's model, loss and optimizer

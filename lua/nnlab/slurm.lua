@@ -20,6 +20,7 @@ local function run_args(o)
   local args = {"run", q(absolute(o.experiment)), "--out", q(absolute(o.out)), "--quiet"}
   for _, s in ipairs(o.set) do args[#args + 1] = "--set " .. q(s) end
   if o.quick then args[#args + 1] = "--quick" end
+  if o.repeats then args[#args + 1] = "--repeats " .. math.tointeger(o.repeats) end
   return table.concat(args, " ")
 end
 
@@ -46,16 +47,38 @@ local function header(o, name, lines)
   return h
 end
 
+--- The `nnlab slurm` command that chooses rung k's survivors and submits
+-- the next rung (successive halving), with the options it was given.
+local function after_rung_args(o, k)
+  local args = {"slurm", q(absolute(o.experiment)), "--out", q(absolute(o.out))}
+  for _, s in ipairs(o.set) do args[#args + 1] = "--set " .. q(s) end
+  if o.quick then args[#args + 1] = "--quick" end
+  if o.repeats then args[#args + 1] = "--repeats " .. math.tointeger(o.repeats) end
+  for _, opt in ipairs{"partition", "time", "mem"} do
+    if o[opt] then args[#args + 1] = "--" .. opt .. " " .. q(o[opt]) end
+  end
+  args[#args + 1] = "--cpus-per-task " .. math.tointeger(o.cpus_per_task)
+  args[#args + 1] = "--max-parallel " .. math.tointeger(o.max_parallel)
+  for _, a in ipairs(o.sbatch_arg) do args[#args + 1] = "--sbatch-arg=" .. q(a) end
+  args[#args + 1] = "--after-rung " .. math.tointeger(k) .. " --submit"
+  return table.concat(args, " ")
+end
+
 --- Writes NAME.sbatch (the array) and NAME-collect.sbatch into dir (NAME:
--- the grid's folder name).
+-- the grid's folder name). With successive halving (o.rung = k), the array
+-- is NAME-rungK.sbatch over the points o.array ("0,4,7") trained to rung k,
+-- and before the last rung the job after it is NAME-chooseK.sbatch, which
+-- runs `nnlab slurm ... --after-rung K --submit`: it picks the survivors
+-- and submits the next rung, so no driver process waits meanwhile.
 function slurm.write_scripts(o, exp, npoints, dir)
   local nnlab = absolute(shell.nnlab_command(o.root))
-  local name = o.grid or exp.name
-  local griddir = absolute(o.out) .. "/" .. name
+  local base = o.grid or exp.name
+  local name = base .. (o.rung and ("-rung%d"):format(o.rung) or "")
+  local griddir = absolute(o.out) .. "/" .. base
   local cwd = absolute(".")
   local lines = {
     "--job-name=nnlab-" .. name,
-    ("--array=0-%d%%%d"):format(npoints - 1, o.max_parallel),
+    ("--array=%s%%%d"):format(o.array or ("0-%d"):format(npoints - 1), o.max_parallel),
     "--output=" .. sbatch_path(dir .. "/" .. name, "-%A_%a.log"),
     "--open-mode=append",
     "--cpus-per-task=" .. o.cpus_per_task,
@@ -71,21 +94,28 @@ function slurm.write_scripts(o, exp, npoints, dir)
     "trap '' TERM",
     "export NNLAB_THREADS=${SLURM_CPUS_PER_TASK:-1}",
     "cd " .. q(cwd) .. " || exit 1",
-    q(nnlab) .. " " .. run_args(o) .. ' --point "$SLURM_ARRAY_TASK_ID"',
+    q(nnlab) .. " " .. run_args(o) .. ' --point "$SLURM_ARRAY_TASK_ID"'
+      .. (o.rung and (" --rung %d"):format(o.rung) or ""),
     "status=$?",
     'if [ "$status" -eq 130 ]; then',
     '  scontrol requeue "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"',
     "fi",
     'exit "$status"',
   } do array[#array + 1] = l end
-  local collect = header(o, name .. "-collect", {
-    "--job-name=nnlab-" .. name .. "-collect",
-    "--output=" .. sbatch_path(dir .. "/" .. name .. "-collect", "-%j.log"),
+  local follow = (o.rung and o.rung < o.rungs) and ("%s-choose%d"):format(base, o.rung) or base .. "-collect"
+  local collect = header(o, follow, {
+    "--job-name=nnlab-" .. follow,
+    "--output=" .. sbatch_path(dir .. "/" .. follow, "-%j.log"),
     "--cpus-per-task=1",
   })
-  collect[#collect + 1] = q(nnlab) .. " collect " .. q(griddir)
+  if o.rung and o.rung < o.rungs then
+    collect[#collect + 1] = "cd " .. q(cwd) .. " || exit 1"
+    collect[#collect + 1] = q(nnlab) .. " " .. after_rung_args(o, o.rung)
+  else
+    collect[#collect + 1] = q(nnlab) .. " collect " .. q(griddir)
+  end
   local array_path = dir .. "/" .. name .. ".sbatch"
-  local collect_path = dir .. "/" .. name .. "-collect.sbatch"
+  local collect_path = dir .. "/" .. follow .. ".sbatch"
   atomic.write(array_path, table.concat(array, "\n") .. "\n")
   atomic.write(collect_path, table.concat(collect, "\n") .. "\n")
   os.execute("chmod +x " .. q(array_path) .. " " .. q(collect_path))

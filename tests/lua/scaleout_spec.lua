@@ -5,6 +5,20 @@ local SOFTMAX = helper.root .. "/experiments/softmax_regression.lua"
 local SETS = "--set epochs=30 --set train_size=3000 --set val_size=1000 --set holdout_size=1000"
 local NAME = helper.grid_name(SOFTMAX, SETS)
 
+-- Successive halving over 9 tiny points: rungs of 1, 2 and 4 epochs.
+local HALVING = [[
+local nn = require("nnlab")
+return nn.experiment{
+  name = "halving",
+  params = {seed = 1, lr = 0.1, momentum = 0, hidden = 8, batch = 50, epochs = 4, n = 300},
+  grid = {lr = {0.003, 0.03, 0.3}, momentum = {0, 0.5, 0.9}},
+  prune = {metric = "val_accuracy", rungs = {1, 2, 4}, eta = 3},
+  data = function(p) return nn.mnist_split{train = p.n, validation = 200} end,
+  model = function(p) return nn.Sequential{nn.Linear(784, p.hidden), nn.ReLU(), nn.Linear(p.hidden, 10)} end,
+  optimizer = function(p) return nn.SGD{lr = p.lr, momentum = p.momentum} end,
+}
+]]
+
 local function summary(grid)
   local _, rows = assert(tsv.read_table(grid .. "/summary.tsv"))
   local t = {}
@@ -82,6 +96,35 @@ else
       assert.are.same({"DONE", "DONE"}, {rows[1].status, rows[2].status})
       local logs = io.popen(("ls '%s/slurm' | grep -c '[.]log$'"):format(grid)):read("l")
       assert.are.equal("3", logs) -- two tasks and the collect job, named as written
+    end)
+
+    it("runs successive halving as one array per rung, each chosen by a job after the last", function()
+      local dir = helper.tmpdir()
+      local path = dir .. "/halving.lua"
+      helper.write(path, HALVING)
+      local code, _, err = helper.nnlab(("run %s --out %s/local --quiet"):format(path, dir))
+      assert.are.equal(0, code, err)
+      local out = dir .. "/slurm"
+      local stdout
+      code, stdout, err = helper.nnlab(("slurm %s --out %s --max-parallel 3 --submit --wait"):format(path, out),
+        "SLURM_CONF=" .. conf)
+      assert.are.equal(0, code, err)
+      assert.matches("submitted: rung 1 of 3, array job %d+ %(9 points%), then job %d+ %(choose the survivors", stdout)
+      assert.matches("all 9 points done", stdout)
+      local grid = out .. "/halving/"
+      assert.are.equal(helper.read(dir .. "/local/halving/halving.tsv"), helper.read(grid .. "halving.tsv"))
+      local function statuses(g)
+        local _, rows = assert(tsv.read_table(g .. "summary.tsv"))
+        local t = {}
+        for _, r in ipairs(rows) do t[r.point] = r.status end
+        return t
+      end
+      assert.are.same(statuses(dir .. "/local/halving/"), statuses(grid))
+      local rung2 = helper.read(grid .. "slurm/halving-rung2.sbatch")
+      assert.matches("#SBATCH %-%-array=[%d,]+%%3", rung2)
+      assert.matches('%-%-point "%$SLURM_ARRAY_TASK_ID" %-%-rung 2', rung2)
+      assert.matches("%-%-after%-rung 1 %-%-submit", helper.read(grid .. "slurm/halving-choose1.sbatch"))
+      assert.truthy(io.open(grid .. "slurm/halving-collect.sbatch"))
     end)
   end)
 end
