@@ -140,6 +140,19 @@ int lnn_field_boolean(lua_State *L, int t, int arg, const char *prefix, const ch
     return v;
 }
 
+/* Pushes the NULL-terminated list's strings joined by ", ". */
+static void push_joined(lua_State *L, const char *const list[])
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 0; list[i]; i++) {
+        if (i)
+            luaL_addstring(&b, ", ");
+        luaL_addstring(&b, list[i]);
+    }
+    luaL_pushresult(&b);
+}
+
 int lnn_field_option(lua_State *L, int t, int arg, const char *prefix, const char *key, const char *def,
                      const char *const list[])
 {
@@ -155,14 +168,7 @@ int lnn_field_option(lua_State *L, int t, int arg, const char *prefix, const cha
             return i;
         }
     const char *got = lua_pushfstring(L, "'%s'", name ? name : "nil");
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    for (int i = 0; list[i]; i++) {
-        if (i)
-            luaL_addstring(&b, ", ");
-        luaL_addstring(&b, list[i]);
-    }
-    luaL_pushresult(&b);
+    push_joined(L, list);
     return luaL_argerror(L, arg, lua_pushfstring(L, "%s%s%s must be one of %s, got %s", prefix ? prefix : "",
                                                  prefix ? ": " : "", key, lua_tostring(L, -1), got));
 }
@@ -178,14 +184,7 @@ void lnn_check_fields(lua_State *L, int t, int arg, const char *const allowed[])
             for (int i = 0; allowed[i] && !known; i++)
                 known = strcmp(allowed[i], lua_tostring(L, -1)) == 0;
         if (!known) {
-            luaL_Buffer b;
-            luaL_buffinit(L, &b);
-            for (int i = 0; allowed[i]; i++) {
-                if (i)
-                    luaL_addstring(&b, ", ");
-                luaL_addstring(&b, allowed[i]);
-            }
-            luaL_pushresult(&b);
+            push_joined(L, allowed);
             const char *names = lua_tostring(L, -1);
             const char *key = luaL_tolstring(L, -2, NULL);
             luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s' (known: %s)", key, names));

@@ -68,20 +68,26 @@ function Layer:backward(x, dy) return as_model(self):backward(x, dy) end
 
 local INITS = {"default", "zeros", "normal", "uniform", "glorot", "xavier", "he"}
 
+-- The initialisation and bias options of Linear and Conv2d: init, std, a, b, bias.
+local function init_options(f, arg, opts)
+  local init = check.oneof(f, arg, "init", opts.init or "default", INITS)
+  if init == "xavier" then init = "glorot" end
+  local std, a, b = opts.std or 0.01, opts.a or -0.05, opts.b or 0.05
+  check.number(f, arg, "std", std, 0, true)
+  check.number(f, arg, "a", a)
+  check.number(f, arg, "b", b, a, true)
+  local bias = opts.bias
+  if bias == nil then bias = true end
+  check.boolean(f, arg, "bias", bias)
+  return init, std, a, b, bias
+end
+
 function nn.Linear(in_features, out_features, opts)
   local f = "Linear"
   check.int(f, "#1", "in_features", in_features, 1, 1 << 24)
   check.int(f, "#2", "out_features", out_features, 1, 1 << 24)
   opts = check.options(f, "#3", opts, {init = true, std = true, a = true, b = true, bias = true})
-  local init = check.oneof(f, "#3", "init", opts.init or "default", INITS)
-  if init == "xavier" then init = "glorot" end
-  local std, a, b = opts.std or 0.01, opts.a or -0.05, opts.b or 0.05
-  check.number(f, "#3", "std", std, 0, true)
-  check.number(f, "#3", "a", a)
-  check.number(f, "#3", "b", b, a, true)
-  local bias = opts.bias
-  if bias == nil then bias = true end
-  check.boolean(f, "#3", "bias", bias)
+  local init, std, a, b, bias = init_options(f, "#3", opts)
   return layer{kind = "Linear", in_features = math.tointeger(in_features), out_features = math.tointeger(out_features),
                init = init, std = std, a = a, b = b, bias = bias and 1 or 0,
                name = ("Linear(%d->%d)"):format(in_features, out_features)}
@@ -145,15 +151,7 @@ function nn.Conv2d(in_channels, out_channels, kernel_size, opts)
                                        a = true, b = true})
   local stride = check.int(f, "#4", "stride", opts.stride or 1, 1, 1 << 24)
   local padding = check.int(f, "#4", "padding", opts.padding or 0, 0, 1 << 24)
-  local init = check.oneof(f, "#4", "init", opts.init or "default", INITS)
-  if init == "xavier" then init = "glorot" end
-  local std, a, b = opts.std or 0.01, opts.a or -0.05, opts.b or 0.05
-  check.number(f, "#4", "std", std, 0, true)
-  check.number(f, "#4", "a", a)
-  check.number(f, "#4", "b", b, a, true)
-  local bias = opts.bias
-  if bias == nil then bias = true end
-  check.boolean(f, "#4", "bias", bias)
+  local init, std, a, b, bias = init_options(f, "#4", opts)
   return layer{kind = "Conv2d", in_channels = math.tointeger(in_channels),
                out_channels = math.tointeger(out_channels), kernel_size = math.tointeger(kernel_size),
                stride = math.tointeger(stride), padding = math.tointeger(padding), init = init, std = std, a = a,
