@@ -1,9 +1,9 @@
---- Seed 000's last step: our own digits. The trained models of two studies
+--- Seed 000's last step: our own digits. The trained models of three studies
 -- classify the 28x28 digits of experiments/digits/ (drawn from pen strokes by
 -- experiments/digits/draw.lua, named D_K.txt by their true digit D):
 --   softmax_regression, point c=0,lr=0.3 (seed 000's model)
 --   best_mlp, point dropout=0.25 (the best MLP)
--- There is no CNN in nnlab yet; one joins this list when it exists.
+--   lenet, point c=0.0001,lr=0.05 (the best CNN whose full grid has run)
 -- Each study's point is run as `nnlab run` runs it (a finished one is
 -- reused from OUT/GRID/POINT/, GRID being NAME or NAME-quick), then its model.nnl predicts each digit with
 -- the pixel scale recorded in the file.
@@ -26,6 +26,7 @@ local here = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$")) or "."
 local MODELS = {
   {label = "softmax", file = "softmax_regression.lua", point = "c=0,lr=0.3"},
   {label = "best_mlp", file = "best_mlp.lua", point = "dropout=0.25"},
+  {label = "lenet", file = "lenet.lua", point = "c=0.0001,lr=0.05"},
 }
 
 local function parse_args(argv)

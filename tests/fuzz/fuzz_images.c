@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "lnnlab.h"
+#include "lnn.h"
 
 #ifndef NNLAB_ROOT
 #define NNLAB_ROOT "."

@@ -47,7 +47,7 @@ describe("experiments/digits", function()
 end)
 
 describe("experiments/own_digits.lua", function()
-  it("trains (quick) the softmax model and the best MLP, counts right answers as nnlab predict does", function()
+  it("trains (quick) the softmax model, the best MLP and LeNet, counts right answers as nnlab predict does", function()
     local out = helper.tmpdir()
     local code, stdout, stderr = helper.nnlab(("%s/experiments/own_digits.lua --quick --out %s"):format(root, out))
     assert.are.equal(0, code, stderr)
@@ -59,10 +59,11 @@ describe("experiments/own_digits.lua", function()
     end
     assert.is_not_nil(printed.softmax, stdout)
     assert.is_not_nil(printed.best_mlp, stdout)
+    assert.is_not_nil(printed.lenet, stdout)
 
     local _, rows = tsv.read_table(out .. "/own_digits/predictions.tsv")
     assert.are.equal(n, #rows)
-    local right = {softmax = 0, best_mlp = 0}
+    local right = {softmax = 0, best_mlp = 0, lenet = 0}
     for _, r in ipairs(rows) do
       assert.are.equal(tonumber(r.file:sub(1, 1)), r.truth)
       for label in pairs(right) do
@@ -71,7 +72,7 @@ describe("experiments/own_digits.lua", function()
     end
     assert.are.same(printed, right)
     local _, summary = tsv.read_table(out .. "/own_digits/summary.tsv")
-    assert.are.equal(2, #summary)
+    assert.are.equal(3, #summary)
     for _, s in ipairs(summary) do assert.are.equal(right[s.model], s.right) end
 
     -- the same answers from nnlab predict with the saved softmax model (no --scale)
