@@ -24,9 +24,9 @@ local lfs = require("lfs")
 local here = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$")) or "."
 
 local MODELS = {
-  {label = "softmax", file = "softmax_regression.lua", point = "c=0,lr=0.3"},
-  {label = "best_mlp", file = "best_mlp.lua", point = "dropout=0.25"},
-  {label = "lenet", file = "lenet.lua", point = "c=0.0001,lr=0.05"},
+  {label = "softmax", short = "S", file = "softmax_regression.lua", point = "c=0,lr=0.3"},
+  {label = "best_mlp", short = "M", file = "best_mlp.lua", point = "dropout=0.25"},
+  {label = "lenet", short = "L", file = "lenet.lua", point = "c=0.0001,lr=0.05"},
 }
 
 local function parse_args(argv)
@@ -135,7 +135,7 @@ for i, r in ipairs(rows) do
   pictures[i] = img
   local guesses = {}
   for _, m in ipairs(MODELS) do
-    guesses[#guesses + 1] = ("%s %d%s"):format(m.label == "softmax" and "S" or "M", r[m.label],
+    guesses[#guesses + 1] = ("%s %d%s"):format(m.short, r[m.label],
       r[m.label] == r.truth and "" or "!")
   end
   titles[i] = ("%s: %s"):format(r.file:match("^(.*)%.") or r.file, table.concat(guesses, " "))
