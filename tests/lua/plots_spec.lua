@@ -383,7 +383,8 @@ window.addEventListener("load", function () {
 });
 </script></body>]]):format(click, click), 1))
     -- (without the sanitizer runtime that SANITIZE=1 preloads: Chromium does not start under it)
-    local f = assert(io.popen(("env -u LD_PRELOAD %s --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1300,2000 "
+    local f = assert(io.popen(("env -u LD_PRELOAD %s --headless --no-sandbox --disable-gpu --hide-scrollbars "
+      .. "--window-size=1300,2000 "
       .. "--virtual-time-budget=3000 --dump-dom 'file://%s' 2>/dev/null"):format(chromium, copy)))
     local dom = f:read("a")
     f:close()
@@ -431,7 +432,8 @@ window.addEventListener("load", function () {
     local shot = shots .. "/index-3-axes.png"
     os.remove(shot)
     os.execute(("env -u LD_PRELOAD %s --headless --no-sandbox --disable-gpu --hide-scrollbars "
-      .. "--window-size=1300,2000 --screenshot='%s' 'file://%s/index.html' >/dev/null 2>&1"):format(chromium, shot, grid))
+      .. "--window-size=1300,2000 --screenshot='%s' 'file://%s/index.html' >/dev/null 2>&1")
+      :format(chromium, shot, grid))
     assert.is_truthy(io.open(shot), shot)
     os.execute("rm -rf " .. out)
   end)
