@@ -551,8 +551,9 @@ static int batches_next(lua_State *L)
         return luaL_error(L, "batch iterator: its batch table was replaced");
     if (!it->o || !it->o->live)
         return luaL_error(L, "attempt to use a closed batch iterator");
-    lnn_push_view(L, &it->w.x, lua_upvalueindex(1), it->o);
-    lnn_push_view(L, &it->w.labels, lua_upvalueindex(1), it->o);
+    lnn_owner *o = it->o; /* the views hold references: o outlives a close by a finalizer */
+    lnn_push_view(L, &it->w.x, lua_upvalueindex(1), o);
+    lnn_push_view(L, &it->w.labels, lua_upvalueindex(1), o);
     lua_getiuservalue(L, lua_upvalueindex(1), 1);
     lnn_dataset *du = luaL_testudata(L, -1, LNN_DATASET);
     if (!du || lua_rawlen(L, -1) != sizeof *du || !du->d.store)
@@ -560,7 +561,7 @@ static int batches_next(lua_State *L)
     nn_dataset *d = &du->d;
     if (d->id != it->dataset_id)
         return luaL_error(L, "batch iterator: its dataset was replaced");
-    if (!it->o->live)
+    if (!o->live)
         return luaL_error(L, "attempt to use a closed batch iterator");
     if (it->pos >= d->n)
         return 0;
