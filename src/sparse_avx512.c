@@ -8,9 +8,8 @@
 #define AVX512_INLINE static inline __attribute__((target("avx512f"), always_inline))
 
 /* One row: nv vectors of sums, in 4 / nv sets taking turns over the
- * non-zeros, so that consecutive multiply-adds do not wait for each other
- * (16 columns: 4 sets 1.15x faster than 2 alone, 1.02x on B1; 4 sets of
- * 32 columns spilled registers, 0.85x on B3). */
+ * non-zeros, so that consecutive multiply-adds do not wait for each other;
+ * wider tiles keep fewer sets, which would not fit the registers. */
 AVX512_INLINE void row_avx512(float *c, const float *init, const int32_t *col, const float *val, int32_t nz,
                               const float *bp, int width, const int nv)
 {

@@ -15,8 +15,8 @@
  * dataset whose density is at most DATASET_DENSITY goes to a first Linear
  * layer by its non-zeros (four-fifths of an MNIST image are 0); a dense
  * batch given from Lua does when the layer is wide enough for the product
- * to beat BLAS scan included (200 MNIST rows, two threads: 1024 outputs
- * 1.40x faster, 512 1.25x, 256 1.10x, 128 0.77x) and the scan finds no more
+ * to beat BLAS scan included (from 256 outputs; the measurements are in the
+ * README's Performance notes) and the scan finds no more
  * than INPUT_DENSITY. sparse.c picks its tiles (nn_csr_pack_needed,
  * nn_sparse_transpose_pays) once a batch is sparse. */
 #define DATASET_DENSITY 0.5
