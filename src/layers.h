@@ -156,6 +156,7 @@ typedef struct {
     int (*kinked64)(const nn_layer *l, const nn_pass64 *c, const double *x0, const double *x1, int n);
     int is_view;      /* the output is the input, unchanged (Reshape, Flatten) */
     int whole_batch;  /* needs the whole batch in one part (BatchNorm's statistics) */
+    int halves_rows;  /* its passes cut a part's rows over two threads when the part runs alone */
 } nn_layer_ops;
 
 /* The table of a kind, or NULL for a kind that does not exist. */

@@ -186,6 +186,14 @@ int nn_model_splittable(const nn_model *m)
     return 1;
 }
 
+int nn_model_halves_rows(const nn_model *m)
+{
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->ops[i]->halves_rows)
+            return 1;
+    return 0;
+}
+
 static nn_status reserve_pack(nn_tensor *pack, size_t need, int width, nn_error *err)
 {
     if (need > (size_t)INT_MAX)

@@ -118,6 +118,8 @@ typedef struct {
 } nn_model_part;
 
 int nn_model_splittable(const nn_model *m);
+/* 1 if a layer cuts a part's rows over two threads itself (Conv2d). */
+int nn_model_halves_rows(const nn_model *m);
 nn_status nn_model_begin_batch(nn_model *m, int n, int cols, int sparse, nn_error *err);
 void nn_model_forward_part(nn_model *m, const nn_model_part *p);
 nn_status nn_model_backward_part(nn_model *m, nn_model_part *p, const float *dy, int accumulate, nn_error *err);

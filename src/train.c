@@ -206,11 +206,13 @@ static int32_t batch_rows(const nn_model *m, int32_t first, int batch, int32_t n
 }
 
 /* Batches too small to cut into parts (the seed 001 network's 90 rows)
- * leave the second thread to gather the next batch meanwhile. */
+ * leave the second thread to gather the next batch meanwhile, unless a
+ * layer uses it better (a convolution halves the batch's rows itself). */
 static int pipelined(const nn_model *m, const nn_dataset *data, int batch, int whole)
 {
 #ifdef _OPENMP
-    return !whole && data->n > batch && batch_parts(m, batch) == 1 && nn_get_threads() > 1;
+    return !whole && data->n > batch && batch_parts(m, batch) == 1 && nn_get_threads() > 1 &&
+           !nn_model_halves_rows(m);
 #else
     (void)m, (void)data, (void)batch, (void)whole;
     return 0;

@@ -107,10 +107,45 @@ static void init(const nn_layer *l, float *p, float *b, nn_rng *rng)
         memset(p + l->weight_count, 0, (size_t)l->out_channels * sizeof *p);
 }
 
+/* A part's rows are cut into two halves, run on two threads when the part
+ * runs alone (a batch too small for parts, or a model with BatchNorm):
+ * each half has its columns in the scratch, and the second half's weight
+ * gradients are added to the first's afterwards, in the same order on one
+ * thread or two, so that the figures do not depend on the thread count. */
+#define HALVES 2
+/* Below this many multiply-adds a part's convolution stays on one thread. */
+#define SPLIT_MIN_MACS (1 << 22)
+
+static size_t columns_count(const nn_layer *l)
+{
+    return (size_t)l->in_channels * (size_t)l->kernel * (size_t)l->kernel * (size_t)l->oshape[1] *
+           (size_t)l->oshape[2];
+}
+
+/* Each half's columns and their gradients, then the second half's weight
+ * and bias gradients. */
 static size_t scratch_count(const nn_layer *l)
 {
-    return 2 * (size_t)l->in_channels * (size_t)l->kernel * (size_t)l->kernel * (size_t)l->oshape[1] *
-           (size_t)l->oshape[2];
+    return HALVES * 2 * columns_count(l) + l->param_count;
+}
+
+static int split_threads(const nn_layer *l, int n)
+{
+    double macs = (double)n * (double)columns_count(l) * l->out_channels;
+    return macs >= SPLIT_MIN_MACS && nn_get_threads() > 1 ? HALVES : 1;
+}
+
+/* The output columns ox of a window row at offset kx that fall inside the
+ * input's w columns: [*lo, *hi). */
+static void valid_columns(const nn_window *g, int kx, int *lo, int *hi)
+{
+    int first = g->pad - kx, last = g->w - 1 + g->pad - kx; /* ox * s must lie in [first, last] */
+    *lo = first > 0 ? (first + g->s - 1) / g->s : 0;
+    *hi = last >= 0 ? last / g->s + 1 : 0;
+    if (*hi > g->ow)
+        *hi = g->ow;
+    if (*lo > *hi)
+        *lo = *hi;
 }
 
 void nn_im2col(float *cols, const float *x, const nn_window *g)
@@ -120,6 +155,8 @@ void nn_im2col(float *cols, const float *x, const nn_window *g)
         for (int ky = 0; ky < g->k; ky++)
             for (int kx = 0; kx < g->k; kx++) {
                 float *dst = cols + ((size_t)(c * g->k + ky) * g->k + kx) * (size_t)P;
+                int lo, hi, shift = kx - g->pad;
+                valid_columns(g, kx, &lo, &hi);
                 for (int oy = 0; oy < g->oh; oy++) {
                     int iy = oy * g->s - g->pad + ky;
                     float *d = dst + (size_t)oy * g->ow;
@@ -128,10 +165,17 @@ void nn_im2col(float *cols, const float *x, const nn_window *g)
                         continue;
                     }
                     const float *row = x + ((size_t)c * g->h + iy) * g->w;
-                    for (int ox = 0; ox < g->ow; ox++) {
-                        int ix = ox * g->s - g->pad + kx;
-                        d[ox] = ix >= 0 && ix < g->w ? row[ix] : 0.0f;
-                    }
+                    int ox = 0;
+                    for (; ox < lo; ox++)
+                        d[ox] = 0.0f;
+                    if (g->s == 1)
+                        for (; ox < hi; ox++)
+                            d[ox] = row[ox + shift];
+                    else
+                        for (; ox < hi; ox++)
+                            d[ox] = row[ox * g->s + shift];
+                    for (; ox < g->ow; ox++)
+                        d[ox] = 0.0f;
                 }
             }
 }
@@ -143,17 +187,20 @@ void nn_col2im(float *dx, const float *dcols, const nn_window *g)
         for (int ky = 0; ky < g->k; ky++)
             for (int kx = 0; kx < g->k; kx++) {
                 const float *src = dcols + ((size_t)(c * g->k + ky) * g->k + kx) * (size_t)P;
+                int lo, hi, shift = kx - g->pad;
+                valid_columns(g, kx, &lo, &hi);
                 for (int oy = 0; oy < g->oh; oy++) {
                     int iy = oy * g->s - g->pad + ky;
                     if (iy < 0 || iy >= g->h)
                         continue;
                     float *row = dx + ((size_t)c * g->h + iy) * g->w;
                     const float *s = src + (size_t)oy * g->ow;
-                    for (int ox = 0; ox < g->ow; ox++) {
-                        int ix = ox * g->s - g->pad + kx;
-                        if (ix >= 0 && ix < g->w)
-                            row[ix] += s[ox];
-                    }
+                    if (g->s == 1)
+                        for (int ox = lo; ox < hi; ox++)
+                            row[ox + shift] += s[ox];
+                    else
+                        for (int ox = lo; ox < hi; ox++)
+                            row[ox * g->s + shift] += s[ox];
                 }
             }
 }
@@ -209,8 +256,17 @@ static void forward(const nn_layer_pass *s)
     const nn_layer *l = s->l;
     nn_window g;
     nn_layer_window(l, &g);
-    nn_conv2d_forward(s->y, s->x, s->w, l->bias ? s->w + l->weight_count : NULL, s->scratch, s->n,
-                      l->out_channels, &g);
+    int first_rows = (s->n + 1) / 2;
+    size_t cols = 2 * columns_count(l);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(HALVES) schedule(static) if (split_threads(l, s->n) > 1)
+#endif
+    for (int h = 0; h < HALVES; h++) {
+        int first = h ? first_rows : 0, rows = h ? s->n - first_rows : first_rows;
+        nn_conv2d_forward(s->y + (size_t)first * l->out, s->x + (size_t)first * l->in, s->w,
+                          l->bias ? s->w + l->weight_count : NULL, s->scratch + (size_t)h * cols, rows,
+                          l->out_channels, &g);
+    }
 }
 
 static nn_status backward(const nn_layer_pass *s, nn_tensor *pack, nn_error *err)
@@ -219,8 +275,22 @@ static nn_status backward(const nn_layer_pass *s, nn_tensor *pack, nn_error *err
     const nn_layer *l = s->l;
     nn_window g;
     nn_layer_window(l, &g);
-    nn_conv2d_backward(s->dx, s->g, l->bias ? s->g + l->weight_count : NULL, s->dy, s->x, s->w, s->scratch, s->n,
-                       l->out_channels, &g, s->accumulate);
+    int first_rows = (s->n + 1) / 2;
+    size_t cols = 2 * columns_count(l);
+    float *second = s->scratch + HALVES * cols;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(HALVES) schedule(static) if (split_threads(l, s->n) > 1)
+#endif
+    for (int h = 0; h < HALVES; h++) {
+        int first = h ? first_rows : 0, rows = h ? s->n - first_rows : first_rows;
+        float *gw = h ? second : s->g;
+        nn_conv2d_backward(s->dx ? s->dx + (size_t)first * l->in : NULL, gw, l->bias ? gw + l->weight_count : NULL,
+                           s->dy + (size_t)first * l->out, s->x + (size_t)first * l->in, s->w,
+                           s->scratch + (size_t)h * cols, rows, l->out_channels, &g, h ? 0 : s->accumulate);
+    }
+    if (s->n > first_rows)
+        for (size_t k = 0; k < l->param_count; k++)
+            s->g[k] += second[k];
     return NN_OK;
 }
 
@@ -256,5 +326,5 @@ static void forward64(const nn_layer *l, const nn_pass64 *c, const double *x, do
 const nn_layer_ops nn_conv2d_ops = {
     .kind = NN_CONV2D, .name = "Conv2d", .settings = settings, .plan = plan, .describe = describe,
     .init = init, .scratch_count = scratch_count, .forward = forward, .backward = backward,
-    .forward64 = forward64,
+    .forward64 = forward64, .halves_rows = 1,
 };
