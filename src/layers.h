@@ -95,6 +95,14 @@ typedef struct {
 
 /* The names of nn_init_kind, in order. */
 extern const char *const nn_init_names[];
+/* The settings of a kind with weights (Linear, Conv2d): bias, init and
+ * the init's std, a and b, with their defaults. */
+#define NN_WEIGHT_SETTINGS                                                        \
+    {"bias", NN_SET_BOOL, offsetof(nn_layer, bias), 0, 1, 0, 1, NULL},            \
+    {"init", NN_SET_OPTION, offsetof(nn_layer, init), 0, 0, 0, 0, nn_init_names}, \
+    {"std", NN_SET_NUMBER, offsetof(nn_layer, std), 0, 0.01, 0, 0, NULL},         \
+    {"a", NN_SET_NUMBER, offsetof(nn_layer, a), 0, -0.05, 0, 0, NULL},            \
+    {"b", NN_SET_NUMBER, offsetof(nn_layer, b), 0, 0.05, 0, 0, NULL}
 
 /* ---------------------------------------------------------------- operations */
 

@@ -22,11 +22,7 @@ static const nn_setting settings[] = {
     {"kernel_size", NN_SET_INT, offsetof(nn_layer, kernel), 1, 0, 1, NN_MAX_FEATURES, NULL},
     {"stride", NN_SET_INT, offsetof(nn_layer, stride), 0, 1, 1, NN_MAX_FEATURES, NULL},
     {"padding", NN_SET_INT, offsetof(nn_layer, padding), 0, 0, 0, NN_MAX_FEATURES, NULL},
-    {"bias", NN_SET_BOOL, offsetof(nn_layer, bias), 0, 1, 0, 1, NULL},
-    {"init", NN_SET_OPTION, offsetof(nn_layer, init), 0, 0, 0, 0, nn_init_names},
-    {"std", NN_SET_NUMBER, offsetof(nn_layer, std), 0, 0.01, 0, 0, NULL},
-    {"a", NN_SET_NUMBER, offsetof(nn_layer, a), 0, -0.05, 0, 0, NULL},
-    {"b", NN_SET_NUMBER, offsetof(nn_layer, b), 0, 0.05, 0, 0, NULL},
+    NN_WEIGHT_SETTINGS,
     {NULL, 0, 0, 0, 0, 0, 0, NULL}};
 
 void nn_layer_window(const nn_layer *l, nn_window *g)

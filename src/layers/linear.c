@@ -35,11 +35,7 @@ double nn_sparse_policy(const nn_layer *first, int from_dataset)
 static const nn_setting settings[] = {
     {"in_features", NN_SET_INT, offsetof(nn_layer, in), 1, 0, 1, NN_MAX_FEATURES, NULL},
     {"out_features", NN_SET_INT, offsetof(nn_layer, out), 1, 0, 1, NN_MAX_FEATURES, NULL},
-    {"bias", NN_SET_BOOL, offsetof(nn_layer, bias), 0, 1, 0, 1, NULL},
-    {"init", NN_SET_OPTION, offsetof(nn_layer, init), 0, 0, 0, 0, nn_init_names},
-    {"std", NN_SET_NUMBER, offsetof(nn_layer, std), 0, 0.01, 0, 0, NULL},
-    {"a", NN_SET_NUMBER, offsetof(nn_layer, a), 0, -0.05, 0, 0, NULL},
-    {"b", NN_SET_NUMBER, offsetof(nn_layer, b), 0, 0.05, 0, 0, NULL},
+    NN_WEIGHT_SETTINGS,
     {NULL, 0, 0, 0, 0, 0, 0, NULL}};
 
 static nn_status plan(nn_layer *l, const char *desc, nn_error *err)
