@@ -199,6 +199,17 @@ static int init_done(lua_State *L, lnn_optim *u, nn_status st, const nn_error *e
     return 1;
 }
 
+/* The options every optimizer takes, after read_options: lr (required when
+ * default_lr is 0), l2 and l2_bias. */
+static void read_common(lua_State *L, double default_lr, double *lr, double *l2, int *l2_bias)
+{
+    if (default_lr == 0)
+        lnn_field_required(L, 1, 1, NULL, "lr", "a finite number");
+    *lr = lnn_field_number(L, 1, 1, NULL, "lr", default_lr);
+    *l2 = lnn_field_number(L, 1, 1, NULL, "l2", 0);
+    *l2_bias = lnn_field_boolean(L, 1, 1, NULL, "l2_bias", 0);
+}
+
 static const char *const sgd_fields[] = {"lr", "momentum", "nesterov", "l2", "l2_bias", "schedule", NULL};
 
 /* core.sgd{lr =, momentum =, nesterov =, l2 =, l2_bias =, schedule = {kind =, ...}} */
@@ -206,12 +217,11 @@ static int l_sgd(lua_State *L)
 {
     nn_schedule s;
     read_options(L, sgd_fields, "{lr = 0.1}", &s);
-    lnn_field_required(L, 1, 1, NULL, "lr", "a finite number");
-    double lr = lnn_field_number(L, 1, 1, NULL, "lr", 0);
+    double lr, l2;
+    int l2_bias;
+    read_common(L, 0, &lr, &l2, &l2_bias);
     double momentum = lnn_field_number(L, 1, 1, NULL, "momentum", 0);
     int nesterov = lnn_field_boolean(L, 1, 1, NULL, "nesterov", 0);
-    double l2 = lnn_field_number(L, 1, 1, NULL, "l2", 0);
-    int l2_bias = lnn_field_boolean(L, 1, 1, NULL, "l2_bias", 0);
     lnn_optim *u = push_optim(L, LNN_SGD);
     nn_error err;
     return init_done(L, u, nn_sgd_init(&u->o, lr, momentum, nesterov, l2, l2_bias, &s, &err), &err);
@@ -257,13 +267,12 @@ static int adam(lua_State *L, double weight_decay)
 {
     nn_schedule s;
     read_options(L, adam_fields, "{lr = 1e-3}", &s);
-    double lr = lnn_field_number(L, 1, 1, NULL, "lr", 1e-3);
-    double b1, b2;
+    double lr, l2, b1, b2;
+    int l2_bias;
+    read_common(L, 1e-3, &lr, &l2, &l2_bias);
     read_betas(L, &b1, &b2);
     double eps = lnn_field_number(L, 1, 1, NULL, "eps", 1e-8);
-    double l2 = lnn_field_number(L, 1, 1, NULL, "l2", 0);
     double wd = lnn_field_number(L, 1, 1, NULL, "weight_decay", weight_decay);
-    int l2_bias = lnn_field_boolean(L, 1, 1, NULL, "l2_bias", 0);
     lnn_optim *u = push_optim(L, LNN_ADAM);
     nn_error err;
     return init_done(L, u, nn_adam_init(&u->o, lr, b1, b2, eps, l2, wd, l2_bias, &s, &err), &err);
@@ -281,14 +290,13 @@ static int l_rmsprop(lua_State *L)
 {
     nn_schedule s;
     read_options(L, rmsprop_fields, "{lr = 0.01}", &s);
-    lnn_field_required(L, 1, 1, NULL, "lr", "a finite number");
-    double lr = lnn_field_number(L, 1, 1, NULL, "lr", 0);
+    double lr, l2;
+    int l2_bias;
+    read_common(L, 0, &lr, &l2, &l2_bias);
     double alpha = lnn_field_number(L, 1, 1, NULL, "alpha", 0.99);
     double eps = lnn_field_number(L, 1, 1, NULL, "eps", 1e-8);
     double momentum = lnn_field_number(L, 1, 1, NULL, "momentum", 0);
     int centered = lnn_field_boolean(L, 1, 1, NULL, "centered", 0);
-    double l2 = lnn_field_number(L, 1, 1, NULL, "l2", 0);
-    int l2_bias = lnn_field_boolean(L, 1, 1, NULL, "l2_bias", 0);
     lnn_optim *u = push_optim(L, LNN_RMSPROP);
     nn_error err;
     return init_done(L, u, nn_rmsprop_init(&u->o, lr, alpha, eps, momentum, centered, l2, l2_bias, &s, &err),

@@ -58,6 +58,13 @@ static nn_status init_common(nn_optimizer *o, nn_optim_kind kind, double lr, dou
 
 static int in_unit(double x) { return x >= 0 && x < 1; }
 
+static nn_status check_eps(double eps, nn_error *err)
+{
+    if (!(eps > 0) || !isfinite(eps))
+        return nn_fail(err, NN_EARG, "eps must be a positive finite number, got %g", eps);
+    return NN_OK;
+}
+
 nn_status nn_sgd_init(nn_optimizer *o, double lr, double momentum, int nesterov, double l2,
                       int l2_bias, const nn_schedule *schedule, nn_error *err)
 {
@@ -83,8 +90,8 @@ nn_status nn_adam_init(nn_optimizer *o, double lr, double beta1, double beta2, d
         return nn_fail(err, NN_EARG, "betas[1] must be in [0, 1), got %g", beta1);
     if (!in_unit(beta2))
         return nn_fail(err, NN_EARG, "betas[2] must be in [0, 1), got %g", beta2);
-    if (!(eps > 0) || !isfinite(eps))
-        return nn_fail(err, NN_EARG, "eps must be a positive finite number, got %g", eps);
+    if (check_eps(eps, err) != NN_OK)
+        return NN_EARG;
     if (!(weight_decay >= 0) || !isfinite(weight_decay))
         return nn_fail(err, NN_EARG, "weight_decay must be a finite number >= 0, got %g", weight_decay);
     if (!(lr * weight_decay < 1))
@@ -105,8 +112,8 @@ nn_status nn_rmsprop_init(nn_optimizer *o, double lr, double alpha, double eps, 
         return st;
     if (!in_unit(alpha))
         return nn_fail(err, NN_EARG, "alpha must be in [0, 1), got %g", alpha);
-    if (!(eps > 0) || !isfinite(eps))
-        return nn_fail(err, NN_EARG, "eps must be a positive finite number, got %g", eps);
+    if (check_eps(eps, err) != NN_OK)
+        return NN_EARG;
     if (!in_unit(momentum))
         return nn_fail(err, NN_EARG, "momentum must be in [0, 1), got %g", momentum);
     o->alpha = alpha;
