@@ -154,6 +154,13 @@ typedef struct {
     void (*forward64)(const nn_layer *l, const nn_pass64 *c, const double *x, double *y, int n);
     /* 1 if a step from x0 to x1 (n rows) crossed a kink of the layer (ReLU's 0, a max's switch). */
     int (*kinked64)(const nn_layer *l, const nn_pass64 *c, const double *x0, const double *x1, int n);
+    /* The buffers a Lua layer table gives, by name ("mean", "std"), each
+     * buffer_count / (their number) floats in this order; NULL-terminated,
+     * or NULL: the buffers come from init alone. */
+    const char *const *buffer_fields;
+    /* Checks the buffers b of a planned layer, whether loaded from a model
+     * file or given in a layer table; desc starts the messages. NULL: any. */
+    nn_status (*check_buffers)(const nn_layer *l, const float *b, const char *desc, nn_error *err);
     int is_view;      /* the output is the input, unchanged (Reshape, Flatten) */
     int whole_batch;  /* needs the whole batch in one part (BatchNorm's statistics) */
 } nn_layer_ops;
