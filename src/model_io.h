@@ -10,7 +10,7 @@
  *            i32 out, u32 bias, f64 p, f64 eps, f64 momentum for every kind);
  *            u64 nparams, f32 params[]; u64 nbuffers, f32 buffers[]
  *            (layer by layer, each checked by its kind's check_buffers:
- *            BatchNorm's running statistics);
+ *            BatchNorm's running statistics, Normalize's mean and std);
  *            from version 2: f64 input_scale (the pixel scale of the
  *            training data, finite and >= 0; 0 when unknown)
  * Files are written as version 3; version 2 and version 1 files (no
