@@ -1,5 +1,7 @@
 -- Real-valued data from a CSV file: Fisher's iris measurements (data/iris/),
--- four features and three species, with a 4-16-3 ReLU network. The grid
+-- four features and three species, with a 4-16-3 ReLU network behind
+-- nn.Normalize fitted on the training flowers (the features are centimetres,
+-- petal widths 0.1-2.5 beside sepal lengths 4.3-7.9). The grid
 -- sweeps the L2 strength c and the learning rate, as seed 000 does on MNIST;
 -- the 150 flowers are split (seeded) into 90 to train, 30 to validate and 30
 -- to test.
@@ -17,8 +19,9 @@ return nn.experiment{
     return {train = train, validation = validation, test = test}
   end,
 
-  model = function(p)
-    return nn.Sequential{nn.Linear(4, p.hidden, {init = "he"}), nn.ReLU(), nn.Linear(p.hidden, 3)}
+  model = function(p, data)
+    return nn.Sequential{nn.Normalize(data.train), nn.Linear(4, p.hidden, {init = "he"}), nn.ReLU(),
+                         nn.Linear(p.hidden, 3)}
   end,
 
   optimizer = function(p)

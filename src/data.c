@@ -284,6 +284,42 @@ void nn_dataset_free(nn_dataset *d)
     memset(d, 0, sizeof *d);
 }
 
+/* Item i's feature j (positions in d) as nn_dataset_gather makes it. */
+static double feature_at(const nn_dataset *d, int32_t i, int j)
+{
+    const nn_store *s = d->store;
+    size_t at = (size_t)d->idx[i] * (size_t)s->dim + (size_t)j;
+    return s->images ? (double)((float)s->images[at] * d->scale) : (double)(s->features[at] * d->scale);
+}
+
+nn_status nn_dataset_feature_stats(const nn_dataset *d, double *mean, double *std, nn_error *err)
+{
+    int dim = d->store->dim;
+    if (d->n < 1)
+        return nn_fail(err, NN_EARG, "the dataset is empty");
+    /* std[j] is -1 while feature j has had one value only. */
+    for (int j = 0; j < dim; j++)
+        mean[j] = 0, std[j] = -1;
+    for (int32_t i = 0; i < d->n; i++)
+        for (int j = 0; j < dim; j++) {
+            double v = feature_at(d, i, j);
+            mean[j] += v;
+            if (v != feature_at(d, 0, j))
+                std[j] = 0;
+        }
+    for (int j = 0; j < dim; j++)
+        mean[j] = std[j] < 0 ? feature_at(d, 0, j) : mean[j] / (double)d->n;
+    for (int32_t i = 0; i < d->n; i++)
+        for (int j = 0; j < dim; j++)
+            if (std[j] >= 0) {
+                double e = feature_at(d, i, j) - mean[j];
+                std[j] += e * e;
+            }
+    for (int j = 0; j < dim; j++)
+        std[j] = std[j] < 0 ? 0 : sqrt(std[j] / (double)d->n);
+    return NN_OK;
+}
+
 nn_status nn_dataset_subset(nn_dataset *out, const nn_dataset *src, int32_t first, int32_t count,
                             nn_error *err)
 {

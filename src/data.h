@@ -86,6 +86,13 @@ nn_status nn_dataset_split(nn_dataset *parts, int nparts, const nn_dataset *src,
 nn_status nn_dataset_gather(const nn_dataset *d, const int32_t *order, int32_t first,
                             int32_t count, nn_tensor *x, nn_tensor *labels, nn_error *err);
 
+/* Per feature j of d's items as batches are gathered (scaled), in double:
+ * mean[j] and the population standard deviation std[j] =
+ * sqrt(sum (x - mean)^2 / n), two passes; a feature of one value throughout
+ * has that value as mean and std exactly 0. mean and std hold dim doubles.
+ * NN_EARG for an empty dataset. */
+nn_status nn_dataset_feature_stats(const nn_dataset *d, double *mean, double *std, nn_error *err);
+
 /* The same into x->by_row: only the non-zero pixels, scaled (no dense copy
  * is made). x->has_cols is cleared. Images only (nn_dataset_sparse_ok). */
 /* 1 if d's items are images, which nn_dataset_gather_sparse gathers. */

@@ -39,7 +39,8 @@ typedef enum {
     NN_FLATTEN = 8,
     NN_CONV2D = 9,
     NN_MAXPOOL2D = 10,
-    NN_AVGPOOL2D = 11
+    NN_AVGPOOL2D = 11,
+    NN_NORMALIZE = 12
 } nn_layer_kind;
 
 typedef enum {
@@ -60,7 +61,8 @@ typedef struct {
     double p;              /* Dropout: probability of dropping a unit */
     double eps, momentum;  /* BatchNorm: variance epsilon, running-average rate */
     int features;          /* BatchNorm: the features (or, on c x h x w inputs, the channels c)
-                              normalised; 0: take out's value (version 1 and 2 files) */
+                              normalised; 0: take out's value (version 1 and 2 files);
+                              Normalize: the floats of a sample */
     int in_channels, out_channels; /* Conv2d */
     int kernel, stride, padding;   /* Conv2d, pools: square kernel, stride, zero padding */
     int shape[3];          /* Reshape: the c x h x w of a sample */
@@ -72,7 +74,8 @@ typedef struct {
                               output) then out biases; Conv2d: out x in x kh x kw weights
                               (PyTorch's layout) then out biases; BatchNorm: gamma, beta */
     size_t weight_count;   /* parameters subject to L2 (Linear and Conv2d weights) */
-    size_t buffer_offset;  /* BatchNorm: running mean then running variance */
+    size_t buffer_offset;  /* BatchNorm: running mean then running variance;
+                              Normalize: mean then std */
     size_t buffer_count;
 } nn_layer;
 
@@ -162,6 +165,13 @@ typedef struct {
     void (*forward64)(const nn_layer *l, const nn_pass64 *c, const double *x, double *y, int n);
     /* 1 if a step from x0 to x1 (n rows) crossed a kink of the layer (ReLU's 0, a max's switch). */
     int (*kinked64)(const nn_layer *l, const nn_pass64 *c, const double *x0, const double *x1, int n);
+    /* The buffers a Lua layer table gives, by name ("mean", "std"), each
+     * buffer_count / (their number) floats in this order; NULL-terminated,
+     * or NULL: the buffers come from init alone. */
+    const char *const *buffer_fields;
+    /* Checks the buffers b of a planned layer, whether loaded from a model
+     * file or given in a layer table; desc starts the messages. NULL: any. */
+    nn_status (*check_buffers)(const nn_layer *l, const float *b, const char *desc, nn_error *err);
     int is_view;      /* the output is the input, unchanged (Reshape, Flatten) */
     int whole_batch;  /* needs the whole batch in one part (BatchNorm's statistics) */
     int halves_rows;  /* its passes cut a part's rows over two threads when the part runs alone */
@@ -249,6 +259,11 @@ void nn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *
                            int n, int f, int training);
 void nn_batchnorm_backward_planes(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
                                   const float *stats, const float *gamma, int n, int f, int plane, int training);
+
+/* Normalize over n x f rows, per feature j: y = (x - mean[j]) / std[j]. */
+void nn_normalize_forward(float *y, const float *x, const float *mean, const float *std, int n, int f);
+/* dx = dy / std[j] (set, not added: Normalize has no parameters) */
+void nn_normalize_backward(float *dx, const float *dy, const float *std, int n, int f);
 
 /* The geometry of a 2-D window over a c x h x w sample: kernel k, stride s,
  * padding pad; output oh x ow = (h + 2 pad - k) / s + 1. */

@@ -416,6 +416,29 @@ static int ds_images(lua_State *L)
     return 1;
 }
 
+/* ds:feature_stats() -> mean, std: 1-D tensors of each feature's mean and
+ * population standard deviation over every item, scaled as batches are
+ * (std exactly 0 for a feature of one value) */
+static int ds_feature_stats(lua_State *L)
+{
+    int dim = lnn_check_dataset(L, 1)->store->dim;
+    lnn_tensor *mean = lnn_push_tensor(L), *std = lnn_push_tensor(L); /* first: see lnn.h */
+    double *acc = lua_newuserdatauv(L, 2 * (size_t)dim * sizeof(double), 0);
+    nn_dataset *d = lnn_check_dataset(L, 1);
+    luaL_argcheck(L, d->n >= 1, 1, "the dataset is empty");
+    int shape[1] = {dim};
+    nn_error err;
+    if (nn_tensor_init(&mean->own, 1, shape, &err) != NN_OK || nn_tensor_init(&std->own, 1, shape, &err) != NN_OK ||
+        nn_dataset_feature_stats(d, acc, acc + dim, &err) != NN_OK)
+        return lnn_error(L, &err);
+    for (int j = 0; j < dim; j++) {
+        mean->own.data[j] = (float)acc[j];
+        std->own.data[j] = (float)acc[dim + j];
+    }
+    lua_pop(L, 1);
+    return 2;
+}
+
 /* ---------------------------------------------------------------- parts */
 
 /* ds:subset(first [, count]), 1-based; count defaults to the rest */
@@ -638,7 +661,8 @@ static int ds_tostring(lua_State *L)
 static const luaL_Reg dataset_methods[] = {
     {"size", ds_size}, {"features", ds_features}, {"classes", ds_classes}, {"scale", ds_scale},
     {"subset", ds_subset}, {"split", ds_split}, {"with_scale", ds_with_scale},
-    {"labels", ds_labels}, {"targets", ds_targets}, {"kind", ds_kind}, {"images", ds_images}, {"batches", ds_batches}, {NULL, NULL}};
+    {"labels", ds_labels}, {"targets", ds_targets}, {"kind", ds_kind}, {"images", ds_images}, {"batches", ds_batches},
+    {"feature_stats", ds_feature_stats}, {NULL, NULL}};
 static const luaL_Reg dataset_meta[] = {{"__gc", dataset_close}, {"__close", dataset_close}, {"__len", ds_size},
                                         {"__tostring", ds_tostring}, {NULL, NULL}};
 static const luaL_Reg batches_methods[] = {{NULL, NULL}};

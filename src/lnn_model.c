@@ -1,6 +1,7 @@
 /* lnn_model.c - the Model type: core.sequential, core.load and the model
  * methods. A model lends views of its parameters, gradients and last
  * output; each checks on every use that the model is still open. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +42,8 @@ static int model_close(lua_State *L)
 #define MAX_FIELDS 64
 
 /* The kinds' names and every field a layer table may have (kind, name,
- * then each kind's settings in registration order, then _model), built
- * from the registry once. */
+ * then each kind's settings and buffer fields in registration order, then
+ * _model), built from the registry once. */
 static const char *layer_kinds[MAX_KINDS + 1];
 static const char *layer_fields[MAX_FIELDS + 1];
 
@@ -67,6 +68,8 @@ static void build_names(void)
         layer_kinds[k] = kinds[k]->name;
         for (const nn_setting *st = kinds[k]->settings; st->key; st++)
             add_field(&nf, st->key);
+        for (int b = 0; kinds[k]->buffer_fields && kinds[k]->buffer_fields[b]; b++)
+            add_field(&nf, kinds[k]->buffer_fields[b]);
     }
     add_field(&nf, "_model");
 }
@@ -112,6 +115,49 @@ static void read_layer_spec(lua_State *L, int t, int i, nn_layer *l)
         read_setting(L, t, where, s, l);
 }
 
+/* The buffers that layer i's table at t gives (its kind's buffer_fields,
+ * each a list of buffer_count / (their number) numbers) into the planned
+ * model m, then checked as the kind checks those of a model file. */
+static void read_buffers(lua_State *L, int t, int i, nn_model *m)
+{
+    const nn_layer *l = &m->layers[i];
+    const char *const *fields = m->ops[i]->buffer_fields;
+    if (!fields)
+        return;
+    size_t nf = 0;
+    while (fields[nf])
+        nf++;
+    size_t each = l->buffer_count / nf;
+    float *b = m->buffers + l->buffer_offset;
+    for (size_t k = 0; k < nf; k++) {
+        int ty = lua_getfield(L, t, fields[k]);
+        if (ty != LUA_TTABLE || lua_rawlen(L, -1) != each) {
+            const char *got = ty == LUA_TTABLE ? lua_pushfstring(L, "%I values", (LUAI_UACINT)lua_rawlen(L, -1))
+                                               : luaL_typename(L, -1);
+            luaL_argerror(L, 1, lua_pushfstring(L, "layer %d: %s must be a list of %I numbers, got %s", i + 1,
+                                                fields[k], (LUAI_UACINT)each, got));
+        }
+        for (size_t q = 0; q < each; q++) {
+            lua_rawgeti(L, -1, (lua_Integer)q + 1);
+            double v = lua_tonumber(L, -1);
+            if (lua_type(L, -1) != LUA_TNUMBER || !(fabs(v) <= FLT_MAX))
+                luaL_argerror(L, 1, lua_pushfstring(L, "layer %d: %s[%I] must be a finite number (a float), got %s",
+                                                    i + 1, fields[k], (LUAI_UACINT)q + 1,
+                                                    v != v                          ? "nan"
+                                                    : lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1)
+                                                                                     : luaL_typename(L, -1)));
+            b[k * each + q] = (float)v;
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    char desc[112];
+    nn_layer_describe(l, desc + snprintf(desc, 16, "layer %d, ", i + 1), sizeof desc - 16);
+    nn_error err;
+    if (m->ops[i]->check_buffers && m->ops[i]->check_buffers(l, b, desc, &err) != NN_OK)
+        luaL_argerror(L, 1, err.msg);
+}
+
 /* core.sequential(layers): a model from a list of layer description tables. */
 static int l_sequential(lua_State *L)
 {
@@ -132,8 +178,13 @@ static int l_sequential(lua_State *L)
     nn_error err;
     if (nn_model_init(&u->m, layers, (int)n, &r->init, &err) != NN_OK)
         return luaL_argerror(L, 1, err.msg);
-    u->o->live = 1;
+    u->o->live = 1; /* from here on, an error leaves the model to its __gc */
     nn_rng_seed(&u->m.dropout_rng, nn_rng_next(&r->dropout), NN_STREAM_DROPOUT);
+    for (int i = 0; i < (int)n; i++) {
+        lua_rawgeti(L, 1, i + 1);
+        read_buffers(L, lua_gettop(L), i, &u->m);
+        lua_pop(L, 1);
+    }
     lua_pop(L, 1);
     return 1;
 }
@@ -247,6 +298,15 @@ static int m_parameters(lua_State *L)
 {
     lnn_model *u = lnn_check_model(L, 1);
     lnn_push_flat_view(L, u->m.params, u->m.nparams, 1, u->o);
+    return 1;
+}
+
+/* m:buffers(): a view of the state that is not trained (BatchNorm's
+ * running statistics, Normalize's mean and std), layer by layer */
+static int m_buffers(lua_State *L)
+{
+    lnn_model *u = lnn_check_model(L, 1);
+    lnn_push_flat_view(L, u->m.buffers, u->m.nbuffers, 1, u->o);
     return 1;
 }
 
@@ -416,7 +476,7 @@ static const luaL_Reg model_methods[] = {
     {"forward", m_forward}, {"predict", m_predict}, {"backward", m_backward}, {"zero_grad", m_zero_grad},
     {"training", m_training}, {"evaluate", m_evaluate_mode}, {"is_training", m_is_training},
     {"save", m_save}, {"num_params", m_num_params}, {"parameters", m_parameters},
-    {"gradients", m_gradients}, {"layers", m_layers}, {"in_features", m_in_features},
+    {"gradients", m_gradients}, {"buffers", m_buffers}, {"layers", m_layers}, {"in_features", m_in_features},
     {"out_features", m_out_features}, {NULL, NULL}};
 
 static const luaL_Reg model_meta[] = {

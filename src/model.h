@@ -21,7 +21,7 @@ typedef struct {
     float *params;       /* owned, nparams floats */
     float *grads;        /* owned, nparams floats, same layout as params */
     size_t nparams;
-    float *buffers;      /* owned: state that is not trained (BatchNorm running stats) */
+    float *buffers;      /* owned: state that is not trained (BatchNorm running stats, Normalize's mean and std) */
     size_t nbuffers;
     int training;        /* 1: Dropout drops, BatchNorm uses batch statistics */
     nn_rng dropout_rng;  /* the stream Dropout masks are drawn from */

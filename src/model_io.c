@@ -206,21 +206,21 @@ static nn_status decode_layers(reader *r, uint32_t version, nn_layer **out, int 
     return NN_OK;
 }
 
-/* Refuses running statistics that are not finite (or a negative variance). */
+/* Refuses buffers their kind's check refuses (running statistics that are not finite, a std of 0). */
 static nn_status check_buffers(const nn_model *m, const char *name, nn_error *err)
 {
     for (int i = 0; i < m->nlayers; i++) {
         const nn_layer *l = &m->layers[i];
-        const float *b = m->buffers + l->buffer_offset;
-        for (size_t k = 0; k < l->buffer_count; k++) {
-            int var = k >= l->buffer_count / 2;
-            if (!isfinite(b[k]) || (var && b[k] < 0)) {
-                char d[96];
-                nn_layer_describe(l, d, sizeof d);
-                return nn_fail(err, NN_EFORMAT, "%s: layer %d, %s: running %s %zu is %g", name, i + 1, d,
-                               var ? "variance" : "mean", k % (l->buffer_count / 2) + 1, (double)b[k]);
-            }
-        }
+        const nn_layer_ops *ops = nn_layer_ops_of(l->kind);
+        if (!ops->check_buffers)
+            continue;
+        char desc[NN_ERRMSG_MAX];
+        int len = snprintf(desc, sizeof desc, "%s: layer %d, ", name, i + 1);
+        if (len > 0 && (size_t)len < sizeof desc)
+            nn_layer_describe(l, desc + len, sizeof desc - (size_t)len);
+        nn_status st = ops->check_buffers(l, m->buffers + l->buffer_offset, desc, err);
+        if (st != NN_OK)
+            return st;
     }
     return NN_OK;
 }

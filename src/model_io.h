@@ -8,7 +8,9 @@
  *            order of its nn_layer_ops.settings: i32 for an int, a boolean
  *            or an option, f64 for a number (versions 1 and 2: i32 in,
  *            i32 out, u32 bias, f64 p, f64 eps, f64 momentum for every kind);
- *            u64 nparams, f32 params[]; u64 nbuffers, f32 buffers[];
+ *            u64 nparams, f32 params[]; u64 nbuffers, f32 buffers[]
+ *            (layer by layer, each checked by its kind's check_buffers:
+ *            BatchNorm's running statistics, Normalize's mean and std);
  *            from version 2: f64 input_scale (the pixel scale of the
  *            training data, finite and >= 0; 0 when unknown)
  * Files are written as version 3; version 2 and version 1 files (no

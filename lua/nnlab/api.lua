@@ -119,6 +119,58 @@ function nn.BatchNorm(features, opts)
                name = ("BatchNorm(%d)"):format(features)}
 end
 
+-- The smallest normal float: a fitted std below it (a constant feature) is taken as 1.
+local FLT_MIN = 1.1754943508222875e-38
+local FLT_MAX = 3.4028234663852886e38
+
+-- The numbers of a list or a 1-D tensor given as Normalize's mean or std.
+local function stat_values(name, v)
+  if getmetatable(v) == debug.getregistry()["nnlab.Tensor"] then
+    if #v:shape() ~= 1 then
+      check.fail("Normalize", "#1", ("%s must be a 1-D tensor, got %d-D"):format(name, #v:shape()), 2)
+    end
+    v = v:totable()
+  end
+  if type(v) ~= "table" or #v == 0 then
+    check.fail("Normalize", "#1", ("%s must be a list of numbers or a 1-D tensor, got %s"):format(
+      name, type(v) == "table" and "an empty table" or check.describe(v)), 2)
+  end
+  local out = {}
+  for j = 1, #v do
+    out[j] = check.number("Normalize", "#1", ("%s[%d]"):format(name, j), v[j], -FLT_MAX, true, FLT_MAX)
+  end
+  return out
+end
+
+--- nn.Normalize(dataset): y = (x - mean) / std per feature, with each
+-- feature's mean and (population) standard deviation over every item of the
+-- dataset, scaled as its batches are; a constant feature gets std 1.
+-- nn.Normalize{mean = {...}, std = {...}} (lists or 1-D tensors) takes
+-- statistics as given, each std > 0. The model file keeps them.
+function nn.Normalize(arg)
+  local f = "Normalize"
+  local mean, std
+  if getmetatable(arg) == debug.getregistry()[DATASET] then
+    local m, s = arg:feature_stats()
+    mean, std = m:totable(), s:totable()
+    for j, v in ipairs(std) do
+      if v < FLT_MIN then std[j] = 1 end
+    end
+  elseif type(arg) == "table" and getmetatable(arg) == nil then
+    check.options(f, "#1", arg, {mean = true, std = true})
+    mean, std = stat_values("mean", arg.mean), stat_values("std", arg.std)
+    if #mean ~= #std then
+      check.fail(f, "#1", ("mean has %d values but std has %d"):format(#mean, #std))
+    end
+    for j, v in ipairs(std) do
+      if v < FLT_MIN then check.fail(f, "#1", ("std[%d] must be > 0, got %s"):format(j, v)) end
+    end
+  else
+    check.fail(f, "#1", "expected a dataset or {mean = ..., std = ...}, got " .. check.describe(arg))
+  end
+  return layer{kind = "Normalize", features = #mean, mean = mean, std = std, name = ("Normalize(%d)"):format(#mean)}
+end
+
 --- nn.Reshape{c, h, w}: each sample's values seen as c x h x w (a view,
 -- no copy: N x 784 rows become N x 1 x 28 x 28 for nn.Conv2d).
 function nn.Reshape(shape)

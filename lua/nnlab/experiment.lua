@@ -3,7 +3,8 @@
 -- An experiment file returns nn.experiment{...}: a name, default parameters,
 -- a grid (axis name -> list of values), a `quick` variant of the parameters,
 -- and functions of the parameters that build the data, the model, the loss
--- and the optimizer. Training settings are parameters too (batch, epochs,
+-- and the optimizer (model(p, data) also gets the table data(p) returned, to
+-- fit nn.Normalize on data.train). Training settings are parameters too (batch, epochs,
 -- shuffle), so a grid point is a plain table and a run a pure function of it.
 local core = require("nnlab.core")
 local tsv = require("nnlab.tsv")

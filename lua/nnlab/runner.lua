@@ -175,7 +175,7 @@ end
 
 local function build(exp, p, data)
   nn.seed(p.seed)
-  local model = exp.model(p)
+  local model = exp.model(p, data)
   local loss = exp.loss and exp.loss(p) or nn.CrossEntropyLoss()
   local opt = exp.optimizer(p)
   return data, model, loss, opt

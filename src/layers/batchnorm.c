@@ -227,8 +227,21 @@ static void forward64(const nn_layer *l, const nn_pass64 *c, const double *in, d
     }
 }
 
+/* Running statistics that are not finite, or a negative variance, are refused. */
+static nn_status check_buffers(const nn_layer *l, const float *b, const char *desc, nn_error *err)
+{
+    size_t f = (size_t)l->features;
+    for (size_t k = 0; k < 2 * f; k++) {
+        int var = k >= f;
+        if (!isfinite(b[k]) || (var && b[k] < 0))
+            return nn_fail(err, NN_EFORMAT, "%s: running %s %zu is %g", desc, var ? "variance" : "mean", k % f + 1,
+                           (double)b[k]);
+    }
+    return NN_OK;
+}
+
 const nn_layer_ops nn_batchnorm_ops = {
     .kind = NN_BATCHNORM, .name = "BatchNorm", .settings = settings, .plan = plan, .describe = describe,
     .init = init, .aux_per_row = aux_per_row, .stats_count = stats_count, .forward = forward,
-    .backward = backward, .forward64 = forward64, .whole_batch = 1,
+    .backward = backward, .forward64 = forward64, .check_buffers = check_buffers, .whole_batch = 1,
 };

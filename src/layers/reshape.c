@@ -18,15 +18,15 @@ static const nn_setting flatten_settings[] = {{NULL, 0, 0, 0, 0, 0, 0, NULL}};
 
 static nn_status reshape_plan(nn_layer *l, const char *desc, nn_error *err)
 {
-    int64_t size = 1;
+    double total = 1; /* up to 2^72, which no integer type holds; exact up to 2^53 */
     for (int d = 0; d < 3; d++) {
         if (l->shape[d] < 1 || l->shape[d] > NN_MAX_FEATURES)
             return nn_fail(err, NN_EARG, "%s: sizes must be in 1..%d", desc, NN_MAX_FEATURES);
-        size *= l->shape[d];
+        total *= l->shape[d];
     }
-    if (size > NN_MAX_FEATURES)
-        return nn_fail(err, NN_EARG, "%s: %lld values a sample, more than %d", desc, (long long)size,
-                       NN_MAX_FEATURES);
+    if (total > NN_MAX_FEATURES)
+        return nn_fail(err, NN_EARG, "%s: %.0f values a sample, more than %d", desc, total, NN_MAX_FEATURES);
+    int64_t size = (int64_t)total;
     int width = l->ishape[0] < 0 ? -1 : l->ishape[0] * l->ishape[1] * l->ishape[2];
     if (width >= 0 && width != size)
         return nn_fail(err, NN_ESHAPE, "%s: takes %lld values a sample but the layer before gives %d", desc,

@@ -149,6 +149,27 @@ static void batchnorm_normalises_each_feature(void **state)
     assert_close(running[2], 0.9 + 0.1 * 1, 1e-6); /* unbiased variance of 1, 2, 3 is 1 */
 }
 
+static void normalize_scales_each_feature(void **state)
+{
+    (void)state;
+    float x[4] = {3, 10, 1, 0}; /* 2 rows, 2 features */
+    float mean[2] = {1, 2}, std[2] = {2, 4}, y[4], dx[4];
+    float want_y[4] = {1, 2, 0, -0.5f}, dy[4] = {1, 1, 2, -4}, want_dx[4] = {0.5f, 0.25f, 1, -1};
+    nn_normalize_forward(y, x, mean, std, 2, 2);
+    assert_all_close(y, want_y, 4, 0);
+    nn_normalize_backward(dx, dy, std, 2, 2);
+    assert_all_close(dx, want_dx, 4, 0);
+    const nn_layer_ops *ops = nn_layer_ops_of(NN_NORMALIZE);
+    assert_non_null(ops);
+    assert_string_equal(ops->name, "Normalize");
+    /* a std of 0 is refused */
+    nn_layer l = {.kind = NN_NORMALIZE, .features = 2};
+    float b[4] = {0, 0, 1, 0};
+    nn_error err;
+    assert_int_equal(ops->check_buffers(&l, b, "layer 1, Normalize(2)", &err), NN_EFORMAT);
+    assert_string_equal(err.msg, "layer 1, Normalize(2): std 2 is 0, not a finite number > 0");
+}
+
 static void cross_entropy_of_equal_logits_is_log_classes(void **state)
 {
     (void)state;
@@ -419,6 +440,7 @@ int main(void)
         cmocka_unit_test(activations_have_known_values),
         cmocka_unit_test(dropout_keeps_the_expected_sum),
         cmocka_unit_test(batchnorm_normalises_each_feature),
+        cmocka_unit_test(normalize_scales_each_feature),
         cmocka_unit_test(cross_entropy_of_equal_logits_is_log_classes),
         cmocka_unit_test(cross_entropy_is_stable_for_huge_logits),
         cmocka_unit_test(cross_entropy_labels_match_distributions),

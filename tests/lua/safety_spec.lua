@@ -172,7 +172,7 @@ describe("sizes", function()
       "bad argument #1 to 'sequential' (layer 1: out_features must be an integer in 1..16777216, got nil)")
     assert.has_error(function() core.sequential{{kind = "Conv"}} end,
       "bad argument #1 to 'sequential' (layer 1: kind must be one of Linear, ReLU, Sigmoid, Tanh, Dropout, " ..
-      "BatchNorm, Reshape, Flatten, Conv2d, MaxPool2d, AvgPool2d, got 'Conv')")
+      "BatchNorm, Reshape, Flatten, Conv2d, MaxPool2d, AvgPool2d, Normalize, got 'Conv')")
     assert.has_error(function() core.sequential{{kind = "BatchNorm", features = 4, eps = 0 / 0}} end,
       "bad argument #1 to 'sequential' (layer 1: eps must be a finite number, got nan)")
     assert.has_error(function() core.sequential{{kind = "BatchNorm", features = 4, eps = -1}} end,
@@ -182,7 +182,7 @@ describe("sizes", function()
     assert.has_error(function() core.sequential{{kind = "ReLU", in_feature = 3}} end,
       "bad argument #1 to 'sequential' (unknown option 'in_feature' (known: kind, name, in_features, " ..
       "out_features, bias, init, std, a, b, p, features, eps, momentum, channels, height, width, in_channels, " ..
-      "out_channels, kernel_size, stride, padding, _model))")
+      "out_channels, kernel_size, stride, padding, mean, _model))")
     assert.has_error(function() core.sequential{{kind = "Linear", in_features = 2 ^ 24, out_features = 2 ^ 24}} end,
       "bad argument #1 to 'sequential' (layer 1, Linear(16777216->16777216): the model would have more than " ..
       "2147483647 parameters)")
