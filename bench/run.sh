@@ -103,17 +103,17 @@ for w in B1 B2 B3; do
     done
     [ -n "$t" ] && printf '%-4s %-24s %11s %11s\n' $w "pytorch threads" "" "$(field "$t" threads)"
 done
-# B5: what users run, seed 000's grid end to end, once a side (it takes minutes).
-n=$("$nnlab" "$top/bench/workloads.lua" B5 1)
+# B7: what users run, seed 000's grid end to end, once a side (it takes minutes).
+n=$("$nnlab" "$top/bench/workloads.lua" B7 1)
 nv=$(field "$n" seconds) tv="" ratio="" verdict=""
 if [ $have_torch -eq 1 ]; then
-    t1=$(field "$(OPENBLAS_CORETYPE=$kernel $py "$top/bench/torch_workloads.py" B5 1 1)" seconds)
-    t2=$(field "$(OPENBLAS_CORETYPE=$kernel $py "$top/bench/torch_workloads.py" B5 1 2)" seconds)
+    t1=$(field "$(OPENBLAS_CORETYPE=$kernel $py "$top/bench/torch_workloads.py" B7 1 1)" seconds)
+    t2=$(field "$(OPENBLAS_CORETYPE=$kernel $py "$top/bench/torch_workloads.py" B7 1 2)" seconds)
     tv=$(printf '%s\n%s\n' "$t1" "$t2" | sort -g | head -1)
     ratio=$(awk "BEGIN{printf \"%.2f\", $tv / $nv}")
     verdict=$(met "$ratio >= 8")
 fi
-printf '%-4s %-24s %11.4g %11s %8s  %-30s %s\n' B5 "grid seconds" "$nv" "${tv:--}" "${ratio:+${ratio}x}" ">= 8x" "$verdict"
+printf '%-4s %-24s %11.4g %11s %8s  %-30s %s\n' B7 "grid seconds" "$nv" "${tv:--}" "${ratio:+${ratio}x}" ">= 8x" "$verdict"
 # B2 beside a busy loop pinned to one core, against B2 alone on one thread.
 alone=$(field "$(NNLAB_THREADS=1 "$nnlab" "$top/bench/workloads.lua" B2 "$repeats")" seconds_per_epoch)
 taskset -c 0 sh -c 'while :; do :; done' & spinner=$!
