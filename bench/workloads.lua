@@ -83,7 +83,8 @@ end
 
 local function sgd_momentum() return nn.SGD{lr = 0.01, momentum = 0.9} end
 
--- LeNet-5 with ReLU and max-pooling, default initialisation, batch 64.
+-- LeNet-5 with ReLU and max-pooling, batch 64. Both CNNs keep the default
+-- initialisation (weights U(+-1/sqrt(fan_in)), PyTorch's, biases 0).
 local function b5()
   local t, acc, n = epoch_bench(mnist.train, mnist.test, function()
     return nn.Sequential{
@@ -97,7 +98,7 @@ local function b5()
   return {seconds_per_epoch = t, test_accuracy = acc, items = n}
 end
 
--- Keras's MNIST CNN example (mnist_cnn.py), default initialisation, batch 128.
+-- Keras's MNIST CNN example (mnist_cnn.py), batch 128.
 -- Its peak memory includes the test set's evaluation, in batches of 128.
 local function b6()
   local t, acc, n = epoch_bench(mnist.train, mnist.test, function()
