@@ -113,7 +113,12 @@ for w in B1 B2 B3 B5 B6; do
             lim=120
             [ $w = B6 ] && lim=300 # a batch's im2col and activations beside the 47 MB of images
             g="<= $lim MB"; v=$(met "$a <= $lim")
-        elif [ -n "$b" ]; then g="within 0.5 point"; v=$(met "$a >= $b - 0.005"); fi
+        elif [ -n "$b" ]; then
+            # one seed a side: one epoch of a CNN varies by about 0.6 point between seeds
+            pts=0.5
+            case $w in B5 | B6) pts=1 ;; esac
+            g="within $pts point"; v=$(met "$a >= $b - $pts / 100")
+        fi
         printf '%-4s %-24s %11.4g %11s %8s  %-30s %s\n' $w $k "$a" "${b:--}" "" "$g" "$v"
     done
     if [ $w = B6 ]; then
