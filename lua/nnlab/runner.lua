@@ -558,13 +558,20 @@ end
 -- can be built, and blames a failure on a --set value when the same point
 -- builds with the experiment's own values of the keys set. Returns nil, or
 -- a one-line message.
+-- A model that takes the data (model(p, data), to fit nn.Normalize) is
+-- tried on the first point's data, read once.
 function runner.check_sets(exp, points, set_keys, base)
   if #set_keys == 0 then return nil end
+  local data
+  if debug.getinfo(exp.model, "u").nparams >= 2 and points[1] then
+    local ok, d = pcall(exp.data, points[1].params)
+    data = ok and d or nil
+  end
   local function try(p)
     return pcall(function()
       if exp.loss then exp.loss(p) end
       exp.optimizer(p)
-      exp.model(p)
+      exp.model(p, data)
     end)
   end
   for _, point in ipairs(points) do

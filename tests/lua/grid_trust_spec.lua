@@ -258,6 +258,12 @@ describe("identity", function()
       assert.is_true(one_line(stderr), stderr)
       assert.is_nil(lfs.attributes(dir .. "/out"), c[1])
     end
+    -- a model built from the data (iris fits nn.Normalize on its training set)
+    local code0, _, err0 = helper.nnlab(("run experiments/iris.lua --out %s/out --set hidden=0"):format(dir))
+    assert.are.equal(2, code0, err0)
+    assert.matches("^nnlab: %-%-set hidden=0: .*Linear.*\n$", err0)
+    assert.is_true(one_line(err0), err0)
+    assert.is_nil(lfs.attributes(dir .. "/out"))
     -- a number for a parameter whose default is "full" is a batch size
     local code, _, stderr = helper.nnlab(("run %s --out %s/out --set batch=30 --quiet"):format(exp, dir))
     assert.are.equal(0, code, stderr)
