@@ -382,6 +382,21 @@ static void conv2d_matches_direct_sums(void **state)
     }
 }
 
+/* The 2x2, stride-2 loops keep the general rule: the first maximum of
+ * equals, row by row, takes the gradient. */
+static void maxpool_2x2_takes_the_first_of_equals(void **state)
+{
+    (void)state;
+    nn_window g = {1, 4, 4, 2, 2, 0, 2, 2};
+    float x[16] = {1, 1, 0, 2, 1, 1, 2, 0, 3, 0, 0, 0, 0, 3, 0, 0}, y[4], dy[4] = {1, 2, 3, 4}, dx[16];
+    nn_maxpool2d_forward(y, x, 1, &g);
+    float want[4] = {1, 2, 3, 0};
+    assert_all_close(y, want, 4, 0);
+    nn_maxpool2d_backward(dx, dy, x, 1, &g);
+    float want_dx[16] = {1, 0, 0, 2, 0, 0, 0, 0, 3, 0, 4, 0, 0, 0, 0, 0};
+    assert_all_close(dx, want_dx, 16, 0);
+}
+
 /* Max routes the gradient to the first maximum, average spreads it. */
 static void pools_route_gradients(void **state)
 {
@@ -451,6 +466,7 @@ int main(void)
         cmocka_unit_test(schedules),
         cmocka_unit_test(conv2d_matches_direct_sums),
         cmocka_unit_test(pools_route_gradients),
+        cmocka_unit_test(maxpool_2x2_takes_the_first_of_equals),
         cmocka_unit_test(cross_entropy_kernels_match_the_reference),
     };
     return cmocka_run_group_tests_name("layers, losses, SGD", tests, NULL, NULL);
