@@ -163,7 +163,7 @@ void nn_im2col(float *cols, const float *x, const nn_window *g)
                     const float *row = x + ((size_t)c * g->h + iy) * g->w;
                     for (int ox = 0; ox < lo; ox++)
                         d[ox] = 0.0f;
-                    if (g->s == 1) /* libc's copy: 1.3-2x the loop's speed on rows of 10-28 */
+                    if (g->s == 1) /* libc's copy beat the loop on rows of 10-28 floats (a micro-benchmark) */
                         memcpy(d + lo, row + lo + shift, (size_t)(hi - lo) * sizeof *d);
                     else
                         for (int ox = lo; ox < hi; ox++)
