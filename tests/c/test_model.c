@@ -255,7 +255,7 @@ static void numgrad_catches_a_wrong_gradient(void **state)
         float keep = m.params[k];
         for (int s = 0; s < 2; s++) {
             m.params[k] = keep + (s ? -1e-2f : 1e-2f);
-            nn_eval_result r = {0, 0, 0, NULL};
+            nn_eval_result r = {0, 0, 0, NULL, 0, 0};
             assert_ok(nn_evaluate(&m, NN_LOSS_MSE_MEAN, &d, 8, &w, &r, &err), &err);
             l[s] = r.loss;
         }
