@@ -49,3 +49,8 @@ print(nn.evaluate(cnn2, b).accuracy, nn.gradcheck{model = cnn, loss = nn.CrossEn
 local split = nn.Sequential{nn.Reshape{1, 28, 28}, nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(338, 10)}
 nn.train{model = split, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.05}, data = a, batch = 128, epochs = 1,
          verbose = false}
+-- Normalize: fitted on a dataset, trained through, saved and loaded
+local norm = nn.Sequential{nn.Normalize(a), nn.Linear(784, 10)}
+nn.train{model = norm, loss = nn.CrossEntropyLoss(), optimizer = nn.Adam{}, data = a, batch = 50, epochs = 1, verbose = false}
+local np = os.tmpname(); norm:save(np); local norm2 = nn.load(np); os.remove(np)
+print(nn.evaluate(norm2, b).accuracy, norm2:buffers():sum())
