@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -205,14 +206,28 @@ static int32_t batch_rows(const nn_model *m, int32_t first, int batch, int32_t n
     return count;
 }
 
+/* 1 if OpenMP's threads spin while they wait (libgomp's default, or
+ * OMP_WAIT_POLICY=active, or a GOMP_SPINCOUNT other than 0), 0 if they
+ * sleep (OMP_WAIT_POLICY=passive, build/nnlab's default). */
+static int waits_spin(void)
+{
+    const char *count = getenv("GOMP_SPINCOUNT"), *policy = getenv("OMP_WAIT_POLICY");
+    if (count && *count)
+        return strcmp(count, "0") != 0;
+    return !policy || strcasecmp(policy, "passive") != 0;
+}
+
 /* Batches too small to cut into parts (the seed 001 network's 90 rows)
  * leave the second thread to gather the next batch meanwhile, unless a
- * layer uses it better (a convolution halves the batch's rows itself). */
+ * layer uses it better (a convolution halves the batch's rows itself) or
+ * the threads sleep while they wait: a batch's handoff is then a sleep and
+ * a wake, which cost B2 more than the gathering it saves (README,
+ * Performance). */
 static int pipelined(const nn_model *m, const nn_dataset *data, int batch, int whole)
 {
 #ifdef _OPENMP
     return !whole && data->n > batch && batch_parts(m, batch) == 1 && nn_get_threads() > 1 &&
-           !nn_model_halves_rows(m);
+           !nn_model_halves_rows(m) && waits_spin();
 #else
     (void)m, (void)data, (void)batch, (void)whole;
     return 0;

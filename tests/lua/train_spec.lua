@@ -159,3 +159,30 @@ describe("gradient checks", function()
     assert.is_true(rel > 1e-4)  -- h far too large: the differences are no longer the gradient
   end)
 end)
+
+describe("small batches", function()
+  it("train to the same bits whether the second thread gathers ahead (spinning waits) or not (passive)", function()
+    local dir = helper.tmpdir()
+    local script = dir .. "/pipe.lua"
+    helper.write(script, [[
+local nn = require("nnlab")
+nn.seed(3)
+local data = nn.mnist{scale = 1}.train:subset(1, 900)
+local m = nn.Sequential{nn.Linear(784, 32, {init = "normal", std = 0.01}), nn.ReLU(), nn.Linear(32, 10)}
+local h = nn.train{model = m, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.01}, data = data,
+                   batch = 90, epochs = 2, verbose = false}
+print(("%.17g %.17g"):format(h.cost[2], m:parameters():sum()))
+]])
+    local runs = {}
+    for _, env in ipairs{"NNLAB_THREADS=2 OMP_WAIT_POLICY=active", "NNLAB_THREADS=2 OMP_WAIT_POLICY=passive",
+                         "NNLAB_THREADS=1"} do
+      local code, out, err = helper.nnlab(script, env)
+      assert.are.equal(0, code, err)
+      runs[#runs + 1] = out
+    end
+    assert.matches("^%d", runs[1])
+    assert.are.equal(runs[1], runs[2])
+    assert.are.equal(runs[1], runs[3])
+    os.execute("rm -rf " .. dir)
+  end)
+end)
