@@ -34,46 +34,42 @@ static void describe(const nn_layer *l, char *buf, size_t len)
         snprintf(buf + used, len - (size_t)used, ")");
 }
 
-/* The first in-bounds position of window (oy, ox) holding its maximum. */
-static size_t argmax(const float *x, const nn_window *g, int oy, int ox)
+/* The input positions [*first, *end) of a window starting at start (its
+ * padding left out); never empty, since a pool's padding is at most half
+ * its kernel. */
+static void clip(int start, int k, int size, int *first, int *end)
 {
-    size_t best = 0;
-    float m = -INFINITY;
-    int first = 1;
-    for (int ky = 0; ky < g->k; ky++) {
-        int iy = oy * g->s - g->pad + ky;
-        if (iy < 0 || iy >= g->h)
-            continue;
-        for (int kx = 0; kx < g->k; kx++) {
-            int ix = ox * g->s - g->pad + kx;
-            size_t at = (size_t)iy * g->w + ix;
-            if (ix >= 0 && ix < g->w && (first || x[at] > m)) {
-                m = x[at], best = at, first = 0;
-            }
-        }
-    }
-    return best;
+    *first = start < 0 ? 0 : start;
+    *end = start + k < size ? start + k : size;
 }
 
-static size_t argmax64(const double *x, const nn_window *g, int oy, int ox)
+/* The in-bounds part of window (oy, ox): rows [y0, y1), columns [x0, x1). */
+static void window_span(const nn_window *g, int oy, int ox, int *y0, int *y1, int *x0, int *x1)
 {
-    size_t best = 0;
-    double m = -INFINITY;
-    int first = 1;
-    for (int ky = 0; ky < g->k; ky++) {
-        int iy = oy * g->s - g->pad + ky;
-        if (iy < 0 || iy >= g->h)
-            continue;
-        for (int kx = 0; kx < g->k; kx++) {
-            int ix = ox * g->s - g->pad + kx;
-            size_t at = (size_t)iy * g->w + ix;
-            if (ix >= 0 && ix < g->w && (first || x[at] > m)) {
-                m = x[at], best = at, first = 0;
-            }
-        }
-    }
-    return best;
+    clip(oy * g->s - g->pad, g->k, g->h, y0, y1);
+    clip(ox * g->s - g->pad, g->k, g->w, x0, x1);
 }
+
+/* The first in-bounds position of window (oy, ox) holding its maximum
+ * (row by row, the first of equals, a NaN first kept), on floats and, for
+ * numerical gradients, on doubles. */
+#define DEFINE_ARGMAX(name, T)                                           \
+    static size_t name(const T *x, const nn_window *g, int oy, int ox)  \
+    {                                                                    \
+        int y0, y1, x0, x1;                                              \
+        window_span(g, oy, ox, &y0, &y1, &x0, &x1);                      \
+        size_t best = (size_t)y0 * g->w + x0;                            \
+        T m = x[best];                                                   \
+        for (int iy = y0; iy < y1; iy++)                                 \
+            for (int ix = x0; ix < x1; ix++) {                           \
+                size_t at = (size_t)iy * g->w + ix;                      \
+                if (x[at] > m)                                           \
+                    m = x[at], best = at;                                \
+            }                                                            \
+        return best;                                                     \
+    }
+DEFINE_ARGMAX(argmax, float)
+DEFINE_ARGMAX(argmax64, double)
 
 /* The common 2x2 window with stride 2 and no padding, its first maximum
  * taken in argmax's order (row by row, the first of equals, a NaN first
@@ -170,14 +166,11 @@ void nn_avgpool2d_forward(float *y, const float *x, int n, const nn_window *g)
         for (int oy = 0; oy < g->oh; oy++)
             for (int ox = 0; ox < g->ow; ox++) {
                 float s = 0;
-                for (int ky = 0; ky < g->k; ky++) {
-                    int iy = oy * g->s - g->pad + ky;
-                    for (int kx = 0; iy >= 0 && iy < g->h && kx < g->k; kx++) {
-                        int ix = ox * g->s - g->pad + kx;
-                        if (ix >= 0 && ix < g->w)
-                            s += xp[(size_t)iy * g->w + ix];
-                    }
-                }
+                int y0, y1, x0, x1;
+                window_span(g, oy, ox, &y0, &y1, &x0, &x1);
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = x0; ix < x1; ix++)
+                        s += xp[(size_t)iy * g->w + ix];
                 y[pc * oplane + (size_t)oy * g->ow + ox] = s * scale;
             }
     }
@@ -193,14 +186,11 @@ void nn_avgpool2d_backward(float *dx, const float *dy, int n, const nn_window *g
         for (int oy = 0; oy < g->oh; oy++)
             for (int ox = 0; ox < g->ow; ox++) {
                 float d = dy[pc * oplane + (size_t)oy * g->ow + ox] * scale;
-                for (int ky = 0; ky < g->k; ky++) {
-                    int iy = oy * g->s - g->pad + ky;
-                    for (int kx = 0; iy >= 0 && iy < g->h && kx < g->k; kx++) {
-                        int ix = ox * g->s - g->pad + kx;
-                        if (ix >= 0 && ix < g->w)
-                            dxp[(size_t)iy * g->w + ix] += d;
-                    }
-                }
+                int y0, y1, x0, x1;
+                window_span(g, oy, ox, &y0, &y1, &x0, &x1);
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = x0; ix < x1; ix++)
+                        dxp[(size_t)iy * g->w + ix] += d;
             }
     }
 }
@@ -276,14 +266,11 @@ static void avg_forward64(const nn_layer *l, const nn_pass64 *c, const double *x
         for (int oy = 0; oy < g.oh; oy++)
             for (int ox = 0; ox < g.ow; ox++) {
                 double s = 0;
-                for (int ky = 0; ky < g.k; ky++) {
-                    int iy = oy * g.s - g.pad + ky;
-                    for (int kx = 0; iy >= 0 && iy < g.h && kx < g.k; kx++) {
-                        int ix = ox * g.s - g.pad + kx;
-                        if (ix >= 0 && ix < g.w)
-                            s += x[pc * plane + (size_t)iy * g.w + ix];
-                    }
-                }
+                int y0, y1, x0, x1;
+                window_span(&g, oy, ox, &y0, &y1, &x0, &x1);
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = x0; ix < x1; ix++)
+                        s += x[pc * plane + (size_t)iy * g.w + ix];
                 y[pc * oplane + (size_t)oy * g.ow + ox] = s / (g.k * g.k);
             }
 }
