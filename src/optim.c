@@ -56,7 +56,13 @@ static nn_status init_common(nn_optimizer *o, nn_optim_kind kind, double lr, dou
     return NN_OK;
 }
 
-static int in_unit(double x) { return x >= 0 && x < 1; }
+/* A rate in [0, 1): momentum, betas, alpha. */
+static nn_status check_unit(const char *name, double x, nn_error *err)
+{
+    if (!(x >= 0 && x < 1))
+        return nn_fail(err, NN_EARG, "%s must be in [0, 1), got %g", name, x);
+    return NN_OK;
+}
 
 static nn_status check_eps(double eps, nn_error *err)
 {
@@ -71,8 +77,8 @@ nn_status nn_sgd_init(nn_optimizer *o, double lr, double momentum, int nesterov,
     nn_status st = init_common(o, NN_OPTIM_SGD, lr, l2, l2_bias, schedule, err);
     if (st != NN_OK)
         return st;
-    if (!in_unit(momentum))
-        return nn_fail(err, NN_EARG, "momentum must be in [0, 1), got %g", momentum);
+    if (check_unit("momentum", momentum, err) != NN_OK)
+        return NN_EARG;
     if (nesterov && momentum == 0)
         return nn_fail(err, NN_EARG, "nesterov needs a momentum > 0");
     o->momentum = momentum;
@@ -86,11 +92,8 @@ nn_status nn_adam_init(nn_optimizer *o, double lr, double beta1, double beta2, d
     nn_status st = init_common(o, NN_OPTIM_ADAM, lr, l2, l2_bias, schedule, err);
     if (st != NN_OK)
         return st;
-    if (!in_unit(beta1))
-        return nn_fail(err, NN_EARG, "betas[1] must be in [0, 1), got %g", beta1);
-    if (!in_unit(beta2))
-        return nn_fail(err, NN_EARG, "betas[2] must be in [0, 1), got %g", beta2);
-    if (check_eps(eps, err) != NN_OK)
+    if (check_unit("betas[1]", beta1, err) != NN_OK || check_unit("betas[2]", beta2, err) != NN_OK ||
+        check_eps(eps, err) != NN_OK)
         return NN_EARG;
     if (!(weight_decay >= 0) || !isfinite(weight_decay))
         return nn_fail(err, NN_EARG, "weight_decay must be a finite number >= 0, got %g", weight_decay);
@@ -110,12 +113,9 @@ nn_status nn_rmsprop_init(nn_optimizer *o, double lr, double alpha, double eps, 
     nn_status st = init_common(o, NN_OPTIM_RMSPROP, lr, l2, l2_bias, schedule, err);
     if (st != NN_OK)
         return st;
-    if (!in_unit(alpha))
-        return nn_fail(err, NN_EARG, "alpha must be in [0, 1), got %g", alpha);
-    if (check_eps(eps, err) != NN_OK)
+    if (check_unit("alpha", alpha, err) != NN_OK || check_eps(eps, err) != NN_OK ||
+        check_unit("momentum", momentum, err) != NN_OK)
         return NN_EARG;
-    if (!in_unit(momentum))
-        return nn_fail(err, NN_EARG, "momentum must be in [0, 1), got %g", momentum);
     o->alpha = alpha;
     o->eps = eps;
     o->momentum = momentum;
