@@ -221,8 +221,7 @@ static int waits_spin(void)
  * leave the second thread to gather the next batch meanwhile, unless a
  * layer uses it better (a convolution halves the batch's rows itself) or
  * the threads sleep while they wait: a batch's handoff is then a sleep and
- * a wake, which cost B2 more than the gathering it saves (README,
- * Performance). */
+ * a wake, dearer than the gathering it saves. */
 static int pipelined(const nn_model *m, const nn_dataset *data, int batch, int whole)
 {
 #ifdef _OPENMP
