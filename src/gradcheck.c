@@ -78,7 +78,9 @@ static nn_pass64 pass64(const ng_ctx *c, int i, int keep)
     memset(&p, 0, sizeof p);
     p.p = c->p + l->param_offset;
     p.buffers = m->buffers + l->buffer_offset;
-    p.mask = dropping(c, l) ? m->aux[i].data : NULL;
+    const nn_layer_ops *ops = m->ops[i];
+    int drawn = m->training && ops->aux_per_row && ops->aux_per_row(l, c->width[i], 1) > 0;
+    p.mask = drawn ? m->aux[i].data : NULL;
     p.training = m->training;
     p.in_w = input_width(c, i);
     p.out_w = c->width[i];

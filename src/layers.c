@@ -9,12 +9,13 @@
 
 extern const nn_layer_ops nn_linear_ops, nn_relu_ops, nn_sigmoid_ops, nn_tanh_ops, nn_dropout_ops,
     nn_batchnorm_ops, nn_reshape_ops, nn_flatten_ops, nn_conv2d_ops, nn_maxpool2d_ops, nn_avgpool2d_ops,
-    nn_normalize_ops;
+    nn_normalize_ops, nn_random_shift_ops;
 
 /* The registry: one line per kind. */
 static const nn_layer_ops *const registry[] = {
     &nn_linear_ops, &nn_relu_ops, &nn_sigmoid_ops, &nn_tanh_ops, &nn_dropout_ops, &nn_batchnorm_ops,
     &nn_reshape_ops, &nn_flatten_ops, &nn_conv2d_ops, &nn_maxpool2d_ops, &nn_avgpool2d_ops, &nn_normalize_ops,
+    &nn_random_shift_ops,
 };
 
 #define NKINDS ((int)(sizeof registry / sizeof registry[0]))

@@ -40,7 +40,8 @@ typedef enum {
     NN_CONV2D = 9,
     NN_MAXPOOL2D = 10,
     NN_AVGPOOL2D = 11,
-    NN_NORMALIZE = 12
+    NN_NORMALIZE = 12,
+    NN_RANDOM_SHIFT = 13
 } nn_layer_kind;
 
 typedef enum {
@@ -66,6 +67,7 @@ typedef struct {
     int in_channels, out_channels; /* Conv2d */
     int kernel, stride, padding;   /* Conv2d, pools: square kernel, stride, zero padding */
     int shape[3];          /* Reshape: the c x h x w of a sample */
+    int shift;             /* RandomShift: the largest shift in pixels, rows and columns */
     /* Planned by nn_layer_plan: */
     int ishape[3], oshape[3]; /* c x h x w of a sample in and out ({features, 1, 1} when flat);
                                  ishape[0] = -1 while unknown */
@@ -135,7 +137,8 @@ typedef struct {
 typedef struct {
     const double *p;       /* the layer's parameters in double */
     const float *buffers;  /* its running statistics */
-    const float *mask;     /* Dropout in training: its drawn mask, n x out */
+    const float *mask;     /* in training, the layer's drawn rows of aux, or NULL: Dropout's
+                              mask (n x out), RandomShift's shifts (n x 2) */
     int training;
     int in_w, out_w;       /* floats a row in and out, as nn_layer_pass's */
     double *xhat, *stats;  /* BatchNorm: filled when not NULL (n x f, then mean and invstd) */

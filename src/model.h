@@ -24,7 +24,7 @@ typedef struct {
     float *buffers;      /* owned: state that is not trained (BatchNorm running stats, Normalize's mean and std) */
     size_t nbuffers;
     int training;        /* 1: Dropout drops, BatchNorm uses batch statistics */
-    nn_rng dropout_rng;  /* the stream Dropout masks are drawn from */
+    nn_rng dropout_rng;  /* the stream Dropout masks and RandomShift's shifts are drawn from */
     double input_scale;  /* pixel scale of the data it was trained on; 0 if unknown (model files v2) */
     /* Workspace, per layer: */
     nn_tensor *out;      /* output of each layer */

@@ -110,6 +110,14 @@ function nn.Dropout(p)
   return layer{kind = "Dropout", p = p, name = ("Dropout(%g)"):format(p)}
 end
 
+--- nn.RandomShift(k): in training, each c x h x w sample moved by whole
+-- rows and columns drawn from -k..k (zeros moved in), a new draw each batch
+-- from the model's random state; unchanged in evaluation. 0 turns it off.
+function nn.RandomShift(k)
+  check.int("RandomShift", "#1", "shift", k, 0, 1 << 24)
+  return layer{kind = "RandomShift", shift = math.tointeger(k), name = ("RandomShift(%d)"):format(k)}
+end
+
 function nn.BatchNorm(features, opts)
   check.int("BatchNorm", "#1", "features", features, 1, 1 << 24)
   opts = check.options("BatchNorm", "#2", opts, {eps = true, momentum = true})
