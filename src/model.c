@@ -218,7 +218,7 @@ static nn_status size_layer(nn_model *m, int i, int n, int width, nn_error *err)
         st = nn_tensor_reshape2(&m->out[i], n, out, err);
     if (st == NN_OK && i < m->nlayers - 1 && !aliased(m, i))
         st = nn_tensor_reshape2(&m->dout[i], n, out, err);
-    size_t per_row = ops->aux_per_row ? ops->aux_per_row(l, out, m->training) : 0;
+    size_t per_row = ops->aux_per_row ? ops->aux_per_row(l, out, m->batch_training) : 0;
     if (st == NN_OK && per_row)
         st = per_row > INT_MAX ? nn_fail(err, NN_ENOMEM, "out of memory")
                                : nn_tensor_reshape2(&m->aux[i], n, (int)per_row, err);
@@ -241,6 +241,7 @@ nn_status nn_model_begin_batch(nn_model *m, int n, int cols, int sparse, nn_erro
         return nn_fail(err, NN_EARG, "a sparse input needs a first Linear layer, not %s",
                        nn_layer_kind_name(m->layers[0].kind));
     int width = cols;
+    m->batch_training = m->training;
     for (int i = 0; i < m->nlayers; i++) {
         nn_status st = size_layer(m, i, n, width, err);
         if (st != NN_OK)
@@ -272,7 +273,7 @@ static nn_layer_pass layer_pass(nn_model *m, int i, const nn_model_part *p)
     s.n = p->rows;
     s.in_w = in_w;
     s.out_w = out_w;
-    s.training = m->training;
+    s.training = m->batch_training;
     s.x = j < 0 ? p->x : m->out[j].data + (size_t)p->first * (size_t)in_w;
     s.y = aliased(m, i) ? NULL : m->out[i].data + (size_t)p->first * (size_t)out_w;
     s.w = m->params + l->param_offset;

@@ -24,6 +24,8 @@ typedef struct {
     float *buffers;      /* owned: state that is not trained (BatchNorm running stats, Normalize's mean and std) */
     size_t nbuffers;
     int training;        /* 1: Dropout drops, BatchNorm uses batch statistics */
+    int batch_training;  /* training as the last batch began: its forward and its backward use it,
+                            whatever training() or evaluate() came in between */
     nn_rng dropout_rng;  /* the stream Dropout masks and RandomShift's shifts are drawn from */
     double input_scale;  /* pixel scale of the data it was trained on; 0 if unknown (model files v2) */
     /* Workspace, per layer: */

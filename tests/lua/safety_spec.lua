@@ -146,6 +146,38 @@ describe("an output fed back as input", function()
   end)
 end)
 
+describe("backward after training() or evaluate()", function()
+  -- It differentiates what the last forward computed, in that forward's mode;
+  -- an evaluation forward with Dropout then backward in training crashed.
+  it("uses the mode of the last forward", function()
+    local x, dy = nn.tensor{{1, 2, 3, 4}, {4, 3, 2, 1}}, nn.tensor{{1, -1}, {0.5, 2}}
+    local function grads(m, forward_mode, backward_mode)
+      m:zero_grad()
+      m[forward_mode](m)
+      m:forward(x)
+      m[backward_mode](m)
+      m:backward(x, dy)
+      return m:gradients():totable()
+    end
+    for _, make in ipairs{
+      function() return nn.Sequential{nn.Linear(4, 3), nn.Dropout(0.5), nn.Linear(3, 2)} end,
+      function() return nn.Sequential{nn.Linear(4, 3), nn.BatchNorm(3), nn.ReLU(), nn.Linear(3, 2)} end,
+      function() return nn.Sequential{nn.Reshape{1, 2, 2}, nn.RandomShift(1), nn.Flatten(), nn.Linear(4, 2)} end,
+    } do
+      nn.seed(4)
+      local m = make()
+      local plain = grads(m, "evaluate", "evaluate")
+      assert.are.same(plain, grads(m, "evaluate", "training"), tostring(m))
+      nn.seed(4)
+      m = make()
+      local trained = grads(m, "training", "training")
+      nn.seed(4)
+      m = make()
+      assert.are.same(trained, grads(m, "training", "evaluate"), tostring(m))
+    end
+  end)
+end)
+
 describe("sizes", function()
   it("whose product overflows are refused", function()
     assert.has_error(function() nn.zeros{0}:reshape{2 ^ 30, 2 ^ 30, 2 ^ 30} end,
@@ -172,7 +204,7 @@ describe("sizes", function()
       "bad argument #1 to 'sequential' (layer 1: out_features must be an integer in 1..16777216, got nil)")
     assert.has_error(function() core.sequential{{kind = "Conv"}} end,
       "bad argument #1 to 'sequential' (layer 1: kind must be one of Linear, ReLU, Sigmoid, Tanh, Dropout, " ..
-      "BatchNorm, Reshape, Flatten, Conv2d, MaxPool2d, AvgPool2d, Normalize, got 'Conv')")
+      "BatchNorm, Reshape, Flatten, Conv2d, MaxPool2d, AvgPool2d, Normalize, RandomShift, got 'Conv')")
     assert.has_error(function() core.sequential{{kind = "BatchNorm", features = 4, eps = 0 / 0}} end,
       "bad argument #1 to 'sequential' (layer 1: eps must be a finite number, got nan)")
     assert.has_error(function() core.sequential{{kind = "BatchNorm", features = 4, eps = -1}} end,
@@ -182,7 +214,7 @@ describe("sizes", function()
     assert.has_error(function() core.sequential{{kind = "ReLU", in_feature = 3}} end,
       "bad argument #1 to 'sequential' (unknown option 'in_feature' (known: kind, name, in_features, " ..
       "out_features, bias, init, std, a, b, p, features, eps, momentum, channels, height, width, in_channels, " ..
-      "out_channels, kernel_size, stride, padding, mean, _model))")
+      "out_channels, kernel_size, stride, padding, mean, shift, _model))")
     assert.has_error(function() core.sequential{{kind = "Linear", in_features = 2 ^ 24, out_features = 2 ^ 24}} end,
       "bad argument #1 to 'sequential' (layer 1, Linear(16777216->16777216): the model would have more than " ..
       "2147483647 parameters)")
