@@ -79,7 +79,7 @@ static nn_pass64 pass64(const ng_ctx *c, int i, int keep)
     p.p = c->p + l->param_offset;
     p.buffers = m->buffers + l->buffer_offset;
     const nn_layer_ops *ops = m->ops[i];
-    int drawn = m->training && ops->aux_per_row && ops->aux_per_row(l, c->width[i], 1) > 0;
+    int drawn = m->training && ops->draw && ops->aux_per_row(l, c->width[i], 1) > 0;
     p.mask = drawn ? m->aux[i].data : NULL;
     p.training = m->training;
     p.in_w = input_width(c, i);

@@ -31,7 +31,8 @@ typedef struct {
     /* Workspace, per layer: */
     nn_tensor *out;      /* output of each layer */
     nn_tensor *dout;     /* gradient of the loss w.r.t. each layer's output */
-    nn_tensor *aux;      /* per row (nn_layer_ops.aux_per_row): Dropout: mask; BatchNorm: xhat */
+    nn_tensor *aux;      /* per row (nn_layer_ops.aux_per_row): Dropout: mask; BatchNorm: xhat;
+                            RandomShift: its shifts */
     float **stats;       /* per layer (nn_layer_ops.stats_count): BatchNorm: batch mean and invstd */
     const nn_layer_ops **ops; /* each layer's kind */
     int *src;            /* the layer whose output each layer reads, -1: the model's input (views

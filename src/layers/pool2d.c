@@ -79,19 +79,6 @@ static int is_2x2(const nn_window *g)
     return g->k == 2 && g->s == 2 && g->pad == 0;
 }
 
-static int max4_at(const float *r0, const float *r1, int ox)
-{
-    int at = 0;
-    float m = r0[2 * ox];
-    if (r0[2 * ox + 1] > m)
-        m = r0[2 * ox + 1], at = 1;
-    if (r1[2 * ox] > m)
-        m = r1[2 * ox], at = 2;
-    if (r1[2 * ox + 1] > m)
-        at = 3;
-    return at;
-}
-
 static void maxpool_2x2_forward(float *y, const float *x, int n, const nn_window *g)
 {
     size_t plane = (size_t)g->h * g->w, oplane = (size_t)g->oh * g->ow;
@@ -108,17 +95,32 @@ static void maxpool_2x2_forward(float *y, const float *x, int n, const nn_window
         }
 }
 
+/* Each window's gradient goes to its first maximum, chosen as argmax
+ * does, with selects rather than branches (the maximum's place is as good
+ * as random): each of the four places gets dy or 0. */
 static void maxpool_2x2_backward(float *dx, const float *dy, const float *x, int n, const nn_window *g)
 {
     size_t plane = (size_t)g->h * g->w, oplane = (size_t)g->oh * g->ow;
-    memset(dx, 0, (size_t)n * g->c * plane * sizeof *dx);
+    if (2 * g->oh != g->h || 2 * g->ow != g->w) /* an odd last row or column: no window's */
+        memset(dx, 0, (size_t)n * g->c * plane * sizeof *dx);
     for (size_t pc = 0; pc < (size_t)n * g->c; pc++)
         for (int oy = 0; oy < g->oh; oy++) {
             size_t r = pc * plane + (size_t)(2 * oy) * g->w;
+            const float *r0 = x + r, *r1 = r0 + g->w;
+            float *d0 = dx + r, *d1 = d0 + g->w;
             const float *dyr = dy + pc * oplane + (size_t)oy * g->ow;
             for (int ox = 0; ox < g->ow; ox++) {
-                int at = max4_at(x + r, x + r + g->w, ox);
-                dx[r + (size_t)(at >> 1) * g->w + 2 * ox + (at & 1)] = dyr[ox];
+                float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+                int at = b > a;
+                float m = at ? b : a;
+                at = c > m ? 2 : at;
+                m = c > m ? c : m;
+                at = d > m ? 3 : at;
+                float v = dyr[ox];
+                d0[2 * ox] = at == 0 ? v : 0.0f;
+                d0[2 * ox + 1] = at == 1 ? v : 0.0f;
+                d1[2 * ox] = at == 2 ? v : 0.0f;
+                d1[2 * ox + 1] = at == 3 ? v : 0.0f;
             }
         }
 }

@@ -112,8 +112,8 @@ describe("RandomShift", function()
     end
     assert.is_true(next(seen, next(seen)) ~= nil) -- more than one shift drawn
     local small = rows(5, 2, 6, 6)
-    for _, row in ipairs(small) do
-      for q = 1, #row do row[q] = row[q] / 6000 end
+    for _, r in ipairs(small) do
+      for q = 1, #r do r[q] = r[q] / 6000 end
     end
     local data = nn.dataset{x = nn.tensor(small), y = {0, 1, 2, 0, 1}, classes = 3}
     -- (a layer below it, so that its backward is checked too)

@@ -125,6 +125,21 @@ describe("numbers a hostile script cannot get wrong", function()
     end
     assert.are.equal(255 * 6, grad_sum(255))
     assert.are.equal(256 * 6, grad_sum(256))
+    -- a first convolution, whose training forward keeps its columns for backward
+    local function conv_grads(x_forward, x_backward)
+      nn.seed(1)
+      local m = nn.Sequential{nn.Reshape{1, 4, 4}, nn.Conv2d(1, 2, 3)}
+      m:training()
+      m:zero_grad()
+      m:forward(x_forward)
+      local dy = nn.zeros{1, 8}
+      for i = 1, 8 do dy:set(1, i, i) end
+      m:backward(x_backward, dy)
+      return m:gradients():totable()
+    end
+    local a = nn.tensor{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}}
+    local b = nn.tensor{{0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}}
+    assert.are.same(conv_grads(b, b), conv_grads(a, b))
   end)
 
   it("backward with the model's own gradients as dy reads a copy", function()

@@ -38,8 +38,8 @@ for _, opt in ipairs{nn.Adam{l2 = 1e-3, schedule = {kind = "step", step_size = 1
   do local closed <close> = opt end -- luacheck: ignore 211
   assert(not pcall(opt.lr, opt))
 end
--- convolutions: views, Conv2d with stride and padding, both pools, per-channel BatchNorm, sampled gradients
-local cnn = nn.Sequential{nn.Reshape{1, 28, 28}, nn.Conv2d(1, 3, 5, {stride = 2, padding = 2}), nn.BatchNorm(3),
+-- convolutions: views, shifts, Conv2d with stride and padding, both pools, per-channel BatchNorm, sampled gradients
+local cnn = nn.Sequential{nn.Reshape{1, 28, 28}, nn.RandomShift(2), nn.Conv2d(1, 3, 5, {stride = 2, padding = 2}), nn.BatchNorm(3),
                           nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(3, 4, 3, {bias = false}), nn.AvgPool2d(2, {padding = 1}),
                           nn.Flatten(), nn.Dropout(0.2), nn.Linear(36, 10)}
 nn.train{model = cnn, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.05, momentum = 0.9}, data = a, validation = b,
@@ -49,6 +49,9 @@ print(nn.evaluate(cnn2, b).accuracy, nn.gradcheck{model = cnn, loss = nn.CrossEn
 local split = nn.Sequential{nn.Reshape{1, 28, 28}, nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(338, 10)}
 nn.train{model = split, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.05}, data = a, batch = 128, epochs = 1,
          verbose = false}
+-- a backward in another mode than its forward, and with another x (a first Conv2d keeps its columns)
+split:evaluate(); split:forward(b:images(1, 2)); split:training(); split:backward(b:images(1, 2), nn.zeros{2, 10})
+split:forward(b:images(1, 2)); split:evaluate(); split:backward(b:images(3, 2), nn.zeros{2, 10})
 -- Normalize: fitted on a dataset, trained through, saved and loaded
 local norm = nn.Sequential{nn.Normalize(a), nn.Linear(784, 10)}
 nn.train{model = norm, loss = nn.CrossEntropyLoss(), optimizer = nn.Adam{}, data = a, batch = 50, epochs = 1, verbose = false}
