@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conv_kernels.h"
 #include "layers.h"
 #include "model.h"
 #include "tensor.h"
@@ -118,11 +119,70 @@ static size_t columns_count(const nn_layer *l)
            (size_t)l->oshape[2];
 }
 
-/* Each half's columns and their gradients, then the second half's weight
- * and bias gradients. */
+/* The direct path (conv_kernels.h) takes the place of im2col and sgemm
+ * when the kernels are AVX-512, for stride 1 with the padding below the
+ * kernel (dx is then a convolution of dy) and windows of at most
+ * DIRECT_MAX_TAPS values (LeNet's 25 and 150; not Keras's second layer,
+ * 288, where sgemm does well). */
+#define DIRECT_MAX_TAPS 160
+
+static int direct_fits(const nn_window *g)
+{
+    return g->s == 1 && g->pad < g->k && g->c * g->k * g->k <= DIRECT_MAX_TAPS;
+}
+
+static int direct_pays(const nn_window *g)
+{
+#ifdef NN_HAVE_X86_KERNELS
+    return nn_cpu_kernels() == NN_CPU_AVX512 && direct_fits(g);
+#else
+    (void)g;
+    return 0;
+#endif
+}
+
+/* A half's scratch on the direct path: the padded inputs and wide dy of a
+ * chunk of samples (forward: the first of each), the padded dy, the wide
+ * dx and the turned kernels. */
+typedef struct {
+    float *xp, *yw, *dyp, *dxw, *wf;
+} direct_scratch;
+
+static size_t direct_count(const nn_window *g, int out, direct_scratch *at, float *base)
+{
+    nn_window gt;
+    nn_direct_transpose_window(&gt, g, out);
+    size_t sizes[5] = {NN_DIRECT_CHUNK * nn_direct_padded(g), NN_DIRECT_CHUNK * (size_t)out * nn_direct_wide(g),
+                       nn_direct_padded(&gt), (size_t)g->c * nn_direct_wide(&gt), (size_t)out * g->c * g->k * g->k};
+    float **parts[5] = {&at->xp, &at->yw, &at->dyp, &at->dxw, &at->wf};
+    size_t total = 0;
+    for (int i = 0; i < 5; i++) {
+        if (base)
+            *parts[i] = base + total;
+        total += sizes[i];
+    }
+    return total;
+}
+
+/* Each half's columns and their gradients (or its direct scratch, for
+ * either path whatever the CPU, since a test may force the kernels after
+ * the scratch was sized), then the second half's weight and bias
+ * gradients. */
+static size_t half_count(const nn_layer *l)
+{
+    nn_window g;
+    nn_layer_window(l, &g);
+    size_t cols = 2 * columns_count(l);
+    if (!direct_fits(&g))
+        return cols;
+    direct_scratch unused;
+    size_t direct = direct_count(&g, l->out_channels, &unused, NULL);
+    return direct > cols ? direct : cols;
+}
+
 static size_t scratch_count(const nn_layer *l)
 {
-    return HALVES * 2 * columns_count(l) + l->param_count;
+    return HALVES * half_count(l) + l->param_count;
 }
 
 static int split_threads(const nn_layer *l, int n)
@@ -245,21 +305,80 @@ void nn_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const 
     }
 }
 
+#ifdef NN_HAVE_X86_KERNELS
+/* The direct path over n samples (see nn_conv2d_forward). */
+static void direct_forward(float *y, const float *x, const float *w, const float *b, float *scratch, int n,
+                           int out, const nn_window *g)
+{
+    direct_scratch d;
+    direct_count(g, out, &d, scratch);
+    size_t in = (size_t)g->c * g->h * g->w, ysz = (size_t)out * g->oh * g->ow;
+    for (int r = 0; r < n; r++) {
+        nn_direct_pad(d.xp, x + (size_t)r * in, g);
+        nn_direct_forward_avx512(d.yw, d.xp, w, b, g, out);
+        nn_direct_unwide(y + (size_t)r * ysz, d.yw, g, out);
+    }
+}
+
+/* The direct path's backward (see nn_conv2d_backward), by chunks of
+ * samples for the weight gradients. */
+static void direct_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                            float *scratch, int n, int out, const nn_window *g, int accumulate)
+{
+    direct_scratch d;
+    direct_count(g, out, &d, scratch);
+    nn_window gt;
+    nn_direct_transpose_window(&gt, g, out);
+    size_t in = (size_t)g->c * g->h * g->w, ysz = (size_t)out * g->oh * g->ow;
+    size_t padded = nn_direct_padded(g), wide = (size_t)out * nn_direct_wide(g);
+    if (!accumulate) {
+        memset(dw, 0, (size_t)out * g->c * g->k * g->k * sizeof *dw);
+        if (db)
+            memset(db, 0, (size_t)out * sizeof *db);
+    }
+    if (dx)
+        nn_direct_flip(d.wf, w, out, g->c, g->k);
+    for (int r0 = 0; r0 < n; r0 += NN_DIRECT_CHUNK) {
+        int count = n - r0 < NN_DIRECT_CHUNK ? n - r0 : NN_DIRECT_CHUNK;
+        for (int r = 0; r < count; r++) {
+            nn_direct_pad(d.xp + (size_t)r * padded, x + (size_t)(r0 + r) * in, g);
+            nn_direct_widen(d.yw + (size_t)r * wide, dy + (size_t)(r0 + r) * ysz, g, out);
+        }
+        nn_direct_weight_grad_avx512(dw, d.yw, d.xp, g, out, count);
+        if (db)
+            nn_direct_bias_grad_avx512(db, d.yw, g, out, count);
+        for (int r = r0; dx && r < r0 + count; r++) {
+            const float *dyr = dy + (size_t)r * ysz;
+            nn_direct_pad(d.dyp, dyr, &gt);
+            nn_direct_forward_avx512(d.dxw, d.dyp, d.wf, NULL, &gt, g->c);
+            nn_direct_unwide(dx + (size_t)r * in, d.dxw, &gt, g->c);
+        }
+    }
+}
+#else
+/* (never taken: direct_pays is 0 without the x86 kernels) */
+#define direct_forward nn_conv2d_forward
+#define direct_backward nn_conv2d_backward
+#endif
+
 static void forward(const nn_layer_pass *s)
 {
     const nn_layer *l = s->l;
     nn_window g;
     nn_layer_window(l, &g);
-    int first_rows = (s->n + 1) / 2;
-    size_t cols = 2 * columns_count(l);
+    int first_rows = (s->n + 1) / 2, direct = direct_pays(&g);
+    size_t half = half_count(l);
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(HALVES) schedule(static) if (split_threads(l, s->n) > 1)
 #endif
     for (int h = 0; h < HALVES; h++) {
         int first = h ? first_rows : 0, rows = h ? s->n - first_rows : first_rows;
-        nn_conv2d_forward(s->y + (size_t)first * l->out, s->x + (size_t)first * l->in, s->w,
-                          l->bias ? s->w + l->weight_count : NULL, s->scratch + (size_t)h * cols, rows,
-                          l->out_channels, &g);
+        float *y = s->y + (size_t)first * l->out, *scratch = s->scratch + (size_t)h * half;
+        const float *x = s->x + (size_t)first * l->in, *b = l->bias ? s->w + l->weight_count : NULL;
+        if (direct)
+            direct_forward(y, x, s->w, b, scratch, rows, l->out_channels, &g);
+        else
+            nn_conv2d_forward(y, x, s->w, b, scratch, rows, l->out_channels, &g);
     }
 }
 
@@ -269,18 +388,22 @@ static nn_status backward(const nn_layer_pass *s, nn_tensor *pack, nn_error *err
     const nn_layer *l = s->l;
     nn_window g;
     nn_layer_window(l, &g);
-    int first_rows = (s->n + 1) / 2;
-    size_t cols = 2 * columns_count(l);
-    float *second = s->scratch + HALVES * cols;
+    int first_rows = (s->n + 1) / 2, direct = direct_pays(&g);
+    size_t half = half_count(l);
+    float *second = s->scratch + HALVES * half;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(HALVES) schedule(static) if (split_threads(l, s->n) > 1)
 #endif
     for (int h = 0; h < HALVES; h++) {
         int first = h ? first_rows : 0, rows = h ? s->n - first_rows : first_rows;
-        float *gw = h ? second : s->g;
-        nn_conv2d_backward(s->dx ? s->dx + (size_t)first * l->in : NULL, gw, l->bias ? gw + l->weight_count : NULL,
-                           s->dy + (size_t)first * l->out, s->x + (size_t)first * l->in, s->w,
-                           s->scratch + (size_t)h * cols, rows, l->out_channels, &g, h ? 0 : s->accumulate);
+        float *gw = h ? second : s->g, *gb = l->bias ? gw + l->weight_count : NULL;
+        float *dx = s->dx ? s->dx + (size_t)first * l->in : NULL, *scratch = s->scratch + (size_t)h * half;
+        const float *dy = s->dy + (size_t)first * l->out, *x = s->x + (size_t)first * l->in;
+        int acc = h ? 0 : s->accumulate;
+        if (direct)
+            direct_backward(dx, gw, gb, dy, x, s->w, scratch, rows, l->out_channels, &g, acc);
+        else
+            nn_conv2d_backward(dx, gw, gb, dy, x, s->w, scratch, rows, l->out_channels, &g, acc);
     }
     if (s->n > first_rows)
         for (size_t k = 0; k < l->param_count; k++)

@@ -382,6 +382,64 @@ static void conv2d_matches_direct_sums(void **state)
     }
 }
 
+/* Conv2d forward and backward, through its kind's table, on the kernels
+ * cpu.h chooses (the direct path with AVX-512) and on the reference
+ * (im2col and sgemm, forced with NN_CPU_PLAIN): the same figures within
+ * float rounding, over chunks, halves and blocks of outputs with tails. */
+static void conv2d_direct_path_at(int c, int h, int w, int k, int pad, int out, int n)
+{
+    nn_layer l;
+    memset(&l, 0, sizeof l);
+    l.kind = NN_CONV2D, l.in_channels = c, l.out_channels = out, l.kernel = k, l.stride = 1, l.padding = pad;
+    l.bias = 1, l.ishape[0] = c, l.ishape[1] = h, l.ishape[2] = w;
+    nn_error err;
+    assert_int_equal(nn_layer_plan(&l, 0, &err), NN_OK);
+    const nn_layer_ops *ops = nn_layer_ops_of(NN_CONV2D);
+    size_t in = (size_t)n * l.in, ys = (size_t)n * l.out;
+    float *x = malloc(in * sizeof *x), *p = malloc(l.param_count * sizeof *p), *dy = malloc(ys * sizeof *dy);
+    for (size_t i = 0; i < in; i++)
+        x[i] = (float)((i * 7919) % 101) / 50.0f - 1.0f;
+    for (size_t i = 0; i < l.param_count; i++)
+        p[i] = (float)((i * 104729) % 89) / 44.0f - 1.0f;
+    for (size_t i = 0; i < ys; i++)
+        dy[i] = (float)((i * 613) % 37) / 18.0f - 1.0f;
+    float *y[2], *dx[2], *g[2];
+    for (int run = 0; run < 2; run++) {
+        if (run == 1)
+            nn_cpu_force(NN_CPU_PLAIN);
+        float *scratch = malloc(ops->scratch_count(&l) * sizeof *scratch);
+        y[run] = malloc(ys * sizeof *y[run]), dx[run] = malloc(in * sizeof *dx[run]);
+        g[run] = malloc(l.param_count * sizeof *g[run]);
+        nn_layer_pass s;
+        memset(&s, 0, sizeof s);
+        s.l = &l, s.n = n, s.in_w = l.in, s.out_w = l.out, s.training = 1, s.x = x, s.y = y[run], s.w = p;
+        s.g = g[run], s.scratch = scratch, s.dy = dy, s.dx = dx[run];
+        ops->forward(&s);
+        assert_int_equal(ops->backward(&s, NULL, &err), NN_OK);
+        free(scratch);
+    }
+    nn_cpu_force(NN_CPU_AUTO);
+    assert_all_close(y[0], y[1], ys, 1e-4);
+    assert_all_close(dx[0], dx[1], in, 1e-4);
+    for (size_t i = 0; i < l.param_count; i++)
+        assert_close(g[0][i], g[1][i], 1e-5 * (fabsf(g[1][i]) + (float)n * l.out));
+    for (int run = 0; run < 2; run++)
+        free(y[run]), free(dx[run]), free(g[run]);
+    free(x), free(p), free(dy);
+}
+
+static void conv2d_direct_path_matches_the_reference(void **state)
+{
+    (void)state;
+    if (!nn_cpu_supports(NN_CPU_AVX512))
+        skip();
+    conv2d_direct_path_at(1, 28, 28, 5, 2, 6, 5);   /* LeNet's first layer */
+    conv2d_direct_path_at(6, 14, 14, 5, 0, 16, 19); /* its second: a chunk and a tail */
+    conv2d_direct_path_at(3, 7, 7, 3, 1, 9, 33);    /* a block of 8 outputs and 1 */
+    conv2d_direct_path_at(2, 5, 6, 3, 2, 10, 3);    /* not square, padding k - 1 */
+    conv2d_direct_path_at(1, 9, 9, 1, 0, 3, 2);     /* a 1x1 kernel */
+}
+
 /* The 2x2, stride-2 loops keep the general rule: the first maximum of
  * equals, row by row, takes the gradient. */
 static void maxpool_2x2_takes_the_first_of_equals(void **state)
@@ -465,6 +523,7 @@ int main(void)
         cmocka_unit_test(sgd_refuses_bad_settings),
         cmocka_unit_test(schedules),
         cmocka_unit_test(conv2d_matches_direct_sums),
+        cmocka_unit_test(conv2d_direct_path_matches_the_reference),
         cmocka_unit_test(pools_route_gradients),
         cmocka_unit_test(maxpool_2x2_takes_the_first_of_equals),
         cmocka_unit_test(cross_entropy_kernels_match_the_reference),

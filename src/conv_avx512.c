@@ -1,0 +1,123 @@
+/* conv_avx512.c - the AVX-512 kernels of Conv2d's direct path
+ * (conv_kernels.h): 16 wide positions a vector, blocks of up to 8 outputs
+ * whose sums stay in registers. */
+#include "conv_kernels.h"
+
+#ifdef NN_HAVE_X86_KERNELS
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f")))
+#define OUT_BLOCK 8
+
+/* Outputs o0..o0+OB-1 of the forward, OB a constant (1..OUT_BLOCK). */
+#define DEFINE_FORWARD(OB)                                                                               \
+    AVX512 static void forward_##OB(float *yw, const float *xp, const float *w, const float *b,          \
+                                    const nn_window *g, int o0)                                          \
+    {                                                                                                    \
+        size_t wide = nn_direct_wide(g), hp = (size_t)g->h + 2 * (size_t)g->pad;                        \
+        size_t wp = (size_t)g->w + 2 * (size_t)g->pad;                                                  \
+        int k = g->k, K = g->c * k * k;                                                                  \
+        const float *wo = w + (size_t)o0 * K;                                                            \
+        for (size_t q = 0; q < wide; q += NN_DIRECT_LANES) {                                             \
+            __m512 acc[OB];                                                                              \
+            for (int j = 0; j < OB; j++)                                                                 \
+                acc[j] = _mm512_set1_ps(b ? b[o0 + j] : 0.0f);                                           \
+            for (int ch = 0; ch < g->c; ch++)                                                            \
+                for (int ky = 0; ky < k; ky++) {                                                         \
+                    const float *row = xp + ((size_t)ch * hp + (size_t)ky) * wp + q;                     \
+                    const float *wt = wo + ((size_t)ch * k + ky) * k;                                    \
+                    for (int kx = 0; kx < k; kx++) {                                                     \
+                        __m512 xv = _mm512_loadu_ps(row + kx);                                           \
+                        for (int j = 0; j < OB; j++)                                                     \
+                            acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(wt[(size_t)j * K + kx]), xv, acc[j]); \
+                    }                                                                                    \
+                }                                                                                        \
+            for (int j = 0; j < OB; j++)                                                                 \
+                _mm512_storeu_ps(yw + (size_t)(o0 + j) * wide + q, acc[j]);                              \
+        }                                                                                                \
+    }
+
+/* Outputs o0..o0+OB-1 of the weight gradient: two taps at a time, so
+ * that each load of dy serves two sums, over every sample of the chunk
+ * before the lanes are added. */
+#define DEFINE_WEIGHT_GRAD(OB)                                                                           \
+    AVX512 static void weight_grad_##OB(float *dw, const float *dyw, const float *xp, const nn_window *g, \
+                                        int out, int count, int o0)                                      \
+    {                                                                                                    \
+        size_t wide = nn_direct_wide(g), hp = (size_t)g->h + 2 * (size_t)g->pad;                        \
+        size_t wp = (size_t)g->w + 2 * (size_t)g->pad, padded = nn_direct_padded(g);                    \
+        int k = g->k, K = g->c * k * k;                                                                  \
+        for (int t = 0; t < K; t += 2) {                                                                 \
+            int taps = t + 1 < K ? 2 : 1;                                                                \
+            const float *tap[2];                                                                         \
+            for (int u = 0; u < 2; u++) {                                                                \
+                int tu = t + (u < taps ? u : 0), ch = tu / (k * k), ky = tu / k % k, kx = tu % k;        \
+                tap[u] = xp + ((size_t)ch * hp + (size_t)ky) * wp + (size_t)kx;                          \
+            }                                                                                            \
+            __m512 acc[2][OB];                                                                           \
+            for (int j = 0; j < OB; j++)                                                                 \
+                acc[0][j] = acc[1][j] = _mm512_setzero_ps();                                             \
+            for (int r = 0; r < count; r++) {                                                            \
+                const float *dr = dyw + ((size_t)r * out + o0) * wide;                                   \
+                size_t xr = (size_t)r * padded;                                                          \
+                for (size_t q = 0; q < wide; q += NN_DIRECT_LANES) {                                     \
+                    __m512 x0 = _mm512_loadu_ps(tap[0] + xr + q), x1 = _mm512_loadu_ps(tap[1] + xr + q); \
+                    for (int j = 0; j < OB; j++) {                                                       \
+                        __m512 d = _mm512_loadu_ps(dr + (size_t)j * wide + q);                           \
+                        acc[0][j] = _mm512_fmadd_ps(d, x0, acc[0][j]);                                   \
+                        acc[1][j] = _mm512_fmadd_ps(d, x1, acc[1][j]);                                   \
+                    }                                                                                    \
+                }                                                                                        \
+            }                                                                                            \
+            for (int u = 0; u < taps; u++)                                                               \
+                for (int j = 0; j < OB; j++)                                                             \
+                    dw[(size_t)(o0 + j) * K + t + u] += _mm512_reduce_add_ps(acc[u][j]);                 \
+        }                                                                                                \
+    }
+
+#define DEFINE_BLOCKS(OB) DEFINE_FORWARD(OB) DEFINE_WEIGHT_GRAD(OB)
+DEFINE_BLOCKS(1)
+DEFINE_BLOCKS(2)
+DEFINE_BLOCKS(3)
+DEFINE_BLOCKS(4)
+DEFINE_BLOCKS(5)
+DEFINE_BLOCKS(6)
+DEFINE_BLOCKS(7)
+DEFINE_BLOCKS(8)
+
+typedef void (*forward_block)(float *, const float *, const float *, const float *, const nn_window *, int);
+typedef void (*weight_grad_block)(float *, const float *, const float *, const nn_window *, int, int, int);
+static const forward_block forward_blocks[OUT_BLOCK + 1] = {
+    NULL, forward_1, forward_2, forward_3, forward_4, forward_5, forward_6, forward_7, forward_8};
+static const weight_grad_block weight_grad_blocks[OUT_BLOCK + 1] = {
+    NULL, weight_grad_1, weight_grad_2, weight_grad_3, weight_grad_4, weight_grad_5, weight_grad_6,
+    weight_grad_7, weight_grad_8};
+
+void nn_direct_forward_avx512(float *yw, const float *xp, const float *w, const float *b, const nn_window *g,
+                              int out)
+{
+    for (int o0 = 0; o0 < out; o0 += OUT_BLOCK)
+        forward_blocks[out - o0 < OUT_BLOCK ? out - o0 : OUT_BLOCK](yw, xp, w, b, g, o0);
+}
+
+void nn_direct_weight_grad_avx512(float *dw, const float *dyw, const float *xp, const nn_window *g, int out,
+                                  int count)
+{
+    for (int o0 = 0; o0 < out; o0 += OUT_BLOCK)
+        weight_grad_blocks[out - o0 < OUT_BLOCK ? out - o0 : OUT_BLOCK](dw, dyw, xp, g, out, count, o0);
+}
+
+AVX512 void nn_direct_bias_grad_avx512(float *db, const float *dyw, const nn_window *g, int out, int count)
+{
+    size_t wide = nn_direct_wide(g);
+    for (int o = 0; o < out; o++) {
+        __m512 acc = _mm512_setzero_ps();
+        for (int r = 0; r < count; r++) {
+            const float *d = dyw + ((size_t)r * out + o) * wide;
+            for (size_t q = 0; q < wide; q += NN_DIRECT_LANES)
+                acc = _mm512_add_ps(acc, _mm512_loadu_ps(d + q));
+        }
+        db[o] += _mm512_reduce_add_ps(acc);
+    }
+}
+#endif
