@@ -126,17 +126,21 @@ static size_t columns_count(const nn_layer *l)
  * 288, where sgemm does well). */
 #define DIRECT_MAX_TAPS 160
 
-static int direct_fits(const nn_window *g)
+/* ... and a chunk's wide gradients of at most this many floats (64 MB). */
+#define DIRECT_MAX_WIDE (1 << 24)
+
+static int direct_fits(const nn_window *g, int out)
 {
-    return g->s == 1 && g->pad < g->k && g->c * g->k * g->k <= DIRECT_MAX_TAPS;
+    return g->s == 1 && g->pad < g->k && g->c * g->k * g->k <= DIRECT_MAX_TAPS &&
+           NN_DIRECT_CHUNK * (double)out * (double)nn_direct_wide(g) <= DIRECT_MAX_WIDE;
 }
 
-static int direct_pays(const nn_window *g)
+static int direct_pays(const nn_window *g, int out)
 {
 #ifdef NN_HAVE_X86_KERNELS
-    return nn_cpu_kernels() == NN_CPU_AVX512 && direct_fits(g);
+    return nn_cpu_kernels() == NN_CPU_AVX512 && direct_fits(g, out);
 #else
-    (void)g;
+    (void)g, (void)out;
     return 0;
 #endif
 }
@@ -173,7 +177,7 @@ static size_t half_count(const nn_layer *l)
     nn_window g;
     nn_layer_window(l, &g);
     size_t cols = 2 * columns_count(l);
-    if (!direct_fits(&g))
+    if (!direct_fits(&g, l->out_channels))
         return cols;
     direct_scratch unused;
     size_t direct = direct_count(&g, l->out_channels, &unused, NULL);
@@ -366,7 +370,7 @@ static void forward(const nn_layer_pass *s)
     const nn_layer *l = s->l;
     nn_window g;
     nn_layer_window(l, &g);
-    int first_rows = (s->n + 1) / 2, direct = direct_pays(&g);
+    int first_rows = (s->n + 1) / 2, direct = direct_pays(&g, l->out_channels);
     size_t half = half_count(l);
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(HALVES) schedule(static) if (split_threads(l, s->n) > 1)
@@ -388,7 +392,7 @@ static nn_status backward(const nn_layer_pass *s, nn_tensor *pack, nn_error *err
     const nn_layer *l = s->l;
     nn_window g;
     nn_layer_window(l, &g);
-    int first_rows = (s->n + 1) / 2, direct = direct_pays(&g);
+    int first_rows = (s->n + 1) / 2, direct = direct_pays(&g, l->out_channels);
     size_t half = half_count(l);
     float *second = s->scratch + HALVES * half;
 #ifdef _OPENMP
