@@ -46,40 +46,40 @@ static void draw(const nn_layer *l, float *aux, size_t count, nn_rng *rng)
 }
 
 /* dst[i][j] = src[i - down][j - right] where that is inside the h x w
- * plane, else 0; on floats and, for numerical gradients, on doubles. The
- * opposite shift is its adjoint, which backward applies to dy. */
-#define DEFINE_SHIFT_PLANE(name, T)                                                   \
-    static void name(T *dst, const T *src, int h, int w, int down, int right)        \
-    {                                                                                \
-        int j0 = right > 0 ? right : 0, j1 = right < 0 ? w + right : w;              \
-        for (int i = 0; i < h; i++) {                                                \
-            T *row = dst + (size_t)i * w;                                            \
-            int si = i - down;                                                       \
-            if (si < 0 || si >= h) {                                                 \
-                memset(row, 0, (size_t)w * sizeof *row);                             \
-                continue;                                                            \
-            }                                                                        \
-            memset(row, 0, (size_t)j0 * sizeof *row);                                \
-            memcpy(row + j0, src + (size_t)si * w + (j0 - right), (size_t)(j1 - j0) * sizeof *row); \
-            memset(row + j1, 0, (size_t)(w - j1) * sizeof *row);                     \
-        }                                                                            \
+ * plane, else 0 (plane); then y = x with each of n samples shifted by sign
+ * times its drawn shift, every channel alike (rows). On floats and, for
+ * numerical gradients, on doubles. The opposite shift is its adjoint,
+ * which backward applies to dy. */
+#define DEFINE_SHIFT(plane, rows, T)                                                                    \
+    static void plane(T *dst, const T *src, int h, int w, int down, int right)                         \
+    {                                                                                                  \
+        int j0 = right > 0 ? right : 0, j1 = right < 0 ? w + right : w;                                \
+        for (int i = 0; i < h; i++) {                                                                  \
+            T *row = dst + (size_t)i * w;                                                              \
+            int si = i - down;                                                                         \
+            if (si < 0 || si >= h) {                                                                   \
+                memset(row, 0, (size_t)w * sizeof *row);                                               \
+                continue;                                                                              \
+            }                                                                                          \
+            memset(row, 0, (size_t)j0 * sizeof *row);                                                  \
+            memcpy(row + j0, src + (size_t)si * w + (j0 - right), (size_t)(j1 - j0) * sizeof *row);    \
+            memset(row + j1, 0, (size_t)(w - j1) * sizeof *row);                                       \
+        }                                                                                              \
+    }                                                                                                  \
+    static void rows(T *y, const T *x, const nn_layer *l, const float *aux, int n, int sign)           \
+    {                                                                                                  \
+        int c = l->ishape[0], h = l->ishape[1], w = l->ishape[2];                                      \
+        size_t size = (size_t)h * w;                                                                   \
+        for (int r = 0; r < n; r++) {                                                                  \
+            int down = sign * (int)aux[2 * r], right = sign * (int)aux[2 * r + 1];                     \
+            for (int ch = 0; ch < c; ch++) {                                                           \
+                size_t at = ((size_t)r * c + ch) * size;                                               \
+                plane(y + at, x + at, h, w, down, right);                                              \
+            }                                                                                          \
+        }                                                                                              \
     }
-DEFINE_SHIFT_PLANE(shift_plane, float)
-DEFINE_SHIFT_PLANE(shift_plane64, double)
-
-/* y (n samples) = x with each sample shifted by sign times its drawn shift. */
-static void shift_rows(float *y, const float *x, const nn_layer *l, const float *aux, int n, int sign)
-{
-    int c = l->ishape[0], h = l->ishape[1], w = l->ishape[2];
-    size_t plane = (size_t)h * w;
-    for (int r = 0; r < n; r++) {
-        int down = sign * (int)aux[2 * r], right = sign * (int)aux[2 * r + 1];
-        for (int ch = 0; ch < c; ch++) {
-            size_t at = ((size_t)r * c + ch) * plane;
-            shift_plane(y + at, x + at, h, w, down, right);
-        }
-    }
-}
+DEFINE_SHIFT(shift_plane, shift_rows, float)
+DEFINE_SHIFT(shift_plane64, shift_rows64, double)
 
 static void forward(const nn_layer_pass *s)
 {
@@ -103,15 +103,10 @@ static nn_status backward(const nn_layer_pass *s, nn_tensor *pack, nn_error *err
 
 static void forward64(const nn_layer *l, const nn_pass64 *c, const double *x, double *y, int n)
 {
-    int ch = l->ishape[0], h = l->ishape[1], w = l->ishape[2];
-    size_t plane = (size_t)h * w;
-    for (int r = 0; r < n; r++) {
-        int down = c->mask ? (int)c->mask[2 * r] : 0, right = c->mask ? (int)c->mask[2 * r + 1] : 0;
-        for (int k = 0; k < ch; k++) {
-            size_t at = ((size_t)r * ch + k) * plane;
-            shift_plane64(y + at, x + at, h, w, down, right);
-        }
-    }
+    if (c->mask)
+        shift_rows64(y, x, l, c->mask, n, 1);
+    else
+        memcpy(y, x, (size_t)n * (size_t)c->out_w * sizeof *y);
 }
 
 const nn_layer_ops nn_random_shift_ops = {
