@@ -9,21 +9,120 @@
 #define AVX512 __attribute__((target("avx512f")))
 #define OUT_BLOCK 8
 
-/* Outputs o0..o0+OB-1 of the forward, OB a constant (1..OUT_BLOCK). */
+/* The layouts' rows are a few dozen floats each (10 to 32 in LeNet):
+ * written as runs of copied floats and of zeros with masked stores, the
+ * destination once from end to end (memcpy and memset calls per row were
+ * 12% of LeNet's profile). */
+typedef struct {
+    float *d;     /* where the next run goes */
+    size_t zeros; /* zeros owed before it */
+} run_writer;
+
+AVX512 static inline __mmask16 tail_mask(size_t n)
+{
+    return (__mmask16)((1u << n) - 1u);
+}
+
+AVX512 static inline void flush_zeros(run_writer *rw)
+{
+    size_t i = 0, n = rw->zeros;
+    for (; i + NN_DIRECT_LANES <= n; i += NN_DIRECT_LANES)
+        _mm512_storeu_ps(rw->d + i, _mm512_setzero_ps());
+    if (i < n)
+        _mm512_mask_storeu_ps(rw->d + i, tail_mask(n - i), _mm512_setzero_ps());
+    rw->d += n;
+    rw->zeros = 0;
+}
+
+AVX512 static inline void put_copy(run_writer *rw, const float *s, size_t n)
+{
+    flush_zeros(rw);
+    size_t i = 0;
+    for (; i + NN_DIRECT_LANES <= n; i += NN_DIRECT_LANES)
+        _mm512_storeu_ps(rw->d + i, _mm512_loadu_ps(s + i));
+    if (i < n) {
+        __mmask16 m = tail_mask(n - i);
+        _mm512_mask_storeu_ps(rw->d + i, m, _mm512_maskz_loadu_ps(m, s + i));
+    }
+    rw->d += n;
+}
+
+AVX512 void nn_direct_pad_avx512(float *xp, const float *x, const nn_window *g)
+{
+    size_t w = (size_t)g->w, pad = (size_t)g->pad, wp = w + 2 * pad;
+    run_writer rw = {xp, 0};
+    for (int ch = 0; ch < g->c; ch++) {
+        rw.zeros += pad * wp;
+        for (int iy = 0; iy < g->h; iy++) {
+            rw.zeros += pad;
+            put_copy(&rw, x + ((size_t)ch * g->h + (size_t)iy) * w, w);
+            rw.zeros += pad;
+        }
+        rw.zeros += pad * wp;
+    }
+    rw.zeros = (size_t)(xp + nn_direct_padded(g) - rw.d); /* the last channel's bottom rows and the tail */
+    flush_zeros(&rw);
+}
+
+AVX512 void nn_direct_widen_avx512(float *dyw, const float *dy, const nn_window *g, int out)
+{
+    size_t wide = nn_direct_wide(g), wp = (size_t)g->w + 2 * (size_t)g->pad, ow = (size_t)g->ow;
+    run_writer rw = {dyw, 0};
+    for (int o = 0; o < out; o++) {
+        for (int oy = 0; oy < g->oh; oy++) {
+            put_copy(&rw, dy + ((size_t)o * g->oh + (size_t)oy) * ow, ow);
+            rw.zeros += wp - ow;
+        }
+        rw.zeros += wide - (size_t)g->oh * wp;
+    }
+    flush_zeros(&rw);
+}
+
+/* The window rows [*ky0, *ky1) that reach the input's rows, not its
+ * padding, for some position of the block of lanes from wide position q
+ * (its rows q / wp .. (q + lanes - 1) / wp): the other rows' taps only add
+ * zeros. dx's window pads dy by k - 1 - pad, so that LeNet's second
+ * layer's dx skips 2 of every 7 taps. */
+static void live_rows(const nn_window *g, size_t wp, size_t q, int *ky0, int *ky1)
+{
+    int first = (int)(q / wp), last = (int)((q + NN_DIRECT_LANES - 1) / wp);
+    int lo = g->pad - last, hi = g->pad + g->h - first; /* ky in [lo, hi) */
+    *ky0 = lo > 0 ? lo : 0;
+    *ky1 = hi < g->k ? hi : g->k;
+}
+
+/* The lanes of the block from wide position q that are output positions
+ * (a row's first ow of wp, the rows below oh). */
+AVX512 static __mmask16 output_lanes(const nn_window *g, size_t wp, size_t q)
+{
+    unsigned m = 0;
+    size_t end = (size_t)g->oh * wp;
+    for (int i = 0; i < NN_DIRECT_LANES; i++)
+        if (q + (size_t)i < end && (q + (size_t)i) % wp < (size_t)g->ow)
+            m |= 1u << i;
+    return (__mmask16)m;
+}
+
+/* Outputs o0..o0+OB-1 of the forward, OB a constant (1..OUT_BLOCK), each
+ * sum over the taps in order (the taps of padding rows left out), each
+ * block's output lanes packed into y's rows (compressed in a register and
+ * stored with a mask: Zen 4 is slow to compress into memory). */
 #define DEFINE_FORWARD(OB)                                                                               \
-    AVX512 static void forward_##OB(float *yw, const float *xp, const float *w, const float *b,          \
+    AVX512 static void forward_##OB(float *y, const float *xp, const float *w, const float *b,           \
                                     const nn_window *g, int o0)                                          \
     {                                                                                                    \
         size_t wide = nn_direct_wide(g), hp = (size_t)g->h + 2 * (size_t)g->pad;                        \
-        size_t wp = (size_t)g->w + 2 * (size_t)g->pad;                                                  \
+        size_t wp = (size_t)g->w + 2 * (size_t)g->pad, plane = (size_t)g->oh * g->ow, done = 0;         \
         int k = g->k, K = g->c * k * k;                                                                  \
         const float *wo = w + (size_t)o0 * K;                                                            \
         for (size_t q = 0; q < wide; q += NN_DIRECT_LANES) {                                             \
             __m512 acc[OB];                                                                              \
             for (int j = 0; j < OB; j++)                                                                 \
                 acc[j] = _mm512_set1_ps(b ? b[o0 + j] : 0.0f);                                           \
+            int ky0, ky1;                                                                                \
+            live_rows(g, wp, q, &ky0, &ky1);                                                             \
             for (int ch = 0; ch < g->c; ch++)                                                            \
-                for (int ky = 0; ky < k; ky++) {                                                         \
+                for (int ky = ky0; ky < ky1; ky++) {                                                     \
                     const float *row = xp + ((size_t)ch * hp + (size_t)ky) * wp + q;                     \
                     const float *wt = wo + ((size_t)ch * k + ky) * k;                                    \
                     for (int kx = 0; kx < k; kx++) {                                                     \
@@ -32,8 +131,12 @@
                             acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(wt[(size_t)j * K + kx]), xv, acc[j]); \
                     }                                                                                    \
                 }                                                                                        \
+            __mmask16 lanes = output_lanes(g, wp, q);                                                    \
+            size_t n = (size_t)__builtin_popcount(lanes);                                                \
             for (int j = 0; j < OB; j++)                                                                 \
-                _mm512_storeu_ps(yw + (size_t)(o0 + j) * wide + q, acc[j]);                              \
+                _mm512_mask_storeu_ps(y + (size_t)(o0 + j) * plane + done, tail_mask(n),                 \
+                                      _mm512_maskz_compress_ps(lanes, acc[j]));                          \
+            done += n;                                                                                   \
         }                                                                                                \
     }
 
@@ -93,11 +196,11 @@ static const weight_grad_block weight_grad_blocks[OUT_BLOCK + 1] = {
     NULL, weight_grad_1, weight_grad_2, weight_grad_3, weight_grad_4, weight_grad_5, weight_grad_6,
     weight_grad_7, weight_grad_8};
 
-void nn_direct_forward_avx512(float *yw, const float *xp, const float *w, const float *b, const nn_window *g,
+void nn_direct_forward_avx512(float *y, const float *xp, const float *w, const float *b, const nn_window *g,
                               int out)
 {
     for (int o0 = 0; o0 < out; o0 += OUT_BLOCK)
-        forward_blocks[out - o0 < OUT_BLOCK ? out - o0 : OUT_BLOCK](yw, xp, w, b, g, o0);
+        forward_blocks[out - o0 < OUT_BLOCK ? out - o0 : OUT_BLOCK](y, xp, w, b, g, o0);
 }
 
 void nn_direct_weight_grad_avx512(float *dw, const float *dyw, const float *xp, const nn_window *g, int out,

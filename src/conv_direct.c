@@ -1,7 +1,5 @@
 /* conv_direct.c - the layout of Conv2d's direct path (conv_kernels.h):
  * padded copies of a sample, wide rows, turned kernels. */
-#include <string.h>
-
 #include "conv_kernels.h"
 
 static size_t round_up(size_t n)
@@ -19,35 +17,6 @@ size_t nn_direct_padded(const nn_window *g)
     size_t hp = (size_t)g->h + 2 * (size_t)g->pad, wp = (size_t)g->w + 2 * (size_t)g->pad;
     /* the last tap of the last block of lanes reads up to c hp wp + k + lanes - 3 */
     return (size_t)g->c * hp * wp + (size_t)g->k + NN_DIRECT_LANES;
-}
-
-void nn_direct_pad(float *xp, const float *x, const nn_window *g)
-{
-    int hp = g->h + 2 * g->pad, wp = g->w + 2 * g->pad;
-    memset(xp, 0, nn_direct_padded(g) * sizeof *xp);
-    for (int ch = 0; ch < g->c; ch++)
-        for (int iy = 0; iy < g->h; iy++)
-            memcpy(xp + ((size_t)ch * hp + iy + g->pad) * wp + g->pad, x + ((size_t)ch * g->h + iy) * g->w,
-                   (size_t)g->w * sizeof *xp);
-}
-
-void nn_direct_unwide(float *y, const float *yw, const nn_window *g, int out)
-{
-    size_t wide = nn_direct_wide(g), wp = (size_t)g->w + 2 * (size_t)g->pad;
-    for (int o = 0; o < out; o++)
-        for (int oy = 0; oy < g->oh; oy++)
-            memcpy(y + ((size_t)o * g->oh + oy) * g->ow, yw + (size_t)o * wide + (size_t)oy * wp,
-                   (size_t)g->ow * sizeof *y);
-}
-
-void nn_direct_widen(float *dyw, const float *dy, const nn_window *g, int out)
-{
-    size_t wide = nn_direct_wide(g), wp = (size_t)g->w + 2 * (size_t)g->pad;
-    memset(dyw, 0, (size_t)out * wide * sizeof *dyw);
-    for (int o = 0; o < out; o++)
-        for (int oy = 0; oy < g->oh; oy++)
-            memcpy(dyw + (size_t)o * wide + (size_t)oy * wp, dy + ((size_t)o * g->oh + oy) * g->ow,
-                   (size_t)g->ow * sizeof *dyw);
 }
 
 void nn_direct_flip(float *wf, const float *w, int out, int c, int k)

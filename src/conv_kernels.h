@@ -9,7 +9,7 @@
  * wp positions, q = oy wp + ox, the first ow of each row the output's.
  * Window tap (ch, ky, kx) then reads the padded input at ch hp wp + ky wp
  * + kx + q: a contiguous run for every tap. The columns ox >= ow read
- * across rows and are dropped; the wide positions are rounded up to
+ * across rows and are dropped as the output is stored; the wide positions are rounded up to
  * NN_DIRECT_LANES and the padded copy ends with zeros enough for them.
  * dx is the forward convolution of dy, padded by k - 1 - pad, with the
  * kernels turned half a turn and in and out swapped. */
@@ -26,12 +26,6 @@
 /* Floats of a sample's padded copy, and of one channel's wide rows. */
 size_t nn_direct_padded(const nn_window *g);
 size_t nn_direct_wide(const nn_window *g);
-/* xp = x (c x h x w) in its padded planes, zeros around and after */
-void nn_direct_pad(float *xp, const float *x, const nn_window *g);
-/* y (out x oh x ow) = the output's positions of yw (out x wide) */
-void nn_direct_unwide(float *y, const float *yw, const nn_window *g, int out);
-/* dyw (out x wide) = dy (out x oh x ow) in wide rows, zeros elsewhere */
-void nn_direct_widen(float *dyw, const float *dy, const nn_window *g, int out);
 /* wf (c x out x k x k) = w (out x c x k x k), each kernel turned half a turn */
 void nn_direct_flip(float *wf, const float *w, int out, int c, int k);
 /* The window over dy (out x oh x ow, padded by k - 1 - pad) whose
@@ -39,9 +33,14 @@ void nn_direct_flip(float *wf, const float *w, int out, int c, int k);
 void nn_direct_transpose_window(nn_window *gt, const nn_window *g, int out);
 
 #ifdef NN_HAVE_X86_KERNELS
-/* yw (out x wide) = w (out x c k k) * the windows of xp + b (b NULL: none),
- * each sum over the taps in order */
-void nn_direct_forward_avx512(float *yw, const float *xp, const float *w, const float *b, const nn_window *g,
+/* xp (padded floats) = x (c x h x w) in its padded planes, zeros around and after */
+void nn_direct_pad_avx512(float *xp, const float *x, const nn_window *g);
+/* dyw (out x wide) = dy (out x oh x ow) in wide rows, zeros elsewhere */
+void nn_direct_widen_avx512(float *dyw, const float *dy, const nn_window *g, int out);
+/* y (out x oh x ow) = w (out x c k k) * the windows of xp + b (b NULL:
+ * none), each sum over the taps in order, computed in wide rows and the
+ * output's positions stored */
+void nn_direct_forward_avx512(float *y, const float *xp, const float *w, const float *b, const nn_window *g,
                               int out);
 /* dw (out x c k k) += dyw (out x wide) times the windows of xp, summed
  * over count samples (sample r's padded input at xp + r padded, its wide

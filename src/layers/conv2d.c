@@ -146,21 +146,21 @@ static int direct_pays(const nn_window *g, int out)
 }
 
 /* A half's scratch on the direct path: the padded inputs and wide dy of a
- * chunk of samples (forward: the first of each), the padded dy, the wide
- * dx and the turned kernels. */
+ * chunk of samples (forward: the first padded input only), the padded dy
+ * and the turned kernels. */
 typedef struct {
-    float *xp, *yw, *dyp, *dxw, *wf;
+    float *xp, *yw, *dyp, *wf;
 } direct_scratch;
 
 static size_t direct_count(const nn_window *g, int out, direct_scratch *at, float *base)
 {
     nn_window gt;
     nn_direct_transpose_window(&gt, g, out);
-    size_t sizes[5] = {NN_DIRECT_CHUNK * nn_direct_padded(g), NN_DIRECT_CHUNK * (size_t)out * nn_direct_wide(g),
-                       nn_direct_padded(&gt), (size_t)g->c * nn_direct_wide(&gt), (size_t)out * g->c * g->k * g->k};
-    float **parts[5] = {&at->xp, &at->yw, &at->dyp, &at->dxw, &at->wf};
+    size_t sizes[4] = {NN_DIRECT_CHUNK * nn_direct_padded(g), NN_DIRECT_CHUNK * (size_t)out * nn_direct_wide(g),
+                       nn_direct_padded(&gt), (size_t)out * g->c * g->k * g->k};
+    float **parts[4] = {&at->xp, &at->yw, &at->dyp, &at->wf};
     size_t total = 0;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 4; i++) {
         if (base)
             *parts[i] = base + total;
         total += sizes[i];
@@ -318,9 +318,8 @@ static void direct_forward(float *y, const float *x, const float *w, const float
     direct_count(g, out, &d, scratch);
     size_t in = (size_t)g->c * g->h * g->w, ysz = (size_t)out * g->oh * g->ow;
     for (int r = 0; r < n; r++) {
-        nn_direct_pad(d.xp, x + (size_t)r * in, g);
-        nn_direct_forward_avx512(d.yw, d.xp, w, b, g, out);
-        nn_direct_unwide(y + (size_t)r * ysz, d.yw, g, out);
+        nn_direct_pad_avx512(d.xp, x + (size_t)r * in, g);
+        nn_direct_forward_avx512(y + (size_t)r * ysz, d.xp, w, b, g, out);
     }
 }
 
@@ -345,17 +344,16 @@ static void direct_backward(float *dx, float *dw, float *db, const float *dy, co
     for (int r0 = 0; r0 < n; r0 += NN_DIRECT_CHUNK) {
         int count = n - r0 < NN_DIRECT_CHUNK ? n - r0 : NN_DIRECT_CHUNK;
         for (int r = 0; r < count; r++) {
-            nn_direct_pad(d.xp + (size_t)r * padded, x + (size_t)(r0 + r) * in, g);
-            nn_direct_widen(d.yw + (size_t)r * wide, dy + (size_t)(r0 + r) * ysz, g, out);
+            nn_direct_pad_avx512(d.xp + (size_t)r * padded, x + (size_t)(r0 + r) * in, g);
+            nn_direct_widen_avx512(d.yw + (size_t)r * wide, dy + (size_t)(r0 + r) * ysz, g, out);
         }
         nn_direct_weight_grad_avx512(dw, d.yw, d.xp, g, out, count);
         if (db)
             nn_direct_bias_grad_avx512(db, d.yw, g, out, count);
         for (int r = r0; dx && r < r0 + count; r++) {
             const float *dyr = dy + (size_t)r * ysz;
-            nn_direct_pad(d.dyp, dyr, &gt);
-            nn_direct_forward_avx512(d.dxw, d.dyp, d.wf, NULL, &gt, g->c);
-            nn_direct_unwide(dx + (size_t)r * in, d.dxw, &gt, g->c);
+            nn_direct_pad_avx512(d.dyp, dyr, &gt);
+            nn_direct_forward_avx512(dx + (size_t)r * in, d.dyp, d.wf, NULL, &gt, g->c);
         }
     }
 }

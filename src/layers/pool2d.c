@@ -8,6 +8,7 @@
 
 #include "layers.h"
 #include "model.h"
+#include "pool_kernels.h"
 
 static const nn_setting settings[] = {
     {"kernel_size", NN_SET_INT, offsetof(nn_layer, kernel), 1, 0, 1, NN_MAX_FEATURES, NULL},
@@ -73,7 +74,8 @@ DEFINE_ARGMAX(argmax64, double)
 
 /* The common 2x2 window with stride 2 and no padding, its first maximum
  * taken in argmax's order (row by row, the first of equals, a NaN first
- * kept): the same figures as the general loops, 4x faster on LeNet. */
+ * kept): the same figures as the general loops, 4x faster on LeNet; the
+ * reference of pool_avx512.c's kernels (pool_kernels.h). */
 static int is_2x2(const nn_window *g)
 {
     return g->k == 2 && g->s == 2 && g->pad == 0;
@@ -127,6 +129,12 @@ static void maxpool_2x2_backward(float *dx, const float *dy, const float *x, int
 
 void nn_maxpool2d_forward(float *y, const float *x, int n, const nn_window *g)
 {
+#ifdef NN_HAVE_X86_KERNELS
+    if (is_2x2(g) && nn_cpu_kernels() == NN_CPU_AVX512) {
+        nn_maxpool_2x2_forward_avx512(y, x, n, g);
+        return;
+    }
+#endif
     if (is_2x2(g)) {
         maxpool_2x2_forward(y, x, n, g);
         return;
@@ -143,6 +151,12 @@ void nn_maxpool2d_forward(float *y, const float *x, int n, const nn_window *g)
 
 void nn_maxpool2d_backward(float *dx, const float *dy, const float *x, int n, const nn_window *g)
 {
+#ifdef NN_HAVE_X86_KERNELS
+    if (is_2x2(g) && nn_cpu_kernels() == NN_CPU_AVX512) {
+        nn_maxpool_2x2_backward_avx512(dx, dy, x, n, g);
+        return;
+    }
+#endif
     if (is_2x2(g)) {
         maxpool_2x2_backward(dx, dy, x, n, g);
         return;

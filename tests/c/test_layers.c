@@ -455,6 +455,48 @@ static void maxpool_2x2_takes_the_first_of_equals(void **state)
     assert_all_close(dx, want_dx, 16, 0);
 }
 
+/* The 2x2 kernels of cpu.h's choice (AVX-512's) against the reference,
+ * to the bit: ties, NaNs, signed zeros, rows of 1 to 40 columns (vector
+ * tails), odd last rows and columns. */
+static void maxpool_2x2_at(int c, int h, int w, int n)
+{
+    nn_window g = {c, h, w, 2, 2, 0, h / 2, w / 2};
+    size_t in = (size_t)n * c * h * w, out = (size_t)n * c * g.oh * g.ow;
+    float *x = malloc(in * sizeof *x), *dy = malloc(out * sizeof *dy), *y[2], *dx[2];
+    for (size_t i = 0; i < in; i++) {
+        unsigned v = (unsigned)(i * 2654435761u) >> 27; /* 0..31: many ties */
+        x[i] = v == 0 ? NAN : v == 1 ? -0.0f : v == 2 ? 0.0f : (float)(v % 7) - 3.0f;
+    }
+    for (size_t i = 0; i < out; i++)
+        dy[i] = (float)i + 1.0f;
+    for (int run = 0; run < 2; run++) {
+        if (run == 1)
+            nn_cpu_force(NN_CPU_PLAIN);
+        y[run] = malloc(out * sizeof *y[run]), dx[run] = malloc(in * sizeof *dx[run]);
+        for (size_t i = 0; i < in; i++)
+            dx[run][i] = 99.0f; /* every place written, zeros included */
+        nn_maxpool2d_forward(y[run], x, n, &g);
+        nn_maxpool2d_backward(dx[run], dy, x, n, &g);
+    }
+    nn_cpu_force(NN_CPU_AUTO);
+    assert_memory_equal(y[0], y[1], out * sizeof *y[0]);
+    assert_memory_equal(dx[0], dx[1], in * sizeof *dx[0]);
+    for (int run = 0; run < 2; run++)
+        free(y[run]), free(dx[run]);
+    free(x), free(dy);
+}
+
+static void maxpool_2x2_kernels_match_the_reference(void **state)
+{
+    (void)state;
+    maxpool_2x2_at(6, 28, 28, 3); /* LeNet's first pool: rows of 16 + 12 columns */
+    maxpool_2x2_at(16, 10, 10, 2);
+    for (int w = 2; w <= 40; w++)
+        maxpool_2x2_at(2, 4, w, 1);
+    maxpool_2x2_at(3, 7, 9, 2); /* odd: the last row and column take no gradient */
+    maxpool_2x2_at(1, 1, 5, 1); /* no whole window */
+}
+
 /* Max routes the gradient to the first maximum, average spreads it. */
 static void pools_route_gradients(void **state)
 {
@@ -526,6 +568,7 @@ int main(void)
         cmocka_unit_test(conv2d_direct_path_matches_the_reference),
         cmocka_unit_test(pools_route_gradients),
         cmocka_unit_test(maxpool_2x2_takes_the_first_of_equals),
+        cmocka_unit_test(maxpool_2x2_kernels_match_the_reference),
         cmocka_unit_test(cross_entropy_kernels_match_the_reference),
     };
     return cmocka_run_group_tests_name("layers, losses, SGD", tests, NULL, NULL);
