@@ -492,6 +492,8 @@ local function cmd_collect(args, with_point_plots)
   for _, st in ipairs{"RUNNING", "INTERRUPTED", "PRUNED"} do
     if counts[st] > 0 then more = more .. (", %d %s"):format(counts[st], st:lower()) end
   end
+  local absent = results.not_started(args.dir, #points)
+  if absent > 0 then more = more .. (", %d not started"):format(absent) end
   local files = require("nnlab.rundir").FILES
   print(("%s: %d points (%d done, %d failed, %d pending%s); %s and %s written"):format(
     args.dir, #points, counts.DONE, counts.FAILED, counts.PENDING, more, files.summary, files.index))

@@ -595,6 +595,11 @@ local function write_index(griddir, name, t)
     h[#h + 1] = "; axes: " .. table.concat(list, ", ")
   end
   h[#h + 1] = ".</p>\n"
+  if t.absent and t.absent > 0 then
+    h[#h + 1] = ("<p class=\"absent\">%d of the grid's %d points %s not started (no run folder): this page "
+      .. "shows the %d that have, and its best is the best of those.</p>\n"):format(t.absent, t.planned,
+      t.absent == 1 and "has" or "have", #every)
+  end
   if best then
     h[#h + 1] = ("<p>Best by %s: <a href=\"#%s\">%s</a>, %s.</p>\n"):format(html_escape(metric),
       html_escape(url_escape(best.anchor or best.name)), html_escape(best.name), html_escape(shown(best.final[metric])))
@@ -736,6 +741,14 @@ end
 
 --- Rebuilds summary.tsv (and, unless opts.plots == false, the grid's plots
 -- and index.html). Returns the points, sorted as in the summary.
+--- How many of the points grid.tsv plans have no folder yet (a grid run
+--- point by point, or stopped before it reached them), and how many it plans.
+function results.not_started(griddir, found)
+  local grid = tsv.read_kv(rundir.file(griddir, "grid")) or {}
+  local planned = math.tointeger(tonumber(grid.points))
+  return planned and planned > found and planned - found or 0, planned
+end
+
 function results.collect(griddir, opts)
   opts = opts or {}
   if lfs.attributes(griddir, "mode") ~= "directory" then
@@ -786,6 +799,9 @@ function results.collect(griddir, opts)
     local warnings = {}
     local name = griddir:match("([^/]+)/*$") or griddir
     local function note(ok, msg) if not ok and msg then warnings[#warnings + 1] = msg end end
+    local absent, planned = results.not_started(griddir, #points)
+    note(absent == 0, ("%s: %d of the grid's %d points %s not started (no run folder): the summary, plots and "
+      .. "index.html show the %d that have"):format(griddir, absent, planned, absent == 1 and "has" or "have", #points))
     local metric = ranking_metric(points)
     local best = best_point(points, metric)
     -- legends best first by the final metric (validation accuracy where there is one)
@@ -851,10 +867,11 @@ function results.collect(griddir, opts)
       local _, cfigures = summary_columns(configs, axes)
       write_index(griddir, name, {points = configs, sections = points, axes = axes, constants = constants,
         varying = varying, config = configs[1].config, figures = cfigures, metric = metric, best = best_config,
-        images = images, replicated = true})
+        images = images, replicated = true, absent = absent, planned = planned})
     else
       write_index(griddir, name, {points = points, axes = axes, constants = constants, varying = varying,
-        config = points[1].config, figures = figures, metric = metric, best = best, images = images})
+        config = points[1].config, figures = figures, metric = metric, best = best, images = images,
+        absent = absent, planned = planned})
     end
     return points, warnings
   end
