@@ -79,16 +79,19 @@ AVX512 void nn_direct_widen_avx512(float *dyw, const float *dy, const nn_window 
 }
 
 /* The window rows [*ky0, *ky1) that reach the input's rows, not its
- * padding, for some position of the block of lanes from wide position q
- * (its rows q / wp .. (q + lanes - 1) / wp): the other rows' taps only add
- * zeros. dx's window pads dy by k - 1 - pad, so that LeNet's second
- * layer's dx skips 2 of every 7 taps. */
-static void live_rows(const nn_window *g, size_t wp, size_t q, int *ky0, int *ky1)
+ * padding, for some of the outputs in rows first..last: the other rows'
+ * taps only add zeros. */
+static void live_rows(const nn_window *g, int first, int last, int *ky0, int *ky1)
 {
-    int first = (int)(q / wp), last = (int)((q + NN_DIRECT_LANES - 1) / wp);
     int lo = g->pad - last, hi = g->pad + g->h - first; /* ky in [lo, hi) */
     *ky0 = lo > 0 ? lo : 0;
     *ky1 = hi < g->k ? hi : g->k;
+}
+
+/* The rows of the block of lanes from wide position q. */
+static void block_rows(const nn_window *g, size_t wp, size_t q, int *ky0, int *ky1)
+{
+    live_rows(g, (int)(q / wp), (int)((q + NN_DIRECT_LANES - 1) / wp), ky0, ky1);
 }
 
 /* The lanes of the block from wide position q that are output positions
@@ -103,40 +106,79 @@ AVX512 static __mmask16 output_lanes(const nn_window *g, size_t wp, size_t q)
     return (__mmask16)m;
 }
 
-/* Outputs o0..o0+OB-1 of the forward, OB a constant (1..OUT_BLOCK), each
- * sum over the taps in order (the taps of padding rows left out), each
- * block's output lanes packed into y's rows (compressed in a register and
- * stored with a mask: Zen 4 is slow to compress into memory). */
+/* The blocks of lanes run along the wide positions, or start at each
+ * output row (a row's outputs in ceil(ow / lanes) blocks): whichever has
+ * fewer live taps. A row's block has the padding rows of its one row left
+ * out exactly, where a wide block that spans two rows keeps their union:
+ * the second layer of LeNet's dx (14 outputs a row of 18) takes 14 blocks
+ * and 50 rows of taps by rows against 16 and 60 along. */
+static int blocks_by_rows(const nn_window *g, size_t wp)
+{
+    long along = 0, by_rows = 0;
+    int ky0, ky1, per_row = (g->ow + NN_DIRECT_LANES - 1) / NN_DIRECT_LANES;
+    for (size_t q = 0; q < nn_direct_wide(g); q += NN_DIRECT_LANES) {
+        block_rows(g, wp, q, &ky0, &ky1);
+        along += ky1 > ky0 ? ky1 - ky0 : 0;
+    }
+    for (int oy = 0; oy < g->oh; oy++) {
+        live_rows(g, oy, oy, &ky0, &ky1);
+        by_rows += per_row * (ky1 > ky0 ? ky1 - ky0 : 0);
+    }
+    return by_rows < along;
+}
+
+/* Outputs o0..o0+OB-1 of the forward, OB a constant (1..OUT_BLOCK), at
+ * the block from wide position q: each sum over the taps of rows
+ * [ky0, ky1) in order, the block's output lanes packed into y's rows at
+ * *done (compressed in a register and stored with a mask: Zen 4 is slow
+ * to compress into memory). */
 #define DEFINE_FORWARD(OB)                                                                               \
-    AVX512 static void forward_##OB(float *y, const float *xp, const float *w, const float *b,           \
-                                    const nn_window *g, int o0)                                          \
+    AVX512 static inline __attribute__((always_inline)) void forward_block_##OB(                         \
+        float *y, size_t *done, const float *xp, const float *wo, const float *b, const nn_window *g,    \
+        int o0, size_t q, __mmask16 lanes, int ky0, int ky1)                                             \
     {                                                                                                    \
-        size_t wide = nn_direct_wide(g), hp = (size_t)g->h + 2 * (size_t)g->pad;                        \
-        size_t wp = (size_t)g->w + 2 * (size_t)g->pad, plane = (size_t)g->oh * g->ow, done = 0;         \
+        size_t hp = (size_t)g->h + 2 * (size_t)g->pad, wp = (size_t)g->w + 2 * (size_t)g->pad;          \
         int k = g->k, K = g->c * k * k;                                                                  \
-        const float *wo = w + (size_t)o0 * K;                                                            \
-        for (size_t q = 0; q < wide; q += NN_DIRECT_LANES) {                                             \
-            __m512 acc[OB];                                                                              \
-            for (int j = 0; j < OB; j++)                                                                 \
-                acc[j] = _mm512_set1_ps(b ? b[o0 + j] : 0.0f);                                           \
-            int ky0, ky1;                                                                                \
-            live_rows(g, wp, q, &ky0, &ky1);                                                             \
-            for (int ch = 0; ch < g->c; ch++)                                                            \
-                for (int ky = ky0; ky < ky1; ky++) {                                                     \
-                    const float *row = xp + ((size_t)ch * hp + (size_t)ky) * wp + q;                     \
-                    const float *wt = wo + ((size_t)ch * k + ky) * k;                                    \
-                    for (int kx = 0; kx < k; kx++) {                                                     \
-                        __m512 xv = _mm512_loadu_ps(row + kx);                                           \
-                        for (int j = 0; j < OB; j++)                                                     \
-                            acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(wt[(size_t)j * K + kx]), xv, acc[j]); \
-                    }                                                                                    \
+        __m512 acc[OB];                                                                                  \
+        for (int j = 0; j < OB; j++)                                                                     \
+            acc[j] = _mm512_set1_ps(b ? b[o0 + j] : 0.0f);                                               \
+        for (int ch = 0; ch < g->c; ch++)                                                                \
+            for (int ky = ky0; ky < ky1; ky++) {                                                         \
+                const float *row = xp + ((size_t)ch * hp + (size_t)ky) * wp + q;                         \
+                const float *wt = wo + ((size_t)ch * k + ky) * k;                                        \
+                for (int kx = 0; kx < k; kx++) {                                                         \
+                    __m512 xv = _mm512_loadu_ps(row + kx);                                               \
+                    for (int j = 0; j < OB; j++)                                                         \
+                        acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(wt[(size_t)j * K + kx]), xv, acc[j]);     \
                 }                                                                                        \
-            __mmask16 lanes = output_lanes(g, wp, q);                                                    \
-            size_t n = (size_t)__builtin_popcount(lanes);                                                \
-            for (int j = 0; j < OB; j++)                                                                 \
-                _mm512_mask_storeu_ps(y + (size_t)(o0 + j) * plane + done, tail_mask(n),                 \
-                                      _mm512_maskz_compress_ps(lanes, acc[j]));                          \
-            done += n;                                                                                   \
+            }                                                                                            \
+        size_t n = (size_t)__builtin_popcount(lanes), plane = (size_t)g->oh * g->ow;                     \
+        for (int j = 0; j < OB; j++)                                                                     \
+            _mm512_mask_storeu_ps(y + (size_t)(o0 + j) * plane + *done, tail_mask(n),                    \
+                                  _mm512_maskz_compress_ps(lanes, acc[j]));                              \
+        *done += n;                                                                                      \
+    }                                                                                                    \
+    AVX512 static void forward_##OB(float *y, const float *xp, const float *w, const float *b,           \
+                                    const nn_window *g, int o0, int by_rows)                             \
+    {                                                                                                    \
+        size_t wp = (size_t)g->w + 2 * (size_t)g->pad, done = 0;                                        \
+        const float *wo = w + (size_t)o0 * g->c * g->k * g->k;                                           \
+        int ky0, ky1;                                                                                    \
+        if (by_rows) {                                                                                   \
+            for (int oy = 0; oy < g->oh; oy++) {                                                         \
+                live_rows(g, oy, oy, &ky0, &ky1);                                                        \
+                for (int ox = 0; ox < g->ow; ox += NN_DIRECT_LANES) {                                    \
+                    size_t left = (size_t)(g->ow - ox);                                                  \
+                    __mmask16 lanes = tail_mask(left < NN_DIRECT_LANES ? left : NN_DIRECT_LANES);        \
+                    forward_block_##OB(y, &done, xp, wo, b, g, o0, (size_t)oy * wp + (size_t)ox, lanes,  \
+                                       ky0, ky1);                                                        \
+                }                                                                                        \
+            }                                                                                            \
+            return;                                                                                      \
+        }                                                                                                \
+        for (size_t q = 0; q < nn_direct_wide(g); q += NN_DIRECT_LANES) {                                \
+            block_rows(g, wp, q, &ky0, &ky1);                                                            \
+            forward_block_##OB(y, &done, xp, wo, b, g, o0, q, output_lanes(g, wp, q), ky0, ky1);         \
         }                                                                                                \
     }
 
@@ -188,7 +230,7 @@ DEFINE_BLOCKS(6)
 DEFINE_BLOCKS(7)
 DEFINE_BLOCKS(8)
 
-typedef void (*forward_block)(float *, const float *, const float *, const float *, const nn_window *, int);
+typedef void (*forward_block)(float *, const float *, const float *, const float *, const nn_window *, int, int);
 typedef void (*weight_grad_block)(float *, const float *, const float *, const nn_window *, int, int, int);
 static const forward_block forward_blocks[OUT_BLOCK + 1] = {
     NULL, forward_1, forward_2, forward_3, forward_4, forward_5, forward_6, forward_7, forward_8};
@@ -199,8 +241,9 @@ static const weight_grad_block weight_grad_blocks[OUT_BLOCK + 1] = {
 void nn_direct_forward_avx512(float *y, const float *xp, const float *w, const float *b, const nn_window *g,
                               int out)
 {
+    int by_rows = blocks_by_rows(g, (size_t)g->w + 2 * (size_t)g->pad);
     for (int o0 = 0; o0 < out; o0 += OUT_BLOCK)
-        forward_blocks[out - o0 < OUT_BLOCK ? out - o0 : OUT_BLOCK](y, xp, w, b, g, o0);
+        forward_blocks[out - o0 < OUT_BLOCK ? out - o0 : OUT_BLOCK](y, xp, w, b, g, o0, by_rows);
 }
 
 void nn_direct_weight_grad_avx512(float *dw, const float *dyw, const float *xp, const nn_window *g, int out,
