@@ -800,8 +800,11 @@ function results.collect(griddir, opts)
     local name = griddir:match("([^/]+)/*$") or griddir
     local function note(ok, msg) if not ok and msg then warnings[#warnings + 1] = msg end end
     local absent, planned = results.not_started(griddir, #points)
-    note(absent == 0, ("%s: %d of the grid's %d points %s not started (no run folder): the summary, plots and "
-      .. "index.html show the %d that have"):format(griddir, absent, planned, absent == 1 and "has" or "have", #points))
+    if absent > 0 then
+      note(false, ("%s: %d of the grid's %d points %s not started (no run folder): the summary, plots and "
+        .. "index.html show the %d that have"):format(griddir, absent, planned, absent == 1 and "has" or "have",
+        #points))
+    end
     local metric = ranking_metric(points)
     local best = best_point(points, metric)
     -- legends best first by the final metric (validation accuracy where there is one)
