@@ -182,9 +182,12 @@ static int blocks_by_rows(const nn_window *g, size_t wp)
         }                                                                                                \
     }
 
-/* Outputs o0..o0+OB-1 of the weight gradient: two taps at a time, so
- * that each load of dy serves two sums, over every sample of the chunk
- * before the lanes are added. */
+/* Outputs o0..o0+OB-1 of the weight gradient: GRAD_TAPS taps at a time,
+ * so that each load of dy serves as many sums, over every sample of the
+ * chunk before the lanes are added. Measured on LeNet (perf samples of
+ * weight_grad_8 for 19200 items, one thread): 2 taps 959-982, 3 943-946,
+ * 4 571-646, 5 800-845, 6 1046-1091, 8 1522-1562 (spilled). */
+#define GRAD_TAPS 4
 #define DEFINE_WEIGHT_GRAD(OB)                                                                           \
     AVX512 static void weight_grad_##OB(float *dw, const float *dyw, const float *xp, const nn_window *g, \
                                         int out, int count, int o0)                                      \
@@ -192,25 +195,28 @@ static int blocks_by_rows(const nn_window *g, size_t wp)
         size_t wide = nn_direct_wide(g), hp = (size_t)g->h + 2 * (size_t)g->pad;                        \
         size_t wp = (size_t)g->w + 2 * (size_t)g->pad, padded = nn_direct_padded(g);                    \
         int k = g->k, K = g->c * k * k;                                                                  \
-        for (int t = 0; t < K; t += 2) {                                                                 \
-            int taps = t + 1 < K ? 2 : 1;                                                                \
-            const float *tap[2];                                                                         \
-            for (int u = 0; u < 2; u++) {                                                                \
+        for (int t = 0; t < K; t += GRAD_TAPS) {                                                         \
+            int taps = K - t < GRAD_TAPS ? K - t : GRAD_TAPS;                                            \
+            const float *tap[GRAD_TAPS];                                                                 \
+            for (int u = 0; u < GRAD_TAPS; u++) {                                                        \
                 int tu = t + (u < taps ? u : 0), ch = tu / (k * k), ky = tu / k % k, kx = tu % k;        \
                 tap[u] = xp + ((size_t)ch * hp + (size_t)ky) * wp + (size_t)kx;                          \
             }                                                                                            \
-            __m512 acc[2][OB];                                                                           \
-            for (int j = 0; j < OB; j++)                                                                 \
-                acc[0][j] = acc[1][j] = _mm512_setzero_ps();                                             \
+            __m512 acc[GRAD_TAPS][OB];                                                                   \
+            for (int u = 0; u < GRAD_TAPS; u++)                                                          \
+                for (int j = 0; j < OB; j++)                                                             \
+                    acc[u][j] = _mm512_setzero_ps();                                                     \
             for (int r = 0; r < count; r++) {                                                            \
                 const float *dr = dyw + ((size_t)r * out + o0) * wide;                                   \
                 size_t xr = (size_t)r * padded;                                                          \
                 for (size_t q = 0; q < wide; q += NN_DIRECT_LANES) {                                     \
-                    __m512 x0 = _mm512_loadu_ps(tap[0] + xr + q), x1 = _mm512_loadu_ps(tap[1] + xr + q); \
+                    __m512 xv[GRAD_TAPS];                                                                \
+                    for (int u = 0; u < GRAD_TAPS; u++)                                                  \
+                        xv[u] = _mm512_loadu_ps(tap[u] + xr + q);                                        \
                     for (int j = 0; j < OB; j++) {                                                       \
                         __m512 d = _mm512_loadu_ps(dr + (size_t)j * wide + q);                           \
-                        acc[0][j] = _mm512_fmadd_ps(d, x0, acc[0][j]);                                   \
-                        acc[1][j] = _mm512_fmadd_ps(d, x1, acc[1][j]);                                   \
+                        for (int u = 0; u < GRAD_TAPS; u++)                                              \
+                            acc[u][j] = _mm512_fmadd_ps(d, xv[u], acc[u][j]);                            \
                     }                                                                                    \
                 }                                                                                        \
             }                                                                                            \
