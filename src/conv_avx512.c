@@ -1,6 +1,7 @@
 /* conv_avx512.c - the AVX-512 kernels of Conv2d's direct path
- * (conv_kernels.h): 16 wide positions a vector, blocks of up to 8 outputs
- * whose sums stay in registers. */
+ * (conv_kernels.h): the padded and wide layouts written, then 16 wide
+ * positions a vector, blocks of up to 8 outputs whose sums stay in
+ * registers. */
 #include "conv_kernels.h"
 
 #ifdef NN_HAVE_X86_KERNELS

@@ -1,5 +1,6 @@
 /* conv_direct.c - the layout of Conv2d's direct path (conv_kernels.h):
- * padded copies of a sample, wide rows, turned kernels. */
+ * the sizes of the padded copies and wide rows (written by
+ * conv_avx512.c), turned kernels, dx's window. */
 #include "conv_kernels.h"
 
 static size_t round_up(size_t n)

@@ -9,8 +9,10 @@
  * wp positions, q = oy wp + ox, the first ow of each row the output's.
  * Window tap (ch, ky, kx) then reads the padded input at ch hp wp + ky wp
  * + kx + q: a contiguous run for every tap. The columns ox >= ow read
- * across rows and are dropped as the output is stored; the wide positions are rounded up to
- * NN_DIRECT_LANES and the padded copy ends with zeros enough for them.
+ * across rows and are dropped as the output is stored; the wide
+ * positions are rounded up to NN_DIRECT_LANES and the padded copy ends
+ * with zeros enough for them. The taps of rows that fall in the padding
+ * are left out (they add zeros).
  * dx is the forward convolution of dy, padded by k - 1 - pad, with the
  * kernels turned half a turn and in and out swapped. */
 #ifndef NN_CONV_KERNELS_H
