@@ -597,8 +597,8 @@ local function write_index(griddir, name, t)
   h[#h + 1] = ".</p>\n"
   if t.absent and t.absent > 0 then
     h[#h + 1] = ("<p class=\"absent\">%d of the grid's %d points %s not started (no run folder): this page "
-      .. "shows the %d that have, and its best is the best of those.</p>\n"):format(t.absent, t.planned,
-      t.absent == 1 and "has" or "have", #every)
+      .. "shows the %d that %s, and its best is the best of those.</p>\n"):format(t.absent, t.planned,
+      t.absent == 1 and "has" or "have", #every, #every == 1 and "has" or "have")
   end
   if best then
     h[#h + 1] = ("<p>Best by %s: <a href=\"#%s\">%s</a>, %s.</p>\n"):format(html_escape(metric),
@@ -802,8 +802,8 @@ function results.collect(griddir, opts)
     local absent, planned = results.not_started(griddir, #points)
     if absent > 0 then
       note(false, ("%s: %d of the grid's %d points %s not started (no run folder): the summary, plots and "
-        .. "index.html show the %d that have"):format(griddir, absent, planned, absent == 1 and "has" or "have",
-        #points))
+        .. "index.html show the %d that %s"):format(griddir, absent, planned, absent == 1 and "has" or "have",
+        #points, #points == 1 and "has" or "have"))
     end
     local metric = ranking_metric(points)
     local best = best_point(points, metric)
