@@ -739,16 +739,16 @@ local function split_params(points, axes)
   return constants, varying
 end
 
---- Rebuilds summary.tsv (and, unless opts.plots == false, the grid's plots
--- and index.html). Returns the points, sorted as in the summary.
 --- How many of the points grid.tsv plans have no folder yet (a grid run
---- point by point, or stopped before it reached them), and how many it plans.
+-- point by point, or stopped before it reached them), and how many it plans.
 function results.not_started(griddir, found)
   local grid = tsv.read_kv(rundir.file(griddir, "grid")) or {}
   local planned = math.tointeger(tonumber(grid.points))
   return planned and planned > found and planned - found or 0, planned
 end
 
+--- Rebuilds summary.tsv (and, unless opts.plots == false, the grid's plots
+-- and index.html). Returns the points, sorted as in the summary.
 function results.collect(griddir, opts)
   opts = opts or {}
   if lfs.attributes(griddir, "mode") ~= "directory" then

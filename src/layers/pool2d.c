@@ -129,13 +129,13 @@ static void maxpool_2x2_backward(float *dx, const float *dy, const float *x, int
 
 void nn_maxpool2d_forward(float *y, const float *x, int n, const nn_window *g)
 {
-#ifdef NN_HAVE_X86_KERNELS
-    if (is_2x2(g) && nn_cpu_kernels() == NN_CPU_AVX512) {
-        nn_maxpool_2x2_forward_avx512(y, x, n, g);
-        return;
-    }
-#endif
     if (is_2x2(g)) {
+#ifdef NN_HAVE_X86_KERNELS
+        if (nn_cpu_kernels() == NN_CPU_AVX512) {
+            nn_maxpool_2x2_forward_avx512(y, x, n, g);
+            return;
+        }
+#endif
         maxpool_2x2_forward(y, x, n, g);
         return;
     }
@@ -151,13 +151,13 @@ void nn_maxpool2d_forward(float *y, const float *x, int n, const nn_window *g)
 
 void nn_maxpool2d_backward(float *dx, const float *dy, const float *x, int n, const nn_window *g)
 {
-#ifdef NN_HAVE_X86_KERNELS
-    if (is_2x2(g) && nn_cpu_kernels() == NN_CPU_AVX512) {
-        nn_maxpool_2x2_backward_avx512(dx, dy, x, n, g);
-        return;
-    }
-#endif
     if (is_2x2(g)) {
+#ifdef NN_HAVE_X86_KERNELS
+        if (nn_cpu_kernels() == NN_CPU_AVX512) {
+            nn_maxpool_2x2_backward_avx512(dx, dy, x, n, g);
+            return;
+        }
+#endif
         maxpool_2x2_backward(dx, dy, x, n, g);
         return;
     }
