@@ -7,48 +7,43 @@
 #ifdef NN_HAVE_X86_KERNELS
 #include <immintrin.h>
 
-#define AVX512 __attribute__((target("avx512f")))
+#include "avx512.h"
+
 #define OUT_BLOCK 8
 
 /* The layouts' rows are a few dozen floats each (10 to 32 in LeNet):
  * written as runs of copied floats and of zeros with masked stores, the
- * destination once from end to end (memcpy and memset calls per row were
- * 12% of LeNet's profile). */
+ * destination once from end to end, not by a memset and a memcpy a row. */
 typedef struct {
     float *d;     /* where the next run goes */
     size_t zeros; /* zeros owed before it */
 } run_writer;
 
-AVX512 static inline __mmask16 tail_mask(size_t n)
-{
-    return (__mmask16)((1u << n) - 1u);
-}
-
-AVX512 static inline void flush_zeros(run_writer *rw)
+NN_AVX512 static inline void flush_zeros(run_writer *rw)
 {
     size_t i = 0, n = rw->zeros;
     for (; i + NN_DIRECT_LANES <= n; i += NN_DIRECT_LANES)
         _mm512_storeu_ps(rw->d + i, _mm512_setzero_ps());
     if (i < n)
-        _mm512_mask_storeu_ps(rw->d + i, tail_mask(n - i), _mm512_setzero_ps());
+        _mm512_mask_storeu_ps(rw->d + i, nn_first_lanes(n - i), _mm512_setzero_ps());
     rw->d += n;
     rw->zeros = 0;
 }
 
-AVX512 static inline void put_copy(run_writer *rw, const float *s, size_t n)
+NN_AVX512 static inline void put_copy(run_writer *rw, const float *s, size_t n)
 {
     flush_zeros(rw);
     size_t i = 0;
     for (; i + NN_DIRECT_LANES <= n; i += NN_DIRECT_LANES)
         _mm512_storeu_ps(rw->d + i, _mm512_loadu_ps(s + i));
     if (i < n) {
-        __mmask16 m = tail_mask(n - i);
+        __mmask16 m = nn_first_lanes(n - i);
         _mm512_mask_storeu_ps(rw->d + i, m, _mm512_maskz_loadu_ps(m, s + i));
     }
     rw->d += n;
 }
 
-AVX512 void nn_direct_pad_avx512(float *xp, const float *x, const nn_window *g)
+NN_AVX512 void nn_direct_pad_avx512(float *xp, const float *x, const nn_window *g)
 {
     size_t w = (size_t)g->w, pad = (size_t)g->pad, wp = w + 2 * pad;
     run_writer rw = {xp, 0};
@@ -65,7 +60,7 @@ AVX512 void nn_direct_pad_avx512(float *xp, const float *x, const nn_window *g)
     flush_zeros(&rw);
 }
 
-AVX512 void nn_direct_widen_avx512(float *dyw, const float *dy, const nn_window *g, int out)
+NN_AVX512 void nn_direct_widen_avx512(float *dyw, const float *dy, const nn_window *g, int out)
 {
     size_t wide = nn_direct_wide(g), wp = (size_t)g->w + 2 * (size_t)g->pad, ow = (size_t)g->ow;
     run_writer rw = {dyw, 0};
@@ -97,7 +92,7 @@ static void block_rows(const nn_window *g, size_t wp, size_t q, int *ky0, int *k
 
 /* The lanes of the block from wide position q that are output positions
  * (a row's first ow of wp, the rows below oh). */
-AVX512 static __mmask16 output_lanes(const nn_window *g, size_t wp, size_t q)
+NN_AVX512 static __mmask16 output_lanes(const nn_window *g, size_t wp, size_t q)
 {
     unsigned m = 0;
     size_t end = (size_t)g->oh * wp;
@@ -134,7 +129,7 @@ static int blocks_by_rows(const nn_window *g, size_t wp)
  * *done (compressed in a register and stored with a mask: Zen 4 is slow
  * to compress into memory). */
 #define DEFINE_FORWARD(OB)                                                                               \
-    AVX512 static inline __attribute__((always_inline)) void forward_block_##OB(                         \
+    NN_AVX512 static inline __attribute__((always_inline)) void forward_block_##OB(                      \
         float *y, size_t *done, const float *xp, const float *wo, const float *b, const nn_window *g,    \
         int o0, size_t q, __mmask16 lanes, int ky0, int ky1)                                             \
     {                                                                                                    \
@@ -155,12 +150,12 @@ static int blocks_by_rows(const nn_window *g, size_t wp)
             }                                                                                            \
         size_t n = (size_t)__builtin_popcount(lanes), plane = (size_t)g->oh * g->ow;                     \
         for (int j = 0; j < OB; j++)                                                                     \
-            _mm512_mask_storeu_ps(y + (size_t)(o0 + j) * plane + *done, tail_mask(n),                    \
+            _mm512_mask_storeu_ps(y + (size_t)(o0 + j) * plane + *done, nn_first_lanes(n),                    \
                                   _mm512_maskz_compress_ps(lanes, acc[j]));                              \
         *done += n;                                                                                      \
     }                                                                                                    \
-    AVX512 static void forward_##OB(float *y, const float *xp, const float *w, const float *b,           \
-                                    const nn_window *g, int o0, int by_rows)                             \
+    NN_AVX512 static void forward_##OB(float *y, const float *xp, const float *w, const float *b,        \
+                                       const nn_window *g, int o0, int by_rows)                          \
     {                                                                                                    \
         size_t wp = (size_t)g->w + 2 * (size_t)g->pad, done = 0;                                        \
         const float *wo = w + (size_t)o0 * g->c * g->k * g->k;                                           \
@@ -170,7 +165,7 @@ static int blocks_by_rows(const nn_window *g, size_t wp)
                 live_rows(g, oy, oy, &ky0, &ky1);                                                        \
                 for (int ox = 0; ox < g->ow; ox += NN_DIRECT_LANES) {                                    \
                     size_t left = (size_t)(g->ow - ox);                                                  \
-                    __mmask16 lanes = tail_mask(left < NN_DIRECT_LANES ? left : NN_DIRECT_LANES);        \
+                    __mmask16 lanes = nn_first_lanes(left < NN_DIRECT_LANES ? left : NN_DIRECT_LANES);        \
                     forward_block_##OB(y, &done, xp, wo, b, g, o0, (size_t)oy * wp + (size_t)ox, lanes,  \
                                        ky0, ky1);                                                        \
                 }                                                                                        \
@@ -185,13 +180,12 @@ static int blocks_by_rows(const nn_window *g, size_t wp)
 
 /* Outputs o0..o0+OB-1 of the weight gradient: GRAD_TAPS taps at a time,
  * so that each load of dy serves as many sums, over every sample of the
- * chunk before the lanes are added. Measured on LeNet (perf samples of
- * weight_grad_8 for 19200 items, one thread): 2 taps 959-982, 3 943-946,
- * 4 571-646, 5 800-845, 6 1046-1091, 8 1522-1562 (spilled). */
+ * chunk before the lanes are added. 4 taps by 8 outputs fill the
+ * registers; more spill (2 to 8 measured, 4 the fastest). */
 #define GRAD_TAPS 4
 #define DEFINE_WEIGHT_GRAD(OB)                                                                           \
-    AVX512 static void weight_grad_##OB(float *dw, const float *dyw, const float *xp, const nn_window *g, \
-                                        int out, int count, int o0)                                      \
+    NN_AVX512 static void weight_grad_##OB(float *dw, const float *dyw, const float *xp,                 \
+                                           const nn_window *g, int out, int count, int o0)               \
     {                                                                                                    \
         size_t wide = nn_direct_wide(g), hp = (size_t)g->h + 2 * (size_t)g->pad;                        \
         size_t wp = (size_t)g->w + 2 * (size_t)g->pad, padded = nn_direct_padded(g);                    \
@@ -260,7 +254,7 @@ void nn_direct_weight_grad_avx512(float *dw, const float *dyw, const float *xp, 
         weight_grad_blocks[out - o0 < OUT_BLOCK ? out - o0 : OUT_BLOCK](dw, dyw, xp, g, out, count, o0);
 }
 
-AVX512 void nn_direct_bias_grad_avx512(float *db, const float *dyw, const nn_window *g, int out, int count)
+NN_AVX512 void nn_direct_bias_grad_avx512(float *db, const float *dyw, const nn_window *g, int out, int count)
 {
     size_t wide = nn_direct_wide(g);
     for (int o = 0; o < out; o++) {

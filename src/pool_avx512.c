@@ -8,28 +8,24 @@
 #include <immintrin.h>
 #include <string.h>
 
-#define AVX512 __attribute__((target("avx512f")))
+#include "avx512.h"
+
 #define LANES 16
 #define EVEN 0x5555u
 
-AVX512 static inline __mmask16 first_lanes(int n)
-{
-    return (__mmask16)(n >= LANES ? 0xFFFFu : (1u << n) - 1u);
-}
-
 /* The windows of a vector whose columns start used - i before the row's end. */
-AVX512 static inline __mmask16 window_lanes(int left)
+NN_AVX512 static inline __mmask16 window_lanes(int left)
 {
-    return first_lanes(left / 2 < LANES / 2 ? left / 2 : LANES / 2);
+    return nn_first_lanes((size_t)(left / 2 < LANES / 2 ? left / 2 : LANES / 2));
 }
 
 /* Each lane's pair neighbour: lanes 2i and 2i + 1 swapped. */
-AVX512 static inline __m512 swap_pairs(__m512 v)
+NN_AVX512 static inline __m512 swap_pairs(__m512 v)
 {
     return _mm512_permute_ps(v, 0xB1);
 }
 
-AVX512 void nn_maxpool_2x2_forward_avx512(float *y, const float *x, int n, const nn_window *g)
+NN_AVX512 void nn_maxpool_2x2_forward_avx512(float *y, const float *x, int n, const nn_window *g)
 {
     size_t plane = (size_t)g->h * g->w, oplane = (size_t)g->oh * g->ow;
     int used = 2 * g->ow; /* the columns the windows cover */
@@ -38,7 +34,7 @@ AVX512 void nn_maxpool_2x2_forward_avx512(float *y, const float *x, int n, const
             const float *r0 = x + pc * plane + (size_t)(2 * oy) * g->w, *r1 = r0 + g->w;
             float *yr = y + pc * oplane + (size_t)oy * g->ow;
             for (int i = 0; i < used; i += LANES) {
-                __mmask16 in = first_lanes(used - i);
+                __mmask16 in = nn_first_lanes((size_t)(used - i));
                 __m512 top = _mm512_maskz_loadu_ps(in, r0 + i), bottom = _mm512_maskz_loadu_ps(in, r1 + i);
                 __m512 m = _mm512_max_ps(swap_pairs(top), top); /* even lanes: a, then b */
                 m = _mm512_max_ps(bottom, m);
@@ -48,7 +44,7 @@ AVX512 void nn_maxpool_2x2_forward_avx512(float *y, const float *x, int n, const
         }
 }
 
-AVX512 void nn_maxpool_2x2_backward_avx512(float *dx, const float *dy, const float *x, int n, const nn_window *g)
+NN_AVX512 void nn_maxpool_2x2_backward_avx512(float *dx, const float *dy, const float *x, int n, const nn_window *g)
 {
     size_t plane = (size_t)g->h * g->w, oplane = (size_t)g->oh * g->ow;
     if (2 * g->oh != g->h || 2 * g->ow != g->w) /* an odd last row or column: no window's */
@@ -60,7 +56,7 @@ AVX512 void nn_maxpool_2x2_backward_avx512(float *dx, const float *dy, const flo
             size_t r = pc * plane + (size_t)(2 * oy) * g->w;
             const float *dyr = dy + pc * oplane + (size_t)oy * g->ow;
             for (int i = 0; i < used; i += LANES) {
-                __mmask16 in = first_lanes(used - i);
+                __mmask16 in = nn_first_lanes((size_t)(used - i));
                 __m512 a = _mm512_maskz_loadu_ps(in, x + r + i), c = _mm512_maskz_loadu_ps(in, x + r + g->w + i);
                 __m512 b = swap_pairs(a), d = swap_pairs(c);
                 __mmask16 at_b = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ);

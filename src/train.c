@@ -106,11 +106,10 @@ static nn_status gather(const nn_dataset *data, const int32_t *order, int32_t fi
  * products). */
 #define PART_MIN_ROWS 64
 /* ... and for a model with convolutions, whose rows each cost hundreds of
- * thousands of multiply-adds: LeNet-5's batch of 64 in two parts of 32
- * trains 1.45x faster on two threads than whole with each convolution
- * halving its rows (19200 items, alternating: 0.72-0.90 s against
- * 1.11-1.32 s; one thread alone 1.20-1.30 s), since every layer then runs
- * on both threads and they meet once a batch instead of twice a layer. */
+ * thousands of multiply-adds: parts of 16 rows already pay, since every
+ * layer then runs on both threads and they meet once a batch, where a
+ * whole batch's convolutions halve their rows and meet twice a layer
+ * (measured on LeNet-5, batch 64: commit 213a102, the README). */
 #define CONV_PART_MIN_ROWS 16
 
 /* nn_optim_step_sum adds the second part's gradients */

@@ -74,8 +74,8 @@ DEFINE_ARGMAX(argmax64, double)
 
 /* The common 2x2 window with stride 2 and no padding, its first maximum
  * taken in argmax's order (row by row, the first of equals, a NaN first
- * kept): the same figures as the general loops, 4x faster on LeNet; the
- * reference of pool_avx512.c's kernels (pool_kernels.h). */
+ * kept): the same figures as the general loops, without their window
+ * arithmetic; the reference of pool_avx512.c's kernels (pool_kernels.h). */
 static int is_2x2(const nn_window *g)
 {
     return g->k == 2 && g->s == 2 && g->pad == 0;
