@@ -557,15 +557,15 @@ body{font-family:sans-serif;margin:16px;max-width:1268px;font-size:14px;color:#2
 h1{font-size:22px;margin:0 0 6px}h2{font-size:17px;margin:22px 0 8px}
 p{margin:4px 0}.const{color:#444;line-height:1.6}
 .const code{background:#f3f3f3;padding:1px 4px;margin-right:6px;white-space:nowrap;display:inline-block}
-table.summary{border-collapse:collapse;font-size:13px}.summary a{white-space:nowrap}
-.summary td,.summary th{border:1px solid #ccc;padding:3px 5px;text-align:right;vertical-align:top}
+table.summary{border-collapse:collapse;font-size:12px}.summary a{white-space:nowrap}
+.summary td,.summary th{border:1px solid #ccc;padding:3px 4px;text-align:right;vertical-align:top}
 .summary th{background:#eef;cursor:pointer;user-select:none;font-weight:600}
 .summary th.axis{background:#dde6ff}.summary td.axis{background:#f6f8ff}
 .summary th[data-dir=asc]::after{content:" \25B2"}.summary th[data-dir=desc]::after{content:" \25BC"}
 .summary td.text{text-align:left}.summary tr.FAILED td{background:#fde2e2}
 .summary tr.PENDING td,.summary tr.RUNNING td,.summary tr.INTERRUPTED td{background:#fff6d6}
 .summary tr.PRUNED td{color:#666;background:#f4f4f4}
-.summary tr.best td{background:#dff3df;font-weight:600}.reason{font-weight:normal;font-size:12px;color:#900;
+.summary tr.best td{background:#dff3df}.summary tr.best td:first-child{font-weight:600}.reason{font-weight:normal;font-size:12px;color:#900;
 text-align:left;max-width:15em;white-space:normal}
 .plots{display:flex;flex-wrap:wrap;gap:8px}.plots img{max-width:100%;border:1px solid #eee}
 .point img{max-width:49%;margin:2px}
