@@ -565,7 +565,8 @@ table.summary{border-collapse:collapse;font-size:12px}.summary a{white-space:now
 .summary td.text{text-align:left}.summary tr.FAILED td{background:#fde2e2}
 .summary tr.PENDING td,.summary tr.RUNNING td,.summary tr.INTERRUPTED td{background:#fff6d6}
 .summary tr.PRUNED td{color:#666;background:#f4f4f4}
-.summary tr.best td{background:#dff3df}.summary tr.best td:first-child{font-weight:600}.reason{font-weight:normal;font-size:12px;color:#900;
+.summary tr.best td{background:#dff3df}.summary tr.best td:first-child{font-weight:600}
+.reason{font-weight:normal;font-size:12px;color:#900;
 text-align:left;max-width:15em;white-space:normal}
 .plots{display:flex;flex-wrap:wrap;gap:8px}.plots img{max-width:100%;border:1px solid #eee}
 .point img{max-width:49%;margin:2px}
