@@ -129,7 +129,7 @@ static int blocks_by_rows(const nn_window *g, size_t wp)
  * *done (compressed in a register and stored with a mask: Zen 4 is slow
  * to compress into memory). */
 #define DEFINE_FORWARD(OB)                                                                               \
-    NN_AVX512 static inline __attribute__((always_inline)) void forward_block_##OB(                      \
+    NN_AVX512_INLINE void forward_block_##OB(                                                            \
         float *y, size_t *done, const float *xp, const float *wo, const float *b, const nn_window *g,    \
         int o0, size_t q, __mmask16 lanes, int ky0, int ky1)                                             \
     {                                                                                                    \

@@ -4,11 +4,12 @@
 #ifdef NN_HAVE_X86_KERNELS
 #include <immintrin.h>
 
+#include "avx512.h"
+
 /* The same sixteen pixels at a time: the non-zeros' values and columns are
  * packed to the front of a register (compress) and stored whole, so col and
  * val need room for 16 more. */
-__attribute__((target("avx512f"))) size_t nn_append_nonzeros_avx512(int32_t *col, float *val,
-                                                                         const uint8_t *src, int dim, float scale)
+NN_AVX512 size_t nn_append_nonzeros_avx512(int32_t *col, float *val, const uint8_t *src, int dim, float scale)
 {
     const __m512 s = _mm512_set1_ps(scale);
     const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);

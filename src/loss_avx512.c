@@ -6,11 +6,11 @@
 #ifdef NN_HAVE_X86_KERNELS
 #include <immintrin.h>
 
-#define AVX512_INLINE static inline __attribute__((target("avx512f"), always_inline))
+#include "avx512.h"
 
 /* e^x for x <= 0 (Cephes's expf: x = n ln 2 + r, a degree-6 polynomial in
  * r, then scaled by 2^n), within 2 ulp. */
-AVX512_INLINE __m512 exp_avx512(__m512 x)
+NN_AVX512_INLINE __m512 exp_avx512(__m512 x)
 {
     x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
@@ -31,12 +31,12 @@ AVX512_INLINE __m512 exp_avx512(__m512 x)
  * register: the softmax, the loss, the gradient and the argmax without a
  * scalar loop (the seed 000 network's 30000 rows of 10 took 1 ms this way
  * less than with expf). */
-__attribute__((target("avx512f"))) nn_row_sums nn_ce_rows_avx512(const nn_tensor *outputs, const nn_target *target,
-                                                                   int r0, int r1, float *grad, float scale)
+NN_AVX512 nn_row_sums nn_ce_rows_avx512(const nn_tensor *outputs, const nn_target *target, int r0, int r1, float *grad,
+                                        float scale)
 {
     const float *labels = target->labels;
     int classes = (int)nn_tensor_row_size(outputs);
-    __mmask16 live = (__mmask16)((1u << classes) - 1);
+    __mmask16 live = nn_first_lanes((size_t)classes);
     const __m512 lanes = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     nn_row_sums s = {0, 0};
     /* The rows' log-sums are added as the log of their product, one log a

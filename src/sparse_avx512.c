@@ -5,12 +5,12 @@
 #ifdef NN_HAVE_X86_KERNELS
 #include <immintrin.h>
 
-#define AVX512_INLINE static inline __attribute__((target("avx512f"), always_inline))
+#include "avx512.h"
 
 /* One row: nv vectors of sums, in 4 / nv sets taking turns over the
  * non-zeros, so that consecutive multiply-adds do not wait for each other;
  * wider tiles keep fewer sets, which would not fit the registers. */
-AVX512_INLINE void row_avx512(float *c, const float *init, const int32_t *col, const float *val, int32_t nz,
+NN_AVX512_INLINE void row_avx512(float *c, const float *init, const int32_t *col, const float *val, int32_t nz,
                               const float *bp, int width, const int nv)
 {
     const int sets = 4 / nv;
@@ -18,7 +18,7 @@ AVX512_INLINE void row_avx512(float *c, const float *init, const int32_t *col, c
     __mmask16 mask[4];
     for (int v = 0; v < nv; v++) {
         int left = width - 16 * v;
-        mask[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+        mask[v] = left <= 0 ? 0 : nn_first_lanes((size_t)left);
         for (int s = 0; s < sets; s++)
             acc[s][v] = _mm512_setzero_ps();
         if (init)
@@ -47,8 +47,7 @@ AVX512_INLINE void row_avx512(float *c, const float *init, const int32_t *col, c
     }
 }
 
-__attribute__((target("avx512f"))) static void tile_avx512(const nn_csr_product *p, const float *bp, int j,
-                                                            int width, int r0, int r1)
+NN_AVX512 static void tile_avx512(const nn_csr_product *p, const float *bp, int j, int width, int r0, int r1)
 {
     const nn_csr *a = p->a;
     for (int r = r0; r < r1; r++) {
@@ -68,11 +67,10 @@ __attribute__((target("avx512f"))) static void tile_avx512(const nn_csr_product 
 
 /* part (a->cols x ldp, ldp = 16 or 32 >= n) += rows [r0, r1) of a, each
  * row's values times b's row. */
-__attribute__((target("avx512f"))) static void scatter_avx512(float *part, int ldp, const nn_csr *a, const float *b,
-                                                               int ldb, int n, int r0, int r1)
+NN_AVX512 static void scatter_avx512(float *part, int ldp, const nn_csr *a, const float *b, int ldb, int n, int r0,
+                                     int r1)
 {
-    __mmask16 m0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
-    __mmask16 m1 = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
+    __mmask16 m0 = nn_first_lanes((size_t)n), m1 = n <= 16 ? 0 : nn_first_lanes((size_t)(n - 16));
     for (int r = r0; r < r1; r++) {
         __m512 b0 = _mm512_maskz_loadu_ps(m0, b + (size_t)r * ldb);
         if (ldp == 16) {
@@ -96,8 +94,7 @@ __attribute__((target("avx512f"))) static void scatter_avx512(float *part, int l
  * register (compress) and stored whole; all-zero runs (an image's border)
  * cost one compare. Measured on 200 MNIST rows through 64 outputs: the
  * forward took 230 us with a branch per value, 104 us this way. */
-__attribute__((target("avx512f"))) static size_t append_row_avx512(int32_t *col, float *val, const float *row,
-                                                                    int in)
+NN_AVX512 static size_t append_row_avx512(int32_t *col, float *val, const float *row, int in)
 {
     const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     size_t nz = 0;
