@@ -717,6 +717,14 @@ static double norm2(const double *a, const float *b, size_t n, int which, const 
     return sqrt(s);
 }
 
+/* 1 if error e is worse than the worst so far: a NaN is worse than any
+ * number and stays the worst, so that a gradient with NaN or inf in it is
+ * never reported as agreement. */
+static int worse(double e, double worst)
+{
+    return isnan(e) ? !isnan(worst) : e > worst;
+}
+
 /* Relative error per block (a layer's weights, its biases), each measured
  * against at least a thousandth of the whole gradient's size: a block whose
  * true gradient is zero (a bias feeding BatchNorm) has only rounding noise.
@@ -727,7 +735,7 @@ static void compare(const nn_model *m, const double *num, const float *bp, const
     memset(r, 0, sizeof *r);
     double floor = 1e-3 * (norm2(num, bp, m->nparams, 0, chosen) + norm2(num, bp, m->nparams, 1, chosen));
     for (size_t k = 0; k < m->nparams; k++)
-        if ((!chosen || chosen[k]) && fabs(num[k] - bp[k]) > r->max_abs_error)
+        if ((!chosen || chosen[k]) && worse(fabs(num[k] - bp[k]), r->max_abs_error))
             r->max_abs_error = fabs(num[k] - bp[k]);
     for (int L = 0; L < m->nlayers; L++) {
         const nn_layer *l = &m->layers[L];
@@ -741,8 +749,9 @@ static void compare(const nn_model *m, const double *num, const float *bp, const
             double denom = norm2(a, g, n, 0, ch) + norm2(a, g, n, 1, ch);
             if (denom < floor)
                 denom = floor;
-            double rel = denom > 0 ? norm2(a, g, n, 2, ch) / denom : 0;
-            if (rel > r->max_rel_error) {
+            /* a NaN or infinite size (denom) gives NaN: no agreement */
+            double rel = denom == 0 ? 0 : isfinite(denom) ? norm2(a, g, n, 2, ch) / denom : NAN;
+            if (worse(rel, r->max_rel_error)) {
                 r->max_rel_error = rel;
                 r->worst_layer = L + 1;
             }

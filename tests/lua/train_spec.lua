@@ -158,6 +158,27 @@ describe("gradient checks", function()
     local rel = nn.gradcheck{model = m, loss = nn.CrossEntropyLoss(), data = small, h = 1e-1}
     assert.is_true(rel > 1e-4)  -- h far too large: the differences are no longer the gradient
   end)
+
+  it("reports a gradient that is NaN or infinite as NaN or infinite, not as agreement", function()
+    local x, y = {}, {}
+    for i = 1, 6 do
+      x[i] = {}
+      for j = 1, 4 do x[i][j] = ((i * 7 + j * 13) % 17) / 17 - 0.4 end
+      y[i] = i % 3
+    end
+    local d = nn.dataset{x = x, y = y, classes = 3, kind = "features"}
+    local m = nn.Sequential{nn.Linear(4, 3)}
+    m:parameters():set(1, 0 / 0) -- a weight of a diverged run
+    local rel, det = nn.gradcheck{model = m, loss = nn.CrossEntropyLoss(), data = d, details = true}
+    assert.is_true(rel ~= rel, "relative error " .. tostring(rel))
+    assert.is_true(det.abs ~= det.abs, "absolute error " .. tostring(det.abs))
+    assert.are.equal(1, det.layer)
+    -- a step so large that the loss overflows: the numerical gradient is infinite
+    rel, det = nn.gradcheck{model = nn.Sequential{nn.Linear(4, 3)}, loss = nn.CrossEntropyLoss(), data = d,
+                            h = 1e300, details = true}
+    assert.is_false(rel < 1e-3, "relative error " .. tostring(rel))
+    assert.is_false(det.abs < 1e-3, "absolute error " .. tostring(det.abs))
+  end)
 end)
 
 describe("small batches", function()
