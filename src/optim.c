@@ -64,10 +64,13 @@ static nn_status check_unit(const char *name, double x, nn_error *err)
     return NN_OK;
 }
 
+/* eps is added in float: one that rounds to 0 there would divide by 0. */
 static nn_status check_eps(double eps, nn_error *err)
 {
-    if (!(eps > 0) || !isfinite(eps))
+    if (!(eps > 0) || !(eps <= FLT_MAX))
         return nn_fail(err, NN_EARG, "eps must be a positive finite number, got %g", eps);
+    if ((float)eps == 0)
+        return nn_fail(err, NN_EARG, "eps must be at least %g (the smallest float), got %g", (double)FLT_TRUE_MIN, eps);
     return NN_OK;
 }
 
@@ -432,6 +435,13 @@ static const char *kind_name(uint32_t kind)
     return "of an unknown kind";
 }
 
+/* The buffer of squared gradients' averages, which is never negative (its
+ * root divides the step): Adam's v, RMSprop's s; -1 for SGD. */
+static int squares_buffer(const nn_optimizer *o)
+{
+    return o->kind == NN_OPTIM_ADAM ? 1 : o->kind == NN_OPTIM_RMSPROP ? 0 : -1;
+}
+
 /* Replaces the buffers with n * nbuf floats from data (none when n is 0). */
 static nn_status take_buffers(nn_optimizer *o, const char *data, size_t n, size_t nbuf, nn_error *err)
 {
@@ -440,11 +450,19 @@ static nn_status take_buffers(nn_optimizer *o, const char *data, size_t n, size_
         if (!(v = malloc(n * nbuf * sizeof *v)))
             return nn_fail(err, NN_ENOMEM, "out of memory for the optimizer's state (%zu floats)", n * nbuf);
         memcpy(v, data, n * nbuf * sizeof *v);
-        for (size_t k = 0; k < n * nbuf; k++)
+        int sq = squares_buffer(o);
+        for (size_t k = 0; k < n * nbuf; k++) {
             if (!isfinite(v[k])) {
                 free(v);
                 return nn_fail(err, NN_EARG, "the optimizer state holds a value that is not finite (%zu)", k + 1);
             }
+            if (sq >= 0 && k / n == (size_t)sq && v[k] < 0) {
+                double bad = v[k];
+                free(v);
+                return nn_fail(err, NN_EARG, "the optimizer state holds a negative average of squared gradients "
+                                             "(%g, value %zu)", bad, k + 1);
+            }
+        }
     }
     free(o->buf);
     o->buf = v;
@@ -474,7 +492,7 @@ nn_status nn_optim_load_state(nn_optimizer *o, const char *bytes, size_t len, nn
     if (h.nbuf != nbuf)
         return nn_fail(err, NN_EARG, "the state holds %u buffers, this %s keeps %zu (another momentum or "
                                      "centered setting)", h.nbuf, nn_optim_name(o), nbuf);
-    if (h.steps < 0 || !(h.cur_lr >= 0) || !isfinite(h.cur_lr) || h.reserved != 0)
+    if (h.steps < 0 || !(h.cur_lr >= 0) || !(h.cur_lr <= FLT_MAX) || h.reserved != 0)
         return nn_fail(err, NN_EARG, "damaged optimizer state");
     size_t body = len - sizeof h;
     if ((nbuf == 0 && (h.n != 0 || body != 0)) ||

@@ -387,6 +387,22 @@ describe("training with each optimizer", function()
       .. "setting))")
     assert.has_error(function() a:state(a:state():sub(1, -2)) end)
     assert.has_error(function() a:state("not a state") end, "bad argument #1 to 'state' (not an optimizer state)")
+    -- a damaged or hand-edited state: a negative average of squares (Adam's v, RMSprop's s), a rate past float
+    local bytes = a:state()
+    local header = #bytes - 2 * NPARAMS * 4
+    local function with_float(b, at, v) return b:sub(1, at - 1) .. string.pack("<f", v) .. b:sub(at + 4) end
+    assert.has_error(function() nn.Adam{}:state(with_float(bytes, header + NPARAMS * 4 + 1, -1)) end,
+      "bad argument #1 to 'state' (the optimizer state holds a negative average of squared gradients (-1, value "
+      .. (NPARAMS + 1) .. "))")
+    nn.Adam{}:state(with_float(bytes, header + 1, -1)) -- a negative first moment is fine
+    local r = nn.RMSprop{lr = 0.1}
+    r:step(m)
+    local rb = r:state()
+    assert.has_error(function() nn.RMSprop{lr = 0.1}:state(with_float(rb, #rb - NPARAMS * 4 + 1, -0.5)) end,
+      "bad argument #1 to 'state' (the optimizer state holds a negative average of squared gradients (-0.5, value 1))")
+    local lr_at = assert(bytes:find(string.pack("<d", a:lr()), 1, true), "the rate in the header")
+    assert.has_error(function() nn.Adam{}:state(bytes:sub(1, lr_at - 1) .. string.pack("<d", 1e300)
+      .. bytes:sub(lr_at + 8)) end, "bad argument #1 to 'state' (damaged optimizer state)")
     assert.has_error(function() a:step(nn.Sequential{nn.Linear(2, 2)}) end,
       "Adam: its state is for 8 parameters, the model has 6 (an optimizer serves one model)")
     -- SGD still takes the bare velocity its checkpoints held before
@@ -418,6 +434,9 @@ describe("the optimizers' options", function()
       {function() nn.Adam{betas = {1, 0.999}} end, "Adam", "betas[1] must be in [0, 1), got 1"},
       {function() nn.Adam{betas = {0.9, -0.1}} end, "Adam", "betas[2] must be in [0, 1), got -0.1"},
       {function() nn.Adam{eps = 0} end, "Adam", "eps must be a positive finite number, got 0"},
+      {function() nn.Adam{eps = 1e-46} end, "Adam", "eps must be at least 1.4013e-45 (the smallest float), got 1e-46"},
+      {function() nn.RMSprop{lr = 0.01, eps = 1e-300} end, "RMSprop",
+       "eps must be at least 1.4013e-45 (the smallest float), got 1e-300"},
       {function() nn.Adam{l2 = -1} end, "Adam", "l2 must be a finite number >= 0, got -1"},
       {function() nn.Adam{weight_decay = -0.1} end, "Adam", "weight_decay must be a finite number >= 0, got -0.1"},
       {function() nn.Adam{l2_bias = "yes"} end, "Adam", "l2_bias must be true or false, got string"},
