@@ -281,21 +281,41 @@ static int compare_strings(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The classes of column col: numbers 0..255, or names in sorted order. */
+/* The classes of column col: numbers 0..255, or names in sorted order.
+ * A column that mixes the two, or holds a number that is not a class (-1,
+ * 1.5, 256), is refused at its first such cell: read as names, one stray
+ * value would silently renumber every class. */
 static nn_status read_classes(const nn_csv *c, const char *path, int col, uint8_t *labels, char ***class_names,
                               int *nclasses, nn_error *err)
 {
-    int numeric = 1, top = 0;
-    for (int r = 0; r < c->rows && numeric; r++) {
+    int top = 0, first_class = -1, first_name = -1, first_odd = -1;
+    for (int r = 0; r < c->rows; r++) {
         float v;
-        numeric = parse_number(c->cells[(size_t)r * c->cols + col], &v) == 1 && v >= 0 && v <= 255 && v == floorf(v);
-        if (numeric) {
+        int kind = parse_number(c->cells[(size_t)r * c->cols + col], &v);
+        if (kind == 1 && v >= 0 && v <= 255 && v == floorf(v)) {
             labels[r] = (uint8_t)v;
             top = labels[r] > top ? labels[r] : top;
+            first_class = first_class < 0 ? r : first_class;
+        } else if (kind == 1) {
+            first_odd = first_odd < 0 ? r : first_odd;
+        } else if (kind == -1) {
+            first_name = first_name < 0 ? r : first_name;
         }
     }
+    for (int r = 0; r < c->rows; r++)
+        if (!*c->cells[(size_t)r * c->cols + col])
+            return nn_fail(err, NN_EFORMAT, "%s: line %d, column %d: missing label", path, c->lines[r], col + 1);
+    if (first_odd >= 0)
+        return nn_fail(err, NN_EFORMAT, "%s: line %d, column %d: label '%s' is a number but not a class (an integer "
+                                        "in 0..255; targets = true reads real values)", path, c->lines[first_odd],
+                       col + 1, c->cells[(size_t)first_odd * c->cols + col]);
+    if (first_class >= 0 && first_name >= 0)
+        return nn_fail(err, NN_EFORMAT, "%s: line %d, column %d: label '%s' is a name but line %d's, '%s', is a "
+                                        "number: a label column holds classes 0..255 or names, not both", path,
+                       c->lines[first_name], col + 1, c->cells[(size_t)first_name * c->cols + col],
+                       c->lines[first_class], c->cells[(size_t)first_class * c->cols + col]);
     *class_names = NULL;
-    if (numeric) {
+    if (first_name < 0) {
         *nclasses = top + 1;
         return NN_OK;
     }
@@ -310,17 +330,13 @@ static nn_status read_classes(const nn_csv *c, const char *path, int col, uint8_
     for (int r = 0; r < c->rows; r++)
         if (r == 0 || strcmp(sorted[r], sorted[n - 1]) != 0)
             sorted[n++] = sorted[r];
-    if (n > 256 || (n == 1 && sorted[0][0] == '\0')) {
+    if (n > 256) {
         free(sorted);
         return nn_fail(err, NN_EFORMAT, "%s: column %d holds %d different labels: classes are 0..255 or at most 256 "
                                         "names (use targets for real values)", path, col + 1, n);
     }
     for (int r = 0; r < c->rows; r++) {
         const char *text = c->cells[(size_t)r * c->cols + col];
-        if (!*text) {
-            free(sorted);
-            return nn_fail(err, NN_EFORMAT, "%s: line %d, column %d: missing label", path, c->lines[r], col + 1);
-        }
         char **hit = bsearch(&text, sorted, (size_t)n, sizeof *sorted, compare_strings);
         labels[r] = (uint8_t)(hit - sorted);
     }

@@ -247,10 +247,15 @@ static const char *const csv_fields[] = {"path", "label", "header", "sep", "targ
 static int csv_label_column(lua_State *L, const nn_csv *c, int idx, const char *path)
 {
     if (lua_type(L, idx) == LUA_TSTRING) {
-        int col = nn_csv_column(c, lua_tostring(L, idx));
+        const char *name = lua_tostring(L, idx);
+        int col = nn_csv_column(c, name);
         if (col < 0)
-            luaL_argerror(L, 1, lua_pushfstring(L, "%s: no column named '%s'%s", path, lua_tostring(L, idx),
+            luaL_argerror(L, 1, lua_pushfstring(L, "%s: no column named '%s'%s", path, name,
                                                 c->names ? "" : " (the file has no header)"));
+        for (int j = col + 1; j < c->cols; j++)
+            if (strcmp(c->names[j], name) == 0)
+                luaL_argerror(L, 1, lua_pushfstring(L, "%s: the header names columns %d and %d '%s' (give the "
+                                                       "label's column by its index)", path, col + 1, j + 1, name));
         return col;
     }
     lua_Number v = lua_tonumber(L, idx);
@@ -338,6 +343,7 @@ static int l_csv(lua_State *L)
     }
     if (st != NN_OK)
         return lnn_error(L, &err);
+    check_scale(L, 1, scale, u->d.store->max_abs);
     return 2;
 }
 

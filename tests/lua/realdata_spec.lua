@@ -130,6 +130,30 @@ describe("nn.csv", function()
     assert.has_error(function() nn.csv{path = dir .. "/none.csv"} end,
       dir .. "/none.csv: cannot open (No such file or directory)")
   end)
+
+  it("refuses a label column that mixes classes and names, or holds a number that is not a class", function()
+    -- read as names, one stray value would renumber every class (2 would become class 4)
+    for _, odd in ipairs{"-1", "256", "1.5"} do
+      local p = csv("odd.csv", "a,y\n1,0\n2,1\n3,2\n4,10\n5," .. odd .. "\n")
+      assert.has_error(function() nn.csv{path = p} end, p .. ": line 6, column 2: label '" .. odd
+        .. "' is a number but not a class (an integer in 0..255; targets = true reads real values)")
+    end
+    local p = csv("mixed.csv", "a,y\n1,0\n2,cat\n")
+    assert.has_error(function() nn.csv{path = p} end, p .. ": line 3, column 2: label 'cat' is a name but line 2's, "
+      .. "'0', is a number: a label column holds classes 0..255 or names, not both")
+    p = csv("empty_label.csv", "a,y\n1,0\n2,\n")
+    assert.has_error(function() nn.csv{path = p} end, p .. ": line 3, column 2: missing label")
+    -- the label's name twice in the header: which column is meant is not known
+    p = csv("twice.csv", "a,y,y\n1,2,1\n1,3,0\n")
+    assert.has_error(function() nn.csv{path = p, label = "y"} end, "bad argument #1 to 'csv' (" .. p
+      .. ": the header names columns 2 and 3 'y' (give the label's column by its index))")
+    local d = nn.csv{path = p, label = 3}
+    assert.are.equal(2, d:features())
+    -- a scale that would take a value past float range
+    p = csv("big.csv", "a,b,y\n3e38,2,1\n1,2,0\n")
+    assert.has_error(function() nn.csv{path = p, scale = 10} end,
+      "bad argument #1 to 'csv' (scale must be > 0 and keep every value within float range, got 10.0)")
+  end)
 end)
 
 describe("a grid point on CSV data", function()
