@@ -100,7 +100,7 @@ for _, m in ipairs(MODELS) do
   local scale = predict.scale(model)
   local right = 0
   for _, r in ipairs(rows) do
-    local top = predict.probabilities(nn, model, r.px, scale)[1]
+    local top = assert(predict.probabilities(nn, model, r.px, scale))[1]
     r[m.label], r[m.label .. "_p"] = top.class, top.p
     if top.class == r.truth then right = right + 1 end
   end

@@ -261,8 +261,16 @@ static nn_status decode_payload(nn_model *m, reader *r, uint32_t version, const 
         nn_model_free(m);
         return nn_fail(err, NN_EFORMAT, "%s: damaged model file (parameters do not match the layers)", name);
     }
+    for (size_t k = 0; k < m->nparams; k++)
+        if (!isfinite(m->params[k])) {
+            double bad = m->params[k];
+            nn_model_free(m);
+            return nn_fail(err, NN_EFORMAT, "%s: parameter %zu is not finite (%g): the model diverged or the file "
+                                            "is damaged", name, k + 1, bad);
+        }
     double scale = 0;
-    if (version >= 2 && (!get_f64(r, &scale) || !(scale >= 0 && scale <= DBL_MAX))) {
+    /* the scale multiplies float pixels: a float itself */
+    if (version >= 2 && (!get_f64(r, &scale) || !(scale >= 0 && scale <= FLT_MAX))) {
         nn_model_free(m);
         return nn_fail(err, NN_EFORMAT, "%s: damaged model file (bad input scale)", name);
     }

@@ -532,7 +532,9 @@ local function cmd_predict(args)
   local override
   if args.scale then
     override = args.scale == "1/255" and 1 / 255 or tonumber(args.scale)
-    if not override or override <= 0 then return usage_error("--scale: expected a positive number or 1/255") end
+    if not override or not (override > 0 and override <= 3.4028234663852886e38) then
+      return usage_error("--scale: expected a positive number within float range or 1/255")
+    end
   end
   if not args.top or args.top < 1 then return usage_error("--top: expected a positive integer") end
   local model, err = predict.load(nn, args.model)
@@ -548,7 +550,11 @@ local function cmd_predict(args)
       say("nnlab: ", inverted)
       status = 2
     else
-      local ranked = predict.probabilities(nn, model, px, scale)
+      local ranked, why = predict.probabilities(nn, model, px, scale)
+      if not ranked then
+        say("nnlab: ", path, ": ", why)
+        return 2
+      end
       local fields = {path}
       for k = 1, math.min(args.top, #ranked) do
         fields[#fields + 1] = ("%d\t%.4f"):format(ranked[k].class, ranked[k].p)

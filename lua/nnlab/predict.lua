@@ -18,7 +18,8 @@ end
 
 --- Class probabilities (softmax of the model's outputs) for 784 pixel values
 -- in 0..255: a list of {class = 0-based class, p = probability}, most
--- probable first (ties by class).
+-- probable first (ties by class); nil and a message when the model's outputs
+-- are not finite.
 function predict.probabilities(nn, model, px, scale)
   local row = {}
   for i, v in ipairs(px) do row[i] = v * scale end
@@ -27,7 +28,12 @@ function predict.probabilities(nn, model, px, scale)
   local out = model:forward(nn.tensor{row}):totable()[1]
   if was then model:training() end
   local mx = -math.huge
-  for _, v in ipairs(out) do mx = math.max(mx, v) end
+  for k, v in ipairs(out) do
+    if v ~= v or v == math.huge or v == -math.huge then
+      return nil, ("output %d of the model is %s (at scale %g): no probabilities"):format(k, tostring(v), scale)
+    end
+    mx = math.max(mx, v)
+  end
   local sum = 0
   for _, v in ipairs(out) do sum = sum + math.exp(v - mx) end
   local ranked = {}

@@ -85,6 +85,16 @@ describe("input scale in model files", function()
     bad = bad:sub(1, 12) .. string.pack("<I4", core.crc32(payload)) .. bad:sub(17)
     helper.write(dir .. "/bad.nnl", bad)
     assert.error_matches(function() nn.load(dir .. "/bad.nnl") end, "bad%.nnl: damaged model file %(bad input scale%)")
+    -- so is a scale past float range, which turns every pixel into inf
+    local function with_crc(b) return b:sub(1, 12) .. string.pack("<I4", core.crc32(b:sub(25))) .. b:sub(17) end
+    helper.write(dir .. "/huge.nnl", with_crc(bytes:sub(1, #bytes - 8) .. string.pack("<d", 1e300)))
+    assert.error_matches(function() nn.load(dir .. "/huge.nnl") end,
+      "huge%.nnl: damaged model file %(bad input scale%)")
+    -- and a parameter that is not finite (a diverged model): it would predict NaN for every image
+    m:parameters():set(3, 0 / 0)
+    m:save(dir .. "/nan.nnl")
+    assert.error_matches(function() nn.load(dir .. "/nan.nnl") end,
+      "nan%.nnl: parameter 3 is not finite %(%-?nan%): the model diverged or the file is damaged")
     os.execute("rm -rf " .. dir)
   end)
 
@@ -217,6 +227,15 @@ describe("nnlab predict", function()
     assert.are.equal(from_pgm[1].class, from_rgba[1].class)
     assert.is_true(math.abs(from_pgm[1].p - from_rgba[1].p) < 0.01)
     assert.are.equal(labels[1], from_png[1].class)
+  end)
+
+  it("refuses a scale past float range and says when the model's outputs are not finite", function()
+    local code, _, err = helper.nnlab(("predict %s/scaled.nnl %s/d01.pgm --scale 1e300"):format(dir, dir))
+    assert.are.equal(2, code)
+    assert.matches("%-%-scale: expected a positive number within float range or 1/255", err)
+    code, _, err = helper.nnlab(("predict %s/scaled.nnl %s/d01.pgm --scale 3e38"):format(dir, dir))
+    assert.are.equal(2, code)
+    assert.matches("d01%.pgm: output %d+ of the model is [-a-z]+ %(at scale 3e%+38%): no probabilities", err)
   end)
 
   it("rejects a damaged PNG and one of another size with a message", function()
