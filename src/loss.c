@@ -55,6 +55,28 @@ static nn_target effective_target(nn_loss_kind kind, const nn_target *t, const n
     return v;
 }
 
+/* Cross-entropy's targets, given as rows, are class distributions: no
+ * entry below 0, each row summing to 1 (within float rounding of smoothed
+ * labels); real-valued targets (a regression's) belong to MSELoss. */
+static nn_status check_distributions(const nn_tensor *dist, int n, int classes, nn_error *err)
+{
+    for (int r = 0; r < n; r++) {
+        const float *row = dist->data + (size_t)r * classes;
+        double sum = 0;
+        for (int c = 0; c < classes; c++) {
+            if (row[c] < 0)
+                return nn_fail(err, NN_EARG, "row %d of the batch's targets holds %g (column %d): a class "
+                                             "distribution has no entry below 0 (real-valued targets take MSELoss)",
+                               r + 1, (double)row[c], c + 1);
+            sum += row[c];
+        }
+        if (fabs(sum - 1) > 1e-3)
+            return nn_fail(err, NN_EARG, "row %d of the batch's targets sums to %g: a class distribution sums to "
+                                         "1 (real-valued targets take MSELoss)", r + 1, sum);
+    }
+    return NN_OK;
+}
+
 nn_status nn_target_check(nn_loss_kind kind, const nn_target *target, const nn_tensor *outputs, nn_error *err)
 {
     int n = outputs->shape[0], classes = (int)nn_tensor_row_size(outputs);
@@ -81,7 +103,7 @@ nn_status nn_target_check(nn_loss_kind kind, const nn_target *target, const nn_t
     for (size_t k = 0; k < t->dist->size; k++)
         if (!isfinite(t->dist->data[k]))
             return nn_fail(err, NN_EARG, "target holds a non-finite value at element %zu", k + 1);
-    return NN_OK;
+    return kind == NN_LOSS_CROSS_ENTROPY ? check_distributions(t->dist, n, classes, err) : NN_OK;
 }
 
 static float target_at(const nn_target *t, int r, int c, int classes)

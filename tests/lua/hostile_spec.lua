@@ -209,6 +209,27 @@ describe("settings that would leave the float range or a stuck state", function(
   end)
 end)
 
+describe("cross-entropy against rows of targets", function()
+  it("takes class distributions only: no entry below 0, rows summing to 1", function()
+    local ce = nn.CrossEntropyLoss()
+    assert.is_near(math.log(2), ce:forward(nn.zeros{2, 2}, nn.tensor{{0.9, 0.1}, {0.05, 0.95}}), 1e-6)
+    assert.has_error(function() ce:forward(nn.zeros{2, 2}, nn.tensor{{0.5, 0.5}, {3, 3}}) end,
+      "bad argument #2 to 'forward' (CrossEntropyLoss: row 2 of the batch's targets sums to 6: a class distribution "
+      .. "sums to 1 (real-valued targets take MSELoss))")
+    assert.has_error(function() ce:forward(nn.zeros{1, 2}, nn.tensor{{-1, 2}}) end,
+      "bad argument #2 to 'forward' (CrossEntropyLoss: row 1 of the batch's targets holds -1 (column 1): a class "
+      .. "distribution has no entry below 0 (real-valued targets take MSELoss))")
+    -- a regression's dataset trained with cross-entropy
+    local x, y = {}, {}
+    for i = 1, 20 do x[i] = {i / 10, (i % 3) / 3}; y[i] = {i, 0, 2 * i} end
+    local d = nn.dataset{x = x, y = y, targets = true}
+    assert.error_matches(function()
+      nn.train{model = nn.Sequential{nn.Linear(2, 3)}, loss = ce, optimizer = nn.SGD{lr = 0.01}, data = d, batch = 5,
+               epochs = 1, verbose = false}
+    end, "of the batch's targets sums to %d+: a class distribution sums to 1 %(real%-valued targets take MSELoss%)")
+  end)
+end)
+
 describe("messages for odd but possible inputs", function()
   it("name the function and the reason", function()
     local ce = nn.CrossEntropyLoss()

@@ -137,12 +137,17 @@ describe("an output fed back as input", function()
   end)
 
   it("as a loss's target gives what a copy gives", function()
-    local loss = nn.CrossEntropyLoss()
     local z, t = nn.tensor{{1, 2, -1}}, nn.tensor{{0.2, 0.3, 0.5}}
-    local g = loss:backward(z, t)
-    local expected = loss:backward(z, g:clone()):clone():totable()
-    g = loss:backward(z, t)
-    assert.are.same(expected, loss:backward(z, g):totable())
+    for _, loss in ipairs{nn.MSELoss(), nn.MSELoss{reduction = "sum_per_sample"}} do
+      local g = loss:backward(z, t)
+      local expected = loss:backward(z, g:clone()):clone():totable()
+      g = loss:backward(z, t)
+      assert.are.same(expected, loss:backward(z, g):totable())
+    end
+    -- cross-entropy's gradient (softmax - t) sums to 0: not a distribution, so refused as a target
+    local ce = nn.CrossEntropyLoss()
+    local g = ce:backward(z, t)
+    assert.error_matches(function() ce:backward(z, g) end, "a class distribution")
   end)
 end)
 
