@@ -177,6 +177,12 @@ static void check_targets(lua_State *L, const nn_tensor *y, int n)
 static void check_labels(lua_State *L, const nn_tensor *y, int n, int classes)
 {
     luaL_argcheck(L, y->size == (size_t)n, 1, lua_pushfstring(L, "%I labels for %d items", (LUAI_UACINT)y->size, n));
+    /* a label a row: N or N x 1 (N x K of N values, as one-hot rows of
+     * fewer items look, would be read row by row as labels) */
+    luaL_argcheck(L, y->ndim == 1 || (y->ndim == 2 && y->shape[0] == n), 1,
+                  lua_pushfstring(L, "y is %d x %d for %d items: labels are one a row, N or N x 1 (targets = "
+                                     "true takes rows of real-valued targets)", y->shape[0],
+                                  y->ndim >= 2 ? (int)(y->size / (size_t)y->shape[0]) : 1, n));
     for (int k = 0; k < n; k++)
         if (!(y->data[k] >= 0 && y->data[k] < classes) || y->data[k] != floorf(y->data[k])) {
             const char *v = y->data[k] != y->data[k] ? "nan" : lua_pushfstring(L, "%f", (lua_Number)y->data[k]);

@@ -328,14 +328,16 @@ nn_status nn_read_file(const char *path, size_t max_len, uint8_t **out, size_t *
         buf = p;
         cap *= 2;
     }
-    int bad = ferror(f);
+    int bad = ferror(f), why = errno;
     fclose(f);
     if (!buf)
         return nn_fail(err, NN_ENOMEM, "%s: out of memory reading the file", path);
-    if (bad || n >= max_len) {
-        free(buf);
-        return nn_fail(err, bad ? NN_EIO : NN_EFORMAT, bad ? "%s: read error" : "%s: file too large", path);
-    }
+    free(bad || n >= max_len ? buf : NULL);
+    if (bad)
+        return nn_fail(err, NN_EIO, "%s: read error (%s)", path, strerror(why));
+    if (n >= max_len)
+        return nn_fail(err, NN_EFORMAT, "%s: file too large (this reader takes files below %zu MiB)", path,
+                       max_len >> 20);
     *out = buf;
     *len = n;
     return NN_OK;

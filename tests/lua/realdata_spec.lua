@@ -30,6 +30,18 @@ describe("a dataset of real-valued features", function()
       "targets))")
   end)
 
+  it("takes labels one a row (N or N x 1), not rows of several", function()
+    local x = {{1, 2}, {3, 4}, {5, 6}, {7, 8}}
+    -- one-hot rows for 2 items were read as the labels of 4
+    assert.has_error(function() nn.dataset{x = x, y = {{0, 1}, {1, 0}}, kind = "features"} end,
+      "bad argument #1 to 'dataset' (y is 2 x 2 for 4 items: labels are one a row, N or N x 1 (targets = true takes "
+      .. "rows of real-valued targets))")
+    assert.has_error(function() nn.dataset{x = x, y = nn.tensor{{0, 1, 1, 0}}, kind = "features"} end,
+      "bad argument #1 to 'dataset' (y is 1 x 4 for 4 items: labels are one a row, N or N x 1 (targets = true takes "
+      .. "rows of real-valued targets))")
+    assert.are.equal(4, nn.dataset{x = x, y = nn.tensor{{0}, {1}, {1}, {0}}, kind = "features"}:size())
+  end)
+
   it("with real-valued targets trains a regression of several outputs", function()
     nn.seed(4)
     local rows, targets = {}, {}
@@ -129,6 +141,7 @@ describe("nn.csv", function()
       "bad argument #1 to 'csv' (sep must be one character other than a quote or a newline)")
     assert.has_error(function() nn.csv{path = dir .. "/none.csv"} end,
       dir .. "/none.csv: cannot open (No such file or directory)")
+    assert.has_error(function() nn.csv{path = dir} end, dir .. ": read error (Is a directory)")
   end)
 
   it("refuses a label column that mixes classes and names, or holds a number that is not a class", function()
