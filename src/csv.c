@@ -276,9 +276,25 @@ static int is_label_col(const int *label_cols, int nlabels, int col)
     return 0;
 }
 
-static int compare_strings(const void *a, const void *b)
+/* A name without the blanks around it, as numbers are read: " cat" and
+ * "cat " are the class "cat". */
+static const char *trimmed(const char *s, size_t *len)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        n--;
+    *len = n;
+    return s;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    size_t la, lb;
+    const char *x = trimmed(*(char *const *)a, &la), *y = trimmed(*(char *const *)b, &lb);
+    int d = memcmp(x, y, la < lb ? la : lb);
+    return d ? d : (la > lb) - (la < lb);
 }
 
 /* The classes of column col: numbers 0..255, or names in sorted order.
@@ -325,10 +341,10 @@ static nn_status read_classes(const nn_csv *c, const char *path, int col, uint8_
         return nn_fail(err, NN_ENOMEM, "%s: out of memory", path);
     for (int r = 0; r < c->rows; r++)
         sorted[r] = c->cells[(size_t)r * c->cols + col];
-    qsort(sorted, (size_t)c->rows, sizeof *sorted, compare_strings);
+    qsort(sorted, (size_t)c->rows, sizeof *sorted, compare_names);
     int n = 0;
     for (int r = 0; r < c->rows; r++)
-        if (r == 0 || strcmp(sorted[r], sorted[n - 1]) != 0)
+        if (r == 0 || compare_names(&sorted[r], &sorted[n - 1]) != 0)
             sorted[n++] = sorted[r];
     if (n > 256) {
         free(sorted);
@@ -337,17 +353,20 @@ static nn_status read_classes(const nn_csv *c, const char *path, int col, uint8_
     }
     for (int r = 0; r < c->rows; r++) {
         const char *text = c->cells[(size_t)r * c->cols + col];
-        char **hit = bsearch(&text, sorted, (size_t)n, sizeof *sorted, compare_strings);
+        char **hit = bsearch(&text, sorted, (size_t)n, sizeof *sorted, compare_names);
         labels[r] = (uint8_t)(hit - sorted);
     }
     char **names = malloc((size_t)n * sizeof *names);
-    for (int i = 0; names && i < n; i++)
-        if (!(names[i] = strdup(sorted[i]))) {
+    for (int i = 0; names && i < n; i++) {
+        size_t len;
+        const char *name = trimmed(sorted[i], &len);
+        if (!(names[i] = strndup(name, len))) {
             while (i-- > 0)
                 free(names[i]);
             free(names);
             names = NULL;
         }
+    }
     free(sorted);
     if (!names)
         return nn_fail(err, NN_ENOMEM, "%s: out of memory", path);

@@ -107,6 +107,10 @@ describe("nn.csv", function()
     ds = nn.csv{path = csv("b.csv", "1;2;0\n3;4;2\n"), label = 3, sep = ";", header = false}
     assert.are.equal(3, ds:classes())
     assert.are.same({0, 2}, ds:labels():totable())
+    -- names without the blanks around them, as numbers are read
+    ds, names = nn.csv{path = csv("c.csv", "a,y\n1,cat\n2, cat\n3,cat \n4, dog\n")}
+    assert.are.same({"cat", "dog"}, names)
+    assert.are.same({0, 0, 0, 1}, ds:labels():totable())
   end)
 
   it("reads real-valued targets from one or several columns", function()
