@@ -332,12 +332,13 @@ nn_status nn_read_file(const char *path, size_t max_len, uint8_t **out, size_t *
     fclose(f);
     if (!buf)
         return nn_fail(err, NN_ENOMEM, "%s: out of memory reading the file", path);
-    free(bad || n >= max_len ? buf : NULL);
-    if (bad)
-        return nn_fail(err, NN_EIO, "%s: read error (%s)", path, strerror(why));
-    if (n >= max_len)
+    if (bad || n >= max_len) {
+        free(buf);
+        if (bad)
+            return nn_fail(err, NN_EIO, "%s: read error (%s)", path, strerror(why));
         return nn_fail(err, NN_EFORMAT, "%s: file too large (this reader takes files below %zu MiB)", path,
                        max_len >> 20);
+    }
     *out = buf;
     *len = n;
     return NN_OK;
