@@ -171,7 +171,9 @@ function nn.Normalize(arg)
       check.fail(f, "#1", ("mean has %d values but std has %d"):format(#mean, #std))
     end
     for j, v in ipairs(std) do
-      if v < FLT_MIN then check.fail(f, "#1", ("std[%d] must be > 0, got %s"):format(j, v)) end
+      if v < FLT_MIN then
+        check.fail(f, "#1", ("std[%d] must be at least %.9g (the smallest normal float), got %s"):format(j, FLT_MIN, v))
+      end
     end
   else
     check.fail(f, "#1", "expected a dataset or {mean = ..., std = ...}, got " .. check.describe(arg))

@@ -148,8 +148,11 @@ describe("nn.Normalize", function()
     assert.has_error(function() nn.Normalize(42) end, f .. "expected a dataset or {mean = ..., std = ...}, got 42)")
     assert.has_error(function() nn.Normalize("x") end,
       f .. "expected a dataset or {mean = ..., std = ...}, got string)")
-    assert.has_error(function() nn.Normalize{mean = {1}, std = {0}} end, f .. "std[1] must be > 0, got 0)")
-    assert.has_error(function() nn.Normalize{mean = {1, 2}, std = {1, -2}} end, f .. "std[2] must be > 0, got -2)")
+    local least = "must be at least 1.17549435e-38 (the smallest normal float), got "
+    assert.has_error(function() nn.Normalize{mean = {1}, std = {0}} end, f .. "std[1] " .. least .. "0)")
+    assert.has_error(function() nn.Normalize{mean = {1, 2}, std = {1, -2}} end, f .. "std[2] " .. least .. "-2)")
+    -- 1e-45 is > 0 but below float's normal range: the message says what the bound is
+    assert.has_error(function() nn.Normalize{mean = {1}, std = {1e-45}} end, f .. "std[1] " .. least .. "1e-45)")
     assert.has_error(function() nn.Normalize{mean = {1}, std = {0 / 0}} end,
       f .. "std[1] must be a finite number, got nan)")
     assert.has_error(function() nn.Normalize{mean = {1}} end,
