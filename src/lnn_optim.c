@@ -248,9 +248,11 @@ static void read_betas(lua_State *L, double *b1, double *b2)
         ok = keys == 2;
     }
     for (int i = 1; ok && i <= 2; i++) {
-        ok = lua_rawgeti(L, t, i) == LUA_TNUMBER && isfinite(lua_tonumber(L, -1));
-        if (ok)
-            *(i == 1 ? b1 : b2) = lua_tonumber(L, -1);
+        int number = lua_rawgeti(L, t, i) == LUA_TNUMBER;
+        if (!number || !isfinite(lua_tonumber(L, -1)))
+            luaL_argerror(L, 1, lua_pushfstring(L, "betas[%d] must be a finite number, got %s", i,
+                                                number ? luaL_tolstring(L, -1, NULL) : luaL_typename(L, -1)));
+        *(i == 1 ? b1 : b2) = lua_tonumber(L, -1);
         lua_pop(L, 1);
     }
     if (!ok)
