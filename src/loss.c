@@ -86,6 +86,8 @@ nn_status nn_target_check(nn_loss_kind kind, const nn_target *target, const nn_t
     if (t->labels) {
         for (int r = 0; r < n; r++) {
             float y = t->labels[r];
+            if (isnan(y))
+                return nn_fail(err, NN_EARG, "label nan (row %d) is not a class in 0..%d", r + 1, classes - 1);
             if (!(y >= 0 && y < classes) || y != floorf(y))
                 return nn_fail(err, NN_EARG, "label %g (row %d) is not a class in 0..%d", y, r + 1,
                                classes - 1);

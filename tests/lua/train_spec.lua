@@ -113,6 +113,8 @@ describe("training", function()
     local out = nn.zeros{2, 3}
     assert.error_matches(function() loss:forward(out, nn.tensor{0, 3}) end,
       "CrossEntropyLoss: label 3 %(row 2%) is not a class in 0..2")
+    assert.error_matches(function() loss:forward(out, nn.tensor{0 / 0, 1}) end,
+      "CrossEntropyLoss: label nan %(row 1%) is not a class in 0..2")
     assert.error_matches(function() loss:forward(out, nn.tensor{0, 1, 2}) end, "target has 3 rows, outputs have 2")
     assert.error_matches(function() nn.MSELoss{reduction = "sum"} end, "reduction must be one of mean, sum_per_sample")
   end)
