@@ -227,9 +227,9 @@ void nn_csv_free(nn_csv *c)
     memset(c, 0, sizeof *c);
 }
 
-int nn_csv_column(const nn_csv *c, const char *name)
+int nn_csv_column(const nn_csv *c, const char *name, int from)
 {
-    for (int i = 0; c->names && i < c->cols; i++)
+    for (int i = from; c->names && i < c->cols; i++)
         if (strcmp(c->names[i], name) == 0)
             return i;
     return -1;
@@ -304,7 +304,7 @@ static int compare_names(const void *a, const void *b)
 static nn_status read_classes(const nn_csv *c, const char *path, int col, uint8_t *labels, char ***class_names,
                               int *nclasses, nn_error *err)
 {
-    int top = 0, first_class = -1, first_name = -1, first_odd = -1;
+    int top = 0, first_class = -1, first_name = -1, first_odd = -1, first_empty = -1;
     for (int r = 0; r < c->rows; r++) {
         float v;
         int kind = parse_number(c->cells[(size_t)r * c->cols + col], &v);
@@ -316,11 +316,12 @@ static nn_status read_classes(const nn_csv *c, const char *path, int col, uint8_
             first_odd = first_odd < 0 ? r : first_odd;
         } else if (kind == -1) {
             first_name = first_name < 0 ? r : first_name;
+        } else {
+            first_empty = first_empty < 0 ? r : first_empty;
         }
     }
-    for (int r = 0; r < c->rows; r++)
-        if (!*c->cells[(size_t)r * c->cols + col])
-            return nn_fail(err, NN_EFORMAT, "%s: line %d, column %d: missing label", path, c->lines[r], col + 1);
+    if (first_empty >= 0)
+        return nn_fail(err, NN_EFORMAT, "%s: line %d, column %d: missing label", path, c->lines[first_empty], col + 1);
     if (first_odd >= 0)
         return nn_fail(err, NN_EFORMAT, "%s: line %d, column %d: label '%s' is a number but not a class (an integer "
                                         "in 0..255; targets = true reads real values)", path, c->lines[first_odd],

@@ -27,8 +27,8 @@ nn_status nn_csv_parse(nn_csv *out, const char *text, size_t len, const char *pa
                        nn_error *err);
 void nn_csv_free(nn_csv *c);
 
-/* The 0-based column named name (a header's) or -1. */
-int nn_csv_column(const nn_csv *c, const char *name);
+/* The first 0-based column from `from` on named name (a header's), or -1. */
+int nn_csv_column(const nn_csv *c, const char *name, int from);
 
 /* A store of c's records: the columns in label_cols (0-based, nlabels of
  * them) are the label or targets, every other column a feature. With

@@ -254,14 +254,13 @@ static int csv_label_column(lua_State *L, const nn_csv *c, int idx, const char *
 {
     if (lua_type(L, idx) == LUA_TSTRING) {
         const char *name = lua_tostring(L, idx);
-        int col = nn_csv_column(c, name);
+        int col = nn_csv_column(c, name, 0), twice = col < 0 ? -1 : nn_csv_column(c, name, col + 1);
         if (col < 0)
             luaL_argerror(L, 1, lua_pushfstring(L, "%s: no column named '%s'%s", path, name,
                                                 c->names ? "" : " (the file has no header)"));
-        for (int j = col + 1; j < c->cols; j++)
-            if (strcmp(c->names[j], name) == 0)
-                luaL_argerror(L, 1, lua_pushfstring(L, "%s: the header names columns %d and %d '%s' (give the "
-                                                       "label's column by its index)", path, col + 1, j + 1, name));
+        if (twice >= 0)
+            luaL_argerror(L, 1, lua_pushfstring(L, "%s: the header names columns %d and %d '%s' (give the "
+                                                   "label's column by its index)", path, col + 1, twice + 1, name));
         return col;
     }
     lua_Number v = lua_tonumber(L, idx);

@@ -160,6 +160,8 @@ describe("nn.csv", function()
       .. "'0', is a number: a label column holds classes 0..255 or names, not both")
     p = csv("empty_label.csv", "a,y\n1,0\n2,\n")
     assert.has_error(function() nn.csv{path = p} end, p .. ": line 3, column 2: missing label")
+    p = csv("blank_label.csv", "a,y\n1,0\n2,   \n3,1\n")
+    assert.has_error(function() nn.csv{path = p} end, p .. ": line 3, column 2: missing label")
     -- the label's name twice in the header: which column is meant is not known
     p = csv("twice.csv", "a,y,y\n1,2,1\n1,3,0\n")
     assert.has_error(function() nn.csv{path = p, label = "y"} end, "bad argument #1 to 'csv' (" .. p
