@@ -1,7 +1,8 @@
 /* conv2d.c - Conv2d(in, out, k, {stride, padding, bias}): a 2-D convolution
  * (cross-correlation, as PyTorch's) of NCHW samples, weights out x in x k x k,
  * through im2col and sgemm, one sample at a time (no allocation: the columns
- * live in the part's scratch). */
+ * live in the part's scratch), or on a faster path that choose_path picks:
+ * direct (conv_kernels.h) or Winograd's (conv_winograd.h). */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "conv_kernels.h"
+#include "conv_winograd.h"
 #include "layers.h"
 #include "model.h"
 #include "tensor.h"
@@ -135,14 +137,33 @@ static int direct_fits(const nn_window *g, int out)
            NN_DIRECT_CHUNK * (double)out * (double)nn_direct_wide(g) <= DIRECT_MAX_WIDE;
 }
 
-static int direct_pays(const nn_window *g, int out)
+/* Winograd's F(2x2, 3x3) (conv_winograd.h) takes 3x3 kernels at stride 1
+ * with at least this many input channels and tiles a sample: fewer make
+ * its sgemms too thin to gain on im2col's 2.25 times as many products. */
+#define WINOGRAD_MIN_CHANNELS 16
+#define WINOGRAD_MIN_TILES 16
+
+static int winograd_fits(const nn_window *g)
 {
+    return nn_winograd_fits(g) && g->c >= WINOGRAD_MIN_CHANNELS &&
+           ((g->oh + 1) / 2) * ((g->ow + 1) / 2) >= WINOGRAD_MIN_TILES;
+}
+
+typedef enum { PATH_COLUMNS, PATH_DIRECT, PATH_WINOGRAD } conv_path;
+
+/* The one choice of a convolution's path: the reference (im2col and
+ * sgemm) with the plain kernels (cpu.h), as the tests force it; else the
+ * direct path with AVX-512 where it fits, else Winograd's where it fits. */
+static conv_path choose_path(const nn_window *g, int out)
+{
+    nn_cpu_kind kernels = nn_cpu_kernels();
+    if (kernels == NN_CPU_PLAIN)
+        return PATH_COLUMNS;
 #ifdef NN_HAVE_X86_KERNELS
-    return nn_cpu_kernels() == NN_CPU_AVX512 && direct_fits(g, out);
-#else
-    (void)g, (void)out;
-    return 0;
+    if (kernels == NN_CPU_AVX512 && direct_fits(g, out))
+        return PATH_DIRECT;
 #endif
+    return winograd_fits(g) ? PATH_WINOGRAD : PATH_COLUMNS;
 }
 
 /* A half's scratch on the direct path: the padded inputs and wide dy of a
@@ -176,12 +197,17 @@ static size_t half_count(const nn_layer *l)
 {
     nn_window g;
     nn_layer_window(l, &g);
-    size_t cols = 2 * columns_count(l);
-    if (!direct_fits(&g, l->out_channels))
-        return cols;
-    direct_scratch unused;
-    size_t direct = direct_count(&g, l->out_channels, &unused, NULL);
-    return direct > cols ? direct : cols;
+    size_t count = 2 * columns_count(l);
+    if (direct_fits(&g, l->out_channels)) {
+        direct_scratch unused;
+        size_t direct = direct_count(&g, l->out_channels, &unused, NULL);
+        count = direct > count ? direct : count;
+    }
+    if (winograd_fits(&g)) {
+        size_t winograd = nn_winograd_scratch(&g, l->out_channels);
+        count = winograd > count ? winograd : count;
+    }
+    return count;
 }
 
 static size_t scratch_count(const nn_layer *l)
@@ -358,7 +384,7 @@ static void direct_backward(float *dx, float *dw, float *db, const float *dy, co
     }
 }
 #else
-/* (never taken: direct_pays is 0 without the x86 kernels) */
+/* (never taken: choose_path picks no direct path without the x86 kernels) */
 #define direct_forward nn_conv2d_forward
 #define direct_backward nn_conv2d_backward
 #endif
@@ -368,7 +394,8 @@ static void forward(const nn_layer_pass *s)
     const nn_layer *l = s->l;
     nn_window g;
     nn_layer_window(l, &g);
-    int first_rows = (s->n + 1) / 2, direct = direct_pays(&g, l->out_channels);
+    int first_rows = (s->n + 1) / 2;
+    conv_path path = choose_path(&g, l->out_channels);
     size_t half = half_count(l);
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(HALVES) schedule(static) if (split_threads(l, s->n) > 1)
@@ -377,8 +404,10 @@ static void forward(const nn_layer_pass *s)
         int first = h ? first_rows : 0, rows = h ? s->n - first_rows : first_rows;
         float *y = s->y + (size_t)first * l->out, *scratch = s->scratch + (size_t)h * half;
         const float *x = s->x + (size_t)first * l->in, *b = l->bias ? s->w + l->weight_count : NULL;
-        if (direct)
+        if (path == PATH_DIRECT)
             direct_forward(y, x, s->w, b, scratch, rows, l->out_channels, &g);
+        else if (path == PATH_WINOGRAD)
+            nn_winograd_forward(y, x, s->w, b, scratch, rows, l->out_channels, &g);
         else
             nn_conv2d_forward(y, x, s->w, b, scratch, rows, l->out_channels, &g);
     }
@@ -390,7 +419,8 @@ static nn_status backward(const nn_layer_pass *s, nn_tensor *pack, nn_error *err
     const nn_layer *l = s->l;
     nn_window g;
     nn_layer_window(l, &g);
-    int first_rows = (s->n + 1) / 2, direct = direct_pays(&g, l->out_channels);
+    int first_rows = (s->n + 1) / 2;
+    conv_path path = choose_path(&g, l->out_channels);
     size_t half = half_count(l);
     float *second = s->scratch + HALVES * half;
 #ifdef _OPENMP
@@ -402,8 +432,10 @@ static nn_status backward(const nn_layer_pass *s, nn_tensor *pack, nn_error *err
         float *dx = s->dx ? s->dx + (size_t)first * l->in : NULL, *scratch = s->scratch + (size_t)h * half;
         const float *dy = s->dy + (size_t)first * l->out, *x = s->x + (size_t)first * l->in;
         int acc = h ? 0 : s->accumulate;
-        if (direct)
+        if (path == PATH_DIRECT)
             direct_backward(dx, gw, gb, dy, x, s->w, scratch, rows, l->out_channels, &g, acc);
+        else if (path == PATH_WINOGRAD)
+            nn_winograd_backward(dx, gw, gb, dy, x, s->w, scratch, rows, l->out_channels, &g, acc);
         else
             nn_conv2d_backward(dx, gw, gb, dy, x, s->w, scratch, rows, l->out_channels, &g, acc);
     }

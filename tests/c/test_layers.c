@@ -440,6 +440,21 @@ static void conv2d_direct_path_matches_the_reference(void **state)
     conv2d_direct_path_at(1, 9, 9, 1, 0, 3, 2);     /* a 1x1 kernel */
 }
 
+/* Winograd's path (conv_winograd.h), taken for 3x3 kernels at stride 1
+ * with 16 channels or more whatever the kernels but the plain ones, against
+ * the reference; above 17 channels, so that AVX-512's direct path does not
+ * take them instead. */
+static void conv2d_winograd_path_matches_the_reference(void **state)
+{
+    (void)state;
+    if (!nn_cpu_supports(NN_CPU_AVX2))
+        skip();
+    conv2d_direct_path_at(32, 26, 26, 3, 0, 64, 3); /* Keras's second layer */
+    conv2d_direct_path_at(18, 9, 8, 3, 1, 5, 3);    /* odd output rows, padding 1 */
+    conv2d_direct_path_at(20, 10, 11, 3, 2, 7, 2);  /* odd output columns, padding 2 */
+    conv2d_direct_path_at(24, 100, 9, 3, 0, 3, 1);  /* blocks of rows of tiles and a tail */
+}
+
 /* The 2x2, stride-2 loops keep the general rule: the first maximum of
  * equals, row by row, takes the gradient. */
 static void maxpool_2x2_takes_the_first_of_equals(void **state)
@@ -566,6 +581,7 @@ int main(void)
         cmocka_unit_test(schedules),
         cmocka_unit_test(conv2d_matches_direct_sums),
         cmocka_unit_test(conv2d_direct_path_matches_the_reference),
+        cmocka_unit_test(conv2d_winograd_path_matches_the_reference),
         cmocka_unit_test(pools_route_gradients),
         cmocka_unit_test(maxpool_2x2_takes_the_first_of_equals),
         cmocka_unit_test(maxpool_2x2_kernels_match_the_reference),

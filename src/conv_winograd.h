@@ -1,0 +1,37 @@
+/* conv_winograd.h - Conv2d's Winograd path, beside its reference (im2col
+ * and sgemm, conv2d.c): 3x3 kernels at stride 1 by Winograd's minimal
+ * filtering F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for
+ * Convolutional Neural Networks", 2015), which computes each 2x2 block
+ * of outputs ("tile") from a 4x4 block of the padded input with 16
+ * products a pair of channels instead of 36.
+ *
+ * Forward: V = B'dB for each tile d of each input channel, U = GgG' for
+ * each kernel g, M = U V position by position (16 sgemms of out x c by
+ * c x tiles), y = A'MA + bias. Backward: Z = A dy A' for each tile of dy,
+ * dU = Z V' and dV = U' Z (16 sgemms each), dw = G'dU G, dx = B dV B'
+ * added over the overlapping tiles. The tiles of a chunk of samples are
+ * the columns of the sgemms; the transforms are plain loops over a row of
+ * tiles that GCC vectorizes (hot.h). The figures differ from the
+ * reference's by float rounding only (test_layers.c). */
+#ifndef NN_CONV_WINOGRAD_H
+#define NN_CONV_WINOGRAD_H
+
+#include <stddef.h>
+
+#include "layers.h"
+
+/* 1 if the window is one the path computes (3x3 kernel, stride 1). */
+int nn_winograd_fits(const nn_window *g);
+/* Floats of scratch the two functions below take for out channels. */
+size_t nn_winograd_scratch(const nn_window *g, int out);
+/* y (n x out x oh x ow) = the convolution of x (n x c x h x w) with w
+ * (out x c x 3 x 3) + b (NULL: none) */
+void nn_winograd_forward(float *y, const float *x, const float *w, const float *b, float *scratch, int n,
+                         int out, const nn_window *g);
+/* dw (+)= the weight gradient, db (+)= dy's sums (db NULL: none), over n
+ * samples (accumulate 0: set, else added); dx (NULL: none) = the input
+ * gradient */
+void nn_winograd_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                          float *scratch, int n, int out, const nn_window *g, int accumulate);
+
+#endif
