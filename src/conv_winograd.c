@@ -10,12 +10,10 @@
  * Each padded row is kept as its even and its odd columns, so that the
  * four columns of a row of tiles are four contiguous runs over tx.
  * A sample's tiles go through the sgemms in blocks of whole rows of
- * tiles, so that a block's transforms stay in L2 (one sample, 144 tiles
- * of Keras's 24x24 outputs at once, was 1.18x slower than blocks of 4
- * rows on B6; three samples at once 1.18x slower again). Position p =
- * 4i + j of tile t of a block lives at v[(ch * 16 + p) * cols + t] (and
- * m's and dv's alike), so that a channel's transforms are one run of
- * memory (B6 1.0x faster than position-major). */
+ * tiles (all 144 of Keras's 24x24 outputs at once), a block's transforms
+ * channel-major: position p = 4i + j of tile t of a block lives at
+ * v[(ch * 16 + p) * cols + t], and m's and dv's alike, so that each
+ * channel's transforms are one run of memory. */
 #include <string.h>
 
 #include "conv_winograd.h"
@@ -23,7 +21,9 @@
 #include "tensor.h"
 
 #define POSITIONS 16
-/* A block holds this many tiles or more (one row of tiles at least). */
+/* A block holds at most this many tiles (one row of tiles at least): a
+ * whole sample of Keras's 24x24 outputs. Smaller blocks make the sgemms
+ * too short, several samples leave L2 (figures in the README). */
 #define BLOCK_TILES 144
 
 typedef struct {
@@ -123,24 +123,31 @@ static void add_kernel_grads(float *dw, const float *du, int out, int c)
     }
 }
 
-/* even, odd (hp x half) = the even and odd columns of plane x (h x w)
- * padded by g->pad, zeros outside it */
-static void split_plane(float *even, float *odd, const float *x, const nn_window *g, const plan *p)
+/* e, o (n / 2 rounded up) = the even and odd floats of row (n floats;
+ * o's last 0 when n is odd) */
+NN_HOT static void deinterleave(float *restrict e, float *restrict o, const float *restrict row, int n)
 {
+    for (int t = 0; t < n / 2; t++)
+        e[t] = row[2 * t], o[t] = row[2 * t + 1];
+    if (n % 2)
+        e[n / 2] = row[n - 1], o[n / 2] = 0.0f;
+}
+
+/* even, odd (hp x half) = the even and odd columns of plane x (h x w)
+ * padded by g->pad, zeros outside it; line: 2 half floats of scratch */
+static void split_plane(float *even, float *odd, const float *x, const nn_window *g, const plan *p, float *line)
+{
+    size_t half = (size_t)p->half;
+    memset(line, 0, 2 * half * sizeof *line); /* its margins stay zero: 2 half >= w + 2 pad */
     for (int y = 0; y < p->hp; y++) {
-        float *e = even + (size_t)y * p->half, *o = odd + (size_t)y * p->half;
         int iy = y - g->pad;
         if (iy < 0 || iy >= g->h) {
-            memset(e, 0, (size_t)p->half * sizeof *e);
-            memset(o, 0, (size_t)p->half * sizeof *o);
+            memset(even + y * half, 0, half * sizeof *even);
+            memset(odd + y * half, 0, half * sizeof *odd);
             continue;
         }
-        const float *row = x + (size_t)iy * g->w;
-        for (int i = 0; i < p->half; i++) {
-            int ix = 2 * i - g->pad;
-            e[i] = ix >= 0 && ix < g->w ? row[ix] : 0.0f;
-            o[i] = ix + 1 >= 0 && ix + 1 < g->w ? row[ix + 1] : 0.0f;
-        }
+        memcpy(line + g->pad, x + (size_t)iy * g->w, (size_t)g->w * sizeof *line);
+        deinterleave(even + y * half, odd + y * half, line, 2 * p->half);
     }
 }
 
@@ -175,7 +182,7 @@ static void split_sample(const parts *s, const float *x, const nn_window *g, con
 {
     size_t plane = (size_t)g->h * g->w, padded = (size_t)p->hp * p->half;
     for (int ch = 0; ch < g->c; ch++)
-        split_plane(s->even + ch * padded, s->odd + ch * padded, x + ch * plane, g, p);
+        split_plane(s->even + ch * padded, s->odd + ch * padded, x + ch * plane, g, p, s->rows);
 }
 
 /* v = the transforms of the rows of tiles ty0 .. ty0 + rows - 1 */
@@ -209,7 +216,7 @@ NN_HOT static void tile_row_out(float *restrict q, const float *restrict m, size
 }
 
 /* y (n floats) = the evens e and odds o in turn */
-static void interleave(float *y, const float *e, const float *o, int n)
+NN_HOT static void interleave(float *y, const float *e, const float *o, int n)
 {
     for (int t = 0; t < n / 2; t++)
         y[2 * t] = e[t], y[2 * t + 1] = o[t];
@@ -277,19 +284,16 @@ NN_HOT static void tile_row_grad_out(float *restrict z, size_t stride, const flo
     }
 }
 
-/* q = the evens and odds of output row oy of plane dy (zeros past oh, ow) */
+/* e, o (tw) = the evens and odds of output row oy of plane dy (zeros past
+ * oh) */
 static void split_row(float *e, float *o, const float *dy, int oy, const nn_window *g, int tw)
 {
-    if (oy >= g->oh) {
-        memset(e, 0, (size_t)tw * sizeof *e);
-        memset(o, 0, (size_t)tw * sizeof *o);
+    if (oy < g->oh) {
+        deinterleave(e, o, dy + (size_t)oy * g->ow, g->ow);
         return;
     }
-    const float *row = dy + (size_t)oy * g->ow;
-    for (int t = 0; t < tw; t++) {
-        e[t] = row[2 * t];
-        o[t] = 2 * t + 1 < g->ow ? row[2 * t + 1] : 0.0f;
-    }
+    memset(e, 0, (size_t)tw * sizeof *e);
+    memset(o, 0, (size_t)tw * sizeof *o);
 }
 
 /* m = Z of a sample's dy (out x oh x ow) in the rows of tiles ty0 .. ty0
@@ -380,14 +384,12 @@ static void input_grad_tiles(const parts *s, const nn_window *g, const plan *p, 
 static void join_sample(float *dx, const parts *s, const nn_window *g, const plan *p)
 {
     size_t plane = (size_t)g->h * g->w, padded = (size_t)p->hp * p->half;
+    float *line = s->rows; /* 2 half floats */
     for (int ch = 0; ch < g->c; ch++)
         for (int iy = 0; iy < g->h; iy++) {
             size_t row = ch * padded + (size_t)(iy + g->pad) * p->half;
-            float *d = dx + ch * plane + (size_t)iy * g->w;
-            for (int ix = 0; ix < g->w; ix++) {
-                int X = ix + g->pad;
-                d[ix] = (X % 2 ? s->dx_odd : s->dx_even)[row + (size_t)(X / 2)];
-            }
+            interleave(line, s->dx_even + row, s->dx_odd + row, 2 * p->half);
+            memcpy(dx + ch * plane + (size_t)iy * g->w, line + g->pad, (size_t)g->w * sizeof *dx);
         }
 }
 
