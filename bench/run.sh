@@ -10,8 +10,15 @@
 #   sh bench/run.sh [repeats]
 # NNLAB_BENCH_ITEMS=N limits the epochs of B2, B3, B5 and B6 to the first N
 # training images on both sides: a quick check that the rows run, not figures.
+# NNLAB_BENCH_ROWS="B1 B6" runs those rows only (B1-B7; "busy" is B2 beside
+# a busy core), for a comparison of a change; make bench runs them all.
 top=$(cd "$(dirname "$0")/.." && pwd)
 repeats=${1:-3}
+rows=" ${NNLAB_BENCH_ROWS:-B1 B2 B3 B4 B5 B6 B7 busy} "
+wanted() { # wanted ROW: whether ROW is among NNLAB_BENCH_ROWS
+    case $rows in *" $1 "*) return 0 ;; esac
+    return 1
+}
 nnlab="$top/build/nnlab"
 peak="$top/build/bench/sgemm_peak"
 py=/usr/bin/python3
@@ -86,6 +93,7 @@ echo "OpenBLAS sgemm 2048^3 on $threads threads ($kernel): $(sgemm_gflops) GFLOP
 echo "repeats: $repeats (medians; nnlab's and PyTorch's runs take turns)"
 printf '\n%-4s %-24s %11s %11s %8s  %-30s %s\n' work measure nnlab pytorch ratio goal ""
 for w in B1 B2 B3 B5 B6; do
+    wanted $w || continue
     key=seconds_per_epoch
     [ $w = B1 ] && key=seconds_per_iteration
     run_interleaved $w $key
@@ -135,27 +143,34 @@ for w in B1 B2 B3 B5 B6; do
     [ -n "$t" ] && printf '%-4s %-24s %11s %11s\n' $w "pytorch threads" "" "$(field "$t" threads)"
 done
 # B7: what users run, seed 000's grid end to end, once a side (it takes minutes).
-n=$("$nnlab" "$top/bench/workloads.lua" B7 1)
-nv=$(field "$n" seconds) tv="" ratio="" verdict=""
-if [ $have_torch -eq 1 ]; then
-    t1=$(field "$(OPENBLAS_CORETYPE=$kernel $py "$top/bench/torch_workloads.py" B7 1 1)" seconds)
-    t2=$(field "$(OPENBLAS_CORETYPE=$kernel $py "$top/bench/torch_workloads.py" B7 1 2)" seconds)
-    tv=$(printf '%s\n%s\n' "$t1" "$t2" | sort -g | head -1)
-    ratio=$(awk "BEGIN{printf \"%.2f\", $tv / $nv}")
-    verdict=$(met "$ratio >= 8")
+if wanted B7; then
+    n=$("$nnlab" "$top/bench/workloads.lua" B7 1)
+    nv=$(field "$n" seconds) tv="" ratio="" verdict=""
+    if [ $have_torch -eq 1 ]; then
+        t1=$(field "$(OPENBLAS_CORETYPE=$kernel $py "$top/bench/torch_workloads.py" B7 1 1)" seconds)
+        t2=$(field "$(OPENBLAS_CORETYPE=$kernel $py "$top/bench/torch_workloads.py" B7 1 2)" seconds)
+        tv=$(printf '%s\n%s\n' "$t1" "$t2" | sort -g | head -1)
+        ratio=$(awk "BEGIN{printf \"%.2f\", $tv / $nv}")
+        verdict=$(met "$ratio >= 8")
+    fi
+    printf '%-4s %-24s %11.4g %11s %8s  %-30s %s\n' B7 "grid seconds" "$nv" "${tv:--}" "${ratio:+${ratio}x}" \
+        ">= 8x" "$verdict"
 fi
-printf '%-4s %-24s %11.4g %11s %8s  %-30s %s\n' B7 "grid seconds" "$nv" "${tv:--}" "${ratio:+${ratio}x}" ">= 8x" "$verdict"
 # B2 beside a busy loop pinned to one core, against B2 alone on one thread.
-alone=$(field "$(NNLAB_THREADS=1 "$nnlab" "$top/bench/workloads.lua" B2 "$repeats")" seconds_per_epoch)
-taskset -c 0 sh -c 'while :; do :; done' & spinner=$!
-loaded=$(field "$("$nnlab" "$top/bench/workloads.lua" B2 "$repeats")" seconds_per_epoch)
-kill $spinner 2>/dev/null
-printf '%-4s %-24s %11.4g %11.4g %8s  %-30s %s\n' B2 "busy core / 1 idle thread" "$loaded" "$alone" \
-    "$(awk "BEGIN{printf \"%.2fx\", $loaded / $alone}")" "<= 2x" "$(met "$loaded <= 2 * $alone")"
-n=$("$nnlab" "$top/bench/workloads.lua" B4 "$repeats")
-s=$(field "$n" seconds)
-printf '%-4s %-24s %11.4g %11s %8s  %-30s %s\n' B4 "numgrad seconds" "$s" "88 (seed)" \
-    "$(awk "BEGIN{printf \"%.0fx\", 88 / $s}")" ">= 1000x (< 0.088 s)" "$(met "$s < 0.088")"
-e=$(field "$n" rel_error)
-printf '%-4s %-24s %11.3g %11s %8s  %-30s %s\n' B4 "relative error" "$e" "" "" "< 1e-4" "$(met "$e < 1e-4")"
+if wanted busy; then
+    alone=$(field "$(NNLAB_THREADS=1 "$nnlab" "$top/bench/workloads.lua" B2 "$repeats")" seconds_per_epoch)
+    taskset -c 0 sh -c 'while :; do :; done' & spinner=$!
+    loaded=$(field "$("$nnlab" "$top/bench/workloads.lua" B2 "$repeats")" seconds_per_epoch)
+    kill $spinner 2>/dev/null
+    printf '%-4s %-24s %11.4g %11.4g %8s  %-30s %s\n' B2 "busy core / 1 idle thread" "$loaded" "$alone" \
+        "$(awk "BEGIN{printf \"%.2fx\", $loaded / $alone}")" "<= 2x" "$(met "$loaded <= 2 * $alone")"
+fi
+if wanted B4; then
+    n=$("$nnlab" "$top/bench/workloads.lua" B4 "$repeats")
+    s=$(field "$n" seconds)
+    printf '%-4s %-24s %11.4g %11s %8s  %-30s %s\n' B4 "numgrad seconds" "$s" "88 (seed)" \
+        "$(awk "BEGIN{printf \"%.0fx\", 88 / $s}")" ">= 1000x (< 0.088 s)" "$(met "$s < 0.088")"
+    e=$(field "$n" rel_error)
+    printf '%-4s %-24s %11.3g %11s %8s  %-30s %s\n' B4 "relative error" "$e" "" "" "< 1e-4" "$(met "$e < 1e-4")"
+fi
 [ $have_torch -eq 1 ] || echo "(PyTorch not installed: apt-get install python3-torch for the comparison)"
