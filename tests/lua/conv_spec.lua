@@ -85,6 +85,23 @@ describe("convolutional layers", function()
                             nn.ReLU(), nn.Linear(27, 3)}, data, 1e-4)
   end)
 
+  it("agree with finite differences on Winograd's path (3x3 kernels, 16 channels or more)", function()
+    -- 7x7 and 9x9 outputs: odd, so the last tiles are half outside; the
+    -- path is taken with the AVX2 or AVX-512 kernels (test_layers checks it
+    -- against the reference), the plain ones take im2col
+    nn.seed(5)
+    local data = images(3, 16, 9, 9, 2)
+    for _, pad in ipairs{0, 1} do
+      local side = 9 + 2 * pad - 2
+      local m = nn.Sequential{nn.Reshape{16, 9, 9}, nn.Conv2d(16, 3, 3, {padding = pad}), nn.Tanh(), nn.Flatten(),
+                              nn.Linear(3 * side * side, 2)}
+      for _, loss in ipairs{nn.CrossEntropyLoss(), nn.MSELoss()} do
+        local rel = nn.gradcheck{model = m, loss = loss, data = data, sample = 80}
+        assert(rel < 1e-4, ("padding %d, %s: relative error %g"):format(pad, tostring(loss), rel))
+      end
+    end
+  end)
+
   it("BatchNorm normalises each channel of c x h x w inputs, Dropout each value", function()
     nn.seed(3)
     local data = images(5, 2, 6, 6, 3)
