@@ -52,6 +52,13 @@ nn.train{model = split, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.
 -- a backward in another mode than its forward, and with another x (a first Conv2d keeps its columns)
 split:evaluate(); split:forward(b:images(1, 2)); split:training(); split:backward(b:images(1, 2), nn.zeros{2, 10})
 split:forward(b:images(1, 2)); split:evaluate(); split:backward(b:images(3, 2), nn.zeros{2, 10})
+-- Winograd's path (a 3x3 Conv2d on 16 channels), trained and checked; the plain kernels take im2col instead
+local wino = nn.Sequential{nn.Reshape{1, 28, 28}, nn.Conv2d(1, 16, 3), nn.ReLU(), nn.Conv2d(16, 4, 3), nn.ReLU(),
+                           nn.MaxPool2d(2), nn.Flatten(), nn.Linear(576, 10)}
+nn.train{model = wino, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.05}, data = a, batch = 64, epochs = 1,
+         verbose = false}
+print(nn.evaluate(wino, b).accuracy, nn.gradcheck{model = wino, loss = nn.CrossEntropyLoss(), data = d:subset(1, 2),
+                                                  sample = 10})
 -- Normalize: fitted on a dataset, trained through, saved and loaded
 local norm = nn.Sequential{nn.Normalize(a), nn.Linear(784, 10)}
 nn.train{model = norm, loss = nn.CrossEntropyLoss(), optimizer = nn.Adam{}, data = a, batch = 50, epochs = 1, verbose = false}
