@@ -138,10 +138,11 @@ static int direct_fits(const nn_window *g, int out)
 }
 
 /* Winograd's F(2x2, 3x3) (conv_winograd.h) takes 3x3 kernels at stride 1
- * with at least this many input channels and tiles a sample: fewer make
- * its sgemms too thin to gain on im2col's 2.25 times as many products. */
+ * with at least this many input channels and tiles (2x2 outputs) a
+ * sample: below them, where the two paths tie, its sgemms are too thin to
+ * gain on im2col's 2.25 times as many products (measured: README, B6). */
 #define WINOGRAD_MIN_CHANNELS 16
-#define WINOGRAD_MIN_TILES 16
+#define WINOGRAD_MIN_TILES 9
 
 static int winograd_fits(const nn_window *g)
 {

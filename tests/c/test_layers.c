@@ -453,6 +453,7 @@ static void conv2d_winograd_path_matches_the_reference(void **state)
     conv2d_direct_path_at(18, 9, 8, 3, 1, 5, 3);    /* odd output rows, padding 1 */
     conv2d_direct_path_at(20, 10, 11, 3, 2, 7, 2);  /* odd output columns, padding 2 */
     conv2d_direct_path_at(24, 100, 9, 3, 0, 3, 1);  /* blocks of rows of tiles and a tail */
+    conv2d_direct_path_at(18, 8, 8, 3, 0, 4, 2);    /* 9 tiles, the fewest the path takes */
 }
 
 /* The 2x2, stride-2 loops keep the general rule: the first maximum of
