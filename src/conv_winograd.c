@@ -10,8 +10,7 @@
  * Each padded row is kept as its even and its odd columns, so that the
  * four columns of a row of tiles are four contiguous runs over tx.
  * A sample's tiles go through the sgemms in blocks of whole rows of
- * tiles (all 144 of Keras's 24x24 outputs at once), a block's transforms
- * channel-major: position p = 4i + j of tile t of a block lives at
+ * tiles, a block's transforms channel-major: position p = 4i + j of tile t of a block lives at
  * v[(ch * 16 + p) * cols + t], and m's and dv's alike, so that each
  * channel's transforms are one run of memory. */
 #include <string.h>
@@ -21,9 +20,8 @@
 #include "tensor.h"
 
 #define POSITIONS 16
-/* A block holds at most this many tiles (one row of tiles at least): a
- * whole sample of Keras's 24x24 outputs. Smaller blocks make the sgemms
- * too short, several samples leave L2 (figures in the README). */
+/* A block holds at most this many tiles (one row of tiles at least):
+ * smaller blocks make the sgemms too short, larger ones leave L2. */
 #define BLOCK_TILES 144
 
 typedef struct {

@@ -9,9 +9,9 @@
  * each kernel g, M = U V position by position (16 sgemms of out x c by
  * c x tiles), y = A'MA + bias. Backward: Z = A dy A' for each tile of dy,
  * dU = Z V' and dV = U' Z (16 sgemms each), dw = G'dU G, dx = B dV B'
- * added over the overlapping tiles. The tiles of a chunk of samples are
- * the columns of the sgemms; the transforms are plain loops over a row of
- * tiles that GCC vectorizes (hot.h). The figures differ from the
+ * added over the overlapping tiles. A sample's tiles, in blocks of whole
+ * rows of tiles, are the columns of the sgemms; the transforms are plain
+ * loops over a row of tiles that GCC vectorizes (hot.h). The figures differ from the
  * reference's by float rounding only (test_layers.c). */
 #ifndef NN_CONV_WINOGRAD_H
 #define NN_CONV_WINOGRAD_H

@@ -16,7 +16,8 @@
 #include "tensor.h"
 
 /* The largest im2col block of one sample (in channels x k x k by the output
- * positions): four of them are the model's scratch. */
+ * positions): a half's scratch is two of them (columns and their
+ * gradients), or the direct or Winograd path's where that is larger. */
 #define MAX_COLUMNS (1 << 26)
 
 static const nn_setting settings[] = {
@@ -140,21 +141,28 @@ static int direct_fits(const nn_window *g, int out)
 /* Winograd's F(2x2, 3x3) (conv_winograd.h) takes 3x3 kernels at stride 1
  * with at least this many input channels and tiles (2x2 outputs) a
  * sample: below them, where the two paths tie, its sgemms are too thin to
- * gain on im2col's 2.25 times as many products (measured: README, B6). */
+ * gain on im2col's 2.25 times as many products (measured: README, B6).
+ * And only where its scratch is at most twice im2col's: its transformed
+ * kernels (32 floats a pair of channels) outgrow the columns of small
+ * images with many channels. */
 #define WINOGRAD_MIN_CHANNELS 16
 #define WINOGRAD_MIN_TILES 9
 
-static int winograd_fits(const nn_window *g)
+static int winograd_pays(const nn_window *g, int out)
 {
+    size_t columns = (size_t)g->c * (size_t)g->k * (size_t)g->k * (size_t)g->oh * (size_t)g->ow;
     return nn_winograd_fits(g) && g->c >= WINOGRAD_MIN_CHANNELS &&
-           ((g->oh + 1) / 2) * ((g->ow + 1) / 2) >= WINOGRAD_MIN_TILES;
+           ((g->oh + 1) / 2) * ((g->ow + 1) / 2) >= WINOGRAD_MIN_TILES &&
+           nn_winograd_scratch(g, out) <= 2 * (2 * columns);
 }
 
 typedef enum { PATH_COLUMNS, PATH_DIRECT, PATH_WINOGRAD } conv_path;
 
 /* The one choice of a convolution's path: the reference (im2col and
  * sgemm) with the plain kernels (cpu.h), as the tests force it; else the
- * direct path with AVX-512 where it fits, else Winograd's where it fits. */
+ * direct path with AVX-512 where it fits, else Winograd's where it pays.
+ * (Winograd's is portable C and sgemm, but a fast path beside the
+ * reference all the same, so the plain kernels leave it out.) */
 static conv_path choose_path(const nn_window *g, int out)
 {
     nn_cpu_kind kernels = nn_cpu_kernels();
@@ -164,7 +172,7 @@ static conv_path choose_path(const nn_window *g, int out)
     if (kernels == NN_CPU_AVX512 && direct_fits(g, out))
         return PATH_DIRECT;
 #endif
-    return winograd_fits(g) ? PATH_WINOGRAD : PATH_COLUMNS;
+    return winograd_pays(g, out) ? PATH_WINOGRAD : PATH_COLUMNS;
 }
 
 /* A half's scratch on the direct path: the padded inputs and wide dy of a
@@ -190,10 +198,10 @@ static size_t direct_count(const nn_window *g, int out, direct_scratch *at, floa
     return total;
 }
 
-/* Each half's columns and their gradients (or its direct scratch, for
- * either path whatever the CPU, since a test may force the kernels after
- * the scratch was sized), then the second half's weight and bias
- * gradients. */
+/* Each half's columns and their gradients (or its direct or Winograd
+ * scratch, for each path the layer could take whatever the CPU, since a
+ * test may force the kernels after the scratch was sized), then the second
+ * half's weight and bias gradients. */
 static size_t half_count(const nn_layer *l)
 {
     nn_window g;
@@ -204,7 +212,7 @@ static size_t half_count(const nn_layer *l)
         size_t direct = direct_count(&g, l->out_channels, &unused, NULL);
         count = direct > count ? direct : count;
     }
-    if (winograd_fits(&g)) {
+    if (winograd_pays(&g, l->out_channels)) {
         size_t winograd = nn_winograd_scratch(&g, l->out_channels);
         count = winograd > count ? winograd : count;
     }

@@ -383,10 +383,11 @@ static void conv2d_matches_direct_sums(void **state)
 }
 
 /* Conv2d forward and backward, through its kind's table, on the kernels
- * cpu.h chooses (the direct path with AVX-512) and on the reference
+ * cpu.h chooses (the direct path with AVX-512, Winograd's with AVX2 or
+ * AVX-512 for its shapes) and on the reference
  * (im2col and sgemm, forced with NN_CPU_PLAIN): the same figures within
  * float rounding, over chunks, halves and blocks of outputs with tails. */
-static void conv2d_direct_path_at(int c, int h, int w, int k, int pad, int out, int n)
+static void conv2d_fast_path_at(int c, int h, int w, int k, int pad, int out, int n)
 {
     nn_layer l;
     memset(&l, 0, sizeof l);
@@ -433,11 +434,11 @@ static void conv2d_direct_path_matches_the_reference(void **state)
     (void)state;
     if (!nn_cpu_supports(NN_CPU_AVX512))
         skip();
-    conv2d_direct_path_at(1, 28, 28, 5, 2, 6, 5);   /* LeNet's first layer */
-    conv2d_direct_path_at(6, 14, 14, 5, 0, 16, 19); /* its second: a chunk and a tail */
-    conv2d_direct_path_at(3, 7, 7, 3, 1, 9, 33);    /* a block of 8 outputs and 1 */
-    conv2d_direct_path_at(2, 5, 6, 3, 2, 10, 3);    /* not square, padding k - 1 */
-    conv2d_direct_path_at(1, 9, 9, 1, 0, 3, 2);     /* a 1x1 kernel */
+    conv2d_fast_path_at(1, 28, 28, 5, 2, 6, 5);   /* LeNet's first layer */
+    conv2d_fast_path_at(6, 14, 14, 5, 0, 16, 19); /* its second: a chunk and a tail */
+    conv2d_fast_path_at(3, 7, 7, 3, 1, 9, 33);    /* a block of 8 outputs and 1 */
+    conv2d_fast_path_at(2, 5, 6, 3, 2, 10, 3);    /* not square, padding k - 1 */
+    conv2d_fast_path_at(1, 9, 9, 1, 0, 3, 2);     /* a 1x1 kernel */
 }
 
 /* Winograd's path (conv_winograd.h), taken for 3x3 kernels at stride 1
@@ -449,11 +450,14 @@ static void conv2d_winograd_path_matches_the_reference(void **state)
     (void)state;
     if (!nn_cpu_supports(NN_CPU_AVX2))
         skip();
-    conv2d_direct_path_at(32, 26, 26, 3, 0, 64, 3); /* Keras's second layer */
-    conv2d_direct_path_at(18, 9, 8, 3, 1, 5, 3);    /* odd output rows, padding 1 */
-    conv2d_direct_path_at(20, 10, 11, 3, 2, 7, 2);  /* odd output columns, padding 2 */
-    conv2d_direct_path_at(24, 100, 9, 3, 0, 3, 1);  /* blocks of rows of tiles and a tail */
-    conv2d_direct_path_at(18, 8, 8, 3, 0, 4, 2);    /* 9 tiles, the fewest the path takes */
+    conv2d_fast_path_at(32, 26, 26, 3, 0, 64, 3); /* Keras's second layer */
+    conv2d_fast_path_at(18, 9, 8, 3, 1, 5, 3);    /* odd output rows, padding 1 */
+    conv2d_fast_path_at(20, 10, 11, 3, 2, 7, 2);  /* odd output columns, padding 2 */
+    conv2d_fast_path_at(24, 100, 9, 3, 0, 3, 1);  /* blocks of rows of tiles and a tail */
+    conv2d_fast_path_at(18, 8, 8, 3, 0, 4, 2);    /* 9 tiles, the fewest the path takes */
+    conv2d_fast_path_at(18, 40, 3, 3, 0, 3, 2);   /* one column of outputs: half tiles */
+    conv2d_fast_path_at(18, 4, 300, 3, 0, 2, 1);  /* 149 tiles a row: a block of one row */
+    conv2d_fast_path_at(18, 4, 4, 3, 5, 3, 2);    /* padding 5: outputs of padding only */
 }
 
 /* The 2x2, stride-2 loops keep the general rule: the first maximum of
