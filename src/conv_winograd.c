@@ -311,18 +311,6 @@ static void output_grad_tiles(const parts *s, const float *dy, const nn_window *
         }
 }
 
-/* db (out) += the sums of a sample's dy (out x oh x ow) */
-static void add_bias_grads(float *db, const float *dy, const nn_window *g, int out)
-{
-    size_t plane = (size_t)g->oh * g->ow;
-    for (int o = 0; o < out; o++) {
-        float sum = 0;
-        for (size_t k = 0; k < plane; k++)
-            sum += dy[o * plane + k];
-        db[o] += sum;
-    }
-}
-
 /* q[(4r + j) tw + t] = (B dV B')[r][j] for the tw tiles of a row,
  * dv[pos * stride + t] */
 NN_HOT static void tile_row_grad_in(float *restrict q, const float *restrict dv, size_t stride, int tw)
@@ -401,11 +389,7 @@ void nn_winograd_backward(float *dx, float *dw, float *db, const float *dy, cons
     size_t in = (size_t)g->c * g->h * g->w, ysz = (size_t)out * g->oh * g->ow;
     size_t oc = (size_t)out * g->c, ld = (size_t)POSITIONS * p.cols;
     size_t planes = (size_t)g->c * p.hp * p.half;
-    if (!accumulate) {
-        memset(dw, 0, oc * 9 * sizeof *dw);
-        if (db)
-            memset(db, 0, (size_t)out * sizeof *db);
-    }
+    nn_conv2d_clear_grads(dw, db, out, g, accumulate);
     if (dx)
         transform_kernels(s.u, w, out, g->c);
     memset(s.du, 0, POSITIONS * oc * sizeof *s.du);
@@ -413,7 +397,7 @@ void nn_winograd_backward(float *dx, float *dw, float *db, const float *dy, cons
         const float *dyr = dy + (size_t)r * ysz;
         split_sample(&s, x + (size_t)r * in, g, &p);
         if (db)
-            add_bias_grads(db, dyr, g, out);
+            nn_conv2d_add_bias_grads(db, dyr, out, g);
         if (dx) {
             memset(s.dx_even, 0, planes * sizeof *s.dx_even);
             memset(s.dx_odd, 0, planes * sizeof *s.dx_odd);

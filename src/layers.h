@@ -288,6 +288,12 @@ void nn_col2im(float *dx, const float *dcols, const nn_window *g);
  * cols is one sample's scratch (c k k x oh ow) */
 void nn_conv2d_forward(float *y, const float *x, const float *w, const float *b, float *cols,
                        int n, int out, const nn_window *g);
+/* A convolution's backward starts here: dw (out x c k k) and db (out; NULL:
+ * none) set to 0 unless accumulating */
+void nn_conv2d_clear_grads(float *dw, float *db, int out, const nn_window *g, int accumulate);
+/* db (out) += the sums of one sample's dy (out x oh x ow), position by
+ * position */
+void nn_conv2d_add_bias_grads(float *db, const float *dy, int out, const nn_window *g);
 /* dw (+)= dy * cols^T, db (+)= sums of dy over positions, dx = col2im(w^T dy)
  * (dx NULL: skipped); cols is one sample's scratch, twice */
 void nn_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,

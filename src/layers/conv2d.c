@@ -298,6 +298,26 @@ void nn_col2im(float *dx, const float *dcols, const nn_window *g)
             }
 }
 
+void nn_conv2d_clear_grads(float *dw, float *db, int out, const nn_window *g, int accumulate)
+{
+    if (accumulate)
+        return;
+    memset(dw, 0, (size_t)out * g->c * g->k * g->k * sizeof *dw);
+    if (db)
+        memset(db, 0, (size_t)out * sizeof *db);
+}
+
+void nn_conv2d_add_bias_grads(float *db, const float *dy, int out, const nn_window *g)
+{
+    size_t P = (size_t)g->oh * g->ow;
+    for (int o = 0; o < out; o++) {
+        float s = 0;
+        for (size_t q = 0; q < P; q++)
+            s += dy[(size_t)o * P + q];
+        db[o] += s;
+    }
+}
+
 void nn_conv2d_forward(float *y, const float *x, const float *w, const float *b, float *cols,
                        int n, int out, const nn_window *g)
 {
@@ -320,21 +340,13 @@ void nn_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const 
     int P = g->oh * g->ow, K = g->c * g->k * g->k;
     size_t in = (size_t)g->c * g->h * g->w, ysz = (size_t)out * P;
     float *dcols = cols + (size_t)K * P;
-    if (!accumulate) {
-        memset(dw, 0, (size_t)out * K * sizeof *dw);
-        if (db)
-            memset(db, 0, (size_t)out * sizeof *db);
-    }
+    nn_conv2d_clear_grads(dw, db, out, g, accumulate);
     for (int r = 0; r < n; r++) {
         const float *dyr = dy + (size_t)r * ysz;
         nn_im2col(cols, x + (size_t)r * in, g);
         nn_gemm(0, 1, out, K, P, 1.0f, dyr, P, cols, P, 1.0f, dw, K);
-        for (int o = 0; db && o < out; o++) {
-            float s = 0;
-            for (int q = 0; q < P; q++)
-                s += dyr[(size_t)o * P + q];
-            db[o] += s;
-        }
+        if (db)
+            nn_conv2d_add_bias_grads(db, dyr, out, g);
         if (!dx)
             continue;
         nn_gemm(1, 0, K, P, out, 1.0f, w, K, dyr, P, 0.0f, dcols, P);
@@ -369,11 +381,7 @@ static void direct_backward(float *dx, float *dw, float *db, const float *dy, co
     nn_direct_transpose_window(&gt, g, out);
     size_t in = (size_t)g->c * g->h * g->w, ysz = (size_t)out * g->oh * g->ow;
     size_t padded = nn_direct_padded(g), wide = (size_t)out * nn_direct_wide(g);
-    if (!accumulate) {
-        memset(dw, 0, (size_t)out * g->c * g->k * g->k * sizeof *dw);
-        if (db)
-            memset(db, 0, (size_t)out * sizeof *db);
-    }
+    nn_conv2d_clear_grads(dw, db, out, g, accumulate);
     if (dx)
         nn_direct_flip(d.wf, w, out, g->c, g->k);
     for (int r0 = 0; r0 < n; r0 += NN_DIRECT_CHUNK) {
