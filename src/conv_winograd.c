@@ -10,9 +10,9 @@
  * Each padded row is kept as its even and its odd columns, so that the
  * four columns of a row of tiles are four contiguous runs over tx.
  * A sample's tiles go through the sgemms in blocks of whole rows of
- * tiles, a block's transforms channel-major: position p = 4i + j of tile t of a block lives at
- * v[(ch * 16 + p) * cols + t], and m's and dv's alike, so that each
- * channel's transforms are one run of memory. */
+ * tiles, a block's transforms channel-major: position p = 4i + j of tile
+ * t of a block lives at v[(ch * 16 + p) * cols + t], and m's and dv's
+ * alike, so that each channel's transforms are one run of memory. */
 #include <string.h>
 
 #include "conv_winograd.h"
@@ -52,14 +52,9 @@ static size_t carve(parts *s, const plan *p, const nn_window *g, int out, float 
     size_t c = (size_t)g->c, o = (size_t)out, cols = (size_t)p->cols, planes = c * p->hp * p->half;
     size_t sizes[10] = {POSITIONS * o * c, POSITIONS * o * c, POSITIONS * c * cols, POSITIONS * o * cols,
                         POSITIONS * c * cols, planes, planes, planes, planes, POSITIONS * (size_t)p->tw};
-    float **at[10] = {&s->u, &s->du, &s->v, &s->m, &s->dv, &s->even, &s->odd, &s->dx_even, &s->dx_odd, &s->rows};
-    size_t total = 0;
-    for (int i = 0; i < 10; i++) {
-        if (base)
-            *at[i] = base + total;
-        total += sizes[i];
-    }
-    return total;
+    float **const at[10] = {&s->u,   &s->du,  &s->v,       &s->m,      &s->dv,
+                            &s->even, &s->odd, &s->dx_even, &s->dx_odd, &s->rows};
+    return nn_carve_floats(base, at, sizes, 10);
 }
 
 int nn_winograd_fits(const nn_window *g)

@@ -29,6 +29,17 @@ float *nn_alloc_floats(size_t n)
     return aligned_alloc(NN_ALIGN, bytes ? bytes : NN_ALIGN);
 }
 
+size_t nn_carve_floats(float *base, float **const at[], const size_t sizes[], int n)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        if (base)
+            *at[i] = base + total;
+        total += sizes[i];
+    }
+    return total;
+}
+
 #define LARGE_MIN ((size_t)4 << 20)
 #define HUGE_PAGE ((size_t)2 << 20)
 

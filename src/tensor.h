@@ -27,6 +27,10 @@ typedef struct {
  * straddling two cache lines, or not, by the luck of the heap. */
 float *nn_alloc_floats(size_t n);
 
+/* Cuts n consecutive parts of sizes[i] floats out of base: *at[i] = base +
+ * the sizes before it (base NULL: only counted). Returns their total. */
+size_t nn_carve_floats(float *base, float **const at[], const size_t sizes[], int n);
+
 /* bytes for free(), NULL if memory ran out; from 4 MiB up, on 2 MiB pages
  * where the system gives them (a cached full batch's non-zeros are streamed
  * every step: with 4 KiB pages that is a TLB miss every 4 KiB). */

@@ -141,7 +141,7 @@ static int direct_fits(const nn_window *g, int out)
 /* Winograd's F(2x2, 3x3) (conv_winograd.h) takes 3x3 kernels at stride 1
  * with at least this many input channels and tiles (2x2 outputs) a
  * sample: below them, where the two paths tie, its sgemms are too thin to
- * gain on im2col's 2.25 times as many products (measured: README, B6).
+ * gain on im2col's 2.25 times as many products.
  * And only where its scratch is at most twice im2col's: its transformed
  * kernels (32 floats a pair of channels) outgrow the columns of small
  * images with many channels. */
@@ -188,14 +188,8 @@ static size_t direct_count(const nn_window *g, int out, direct_scratch *at, floa
     nn_direct_transpose_window(&gt, g, out);
     size_t sizes[4] = {NN_DIRECT_CHUNK * nn_direct_padded(g), NN_DIRECT_CHUNK * (size_t)out * nn_direct_wide(g),
                        nn_direct_padded(&gt), (size_t)out * g->c * g->k * g->k};
-    float **parts[4] = {&at->xp, &at->yw, &at->dyp, &at->wf};
-    size_t total = 0;
-    for (int i = 0; i < 4; i++) {
-        if (base)
-            *parts[i] = base + total;
-        total += sizes[i];
-    }
-    return total;
+    float **const parts[4] = {&at->xp, &at->yw, &at->dyp, &at->wf};
+    return nn_carve_floats(base, parts, sizes, 4);
 }
 
 /* Each half's columns and their gradients (or its direct or Winograd
