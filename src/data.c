@@ -478,6 +478,8 @@ nn_status nn_dataset_gather_sparse(const nn_dataset *d, const int32_t *order, in
 #ifdef NN_HAVE_X86_KERNELS
     if (nn_cpu_kernels() == NN_CPU_AVX512)
         append = nn_append_nonzeros_avx512;
+    else if (nn_cpu_kernels() == NN_CPU_AVX2)
+        append = nn_append_nonzeros_avx2;
 #endif
     for (int32_t r = 0; r < count; r++) {
         if (c->cap_nz - nz < room && !nn_csr_reserve(c, count, nz + nz / 2 + room))

@@ -1,6 +1,6 @@
 /* data_kernels.h - gathering an image's non-zeros, inside the data
- * module: the plain-C reference (data.c) and an AVX-512 variant
- * (data_avx512.c); data.c runs the one cpu.h chooses. */
+ * module: the plain-C reference (data.c) and AVX2 and AVX-512 variants
+ * (data_avx2.c, data_avx512.c); data.c runs the one cpu.h chooses. */
 #ifndef NN_DATA_KERNELS_H
 #define NN_DATA_KERNELS_H
 
@@ -14,7 +14,9 @@
 size_t nn_append_nonzeros(int32_t *restrict col, float *restrict val, const uint8_t *restrict src, int dim,
                           float scale, int first_col);
 #ifdef NN_HAVE_X86_KERNELS
-/* The same from column 0, sixteen pixels at a time (room for 16 more). */
+/* The same from column 0, eight or sixteen pixels at a time (room for 8
+ * or 16 more). */
+size_t nn_append_nonzeros_avx2(int32_t *col, float *val, const uint8_t *src, int dim, float scale);
 size_t nn_append_nonzeros_avx512(int32_t *col, float *val, const uint8_t *src, int dim, float scale);
 #endif
 

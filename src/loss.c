@@ -198,8 +198,12 @@ static nn_row_sums loss_rows(nn_loss_kind kind, const nn_tensor *outputs, const 
 {
 #ifdef NN_HAVE_X86_KERNELS
     int classes = (int)nn_tensor_row_size(outputs);
-    if (kind == NN_LOSS_CROSS_ENTROPY && target->labels && classes <= 16 && nn_cpu_kernels() == NN_CPU_AVX512)
-        return nn_ce_rows_avx512(outputs, target, r0, r1, grad, scale);
+    if (kind == NN_LOSS_CROSS_ENTROPY && target->labels && classes <= 16) {
+        if (nn_cpu_kernels() == NN_CPU_AVX512)
+            return nn_ce_rows_avx512(outputs, target, r0, r1, grad, scale);
+        if (nn_cpu_kernels() == NN_CPU_AVX2)
+            return nn_ce_rows_avx2(outputs, target, r0, r1, grad, scale);
+    }
 #endif
     return nn_loss_rows_plain(kind, outputs, target, r0, r1, grad, scale);
 }

@@ -5,15 +5,15 @@
 #ifdef NN_HAVE_X86_KERNELS
 #include <immintrin.h>
 
-#define AVX2_INLINE static inline __attribute__((target("avx2,fma"), always_inline))
+#include "avx2.h"
 
-AVX2_INLINE void row_avx2(float *c, const float *init, const int32_t *col, const float *val, int32_t nz,
-                          const float *bp, int width, const int nv)
+NN_AVX2_INLINE void row_avx2(float *c, const float *init, const int32_t *col, const float *val, int32_t nz,
+                             const float *bp, int width, const int nv)
 {
     __m256 acc[4], odd[4];
     __m256i mask[4];
     for (int v = 0; v < nv; v++) {
-        mask[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(width - 8 * v), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        mask[v] = nn_first_lanes8(width - 8 * v);
         acc[v] = init ? _mm256_maskload_ps(init + 8 * v, mask[v]) : _mm256_setzero_ps();
         odd[v] = _mm256_setzero_ps();
     }
@@ -36,8 +36,7 @@ AVX2_INLINE void row_avx2(float *c, const float *init, const int32_t *col, const
         _mm256_maskstore_ps(c + 8 * v, mask[v], _mm256_add_ps(acc[v], odd[v]));
 }
 
-__attribute__((target("avx2,fma"))) static void tile_avx2(const nn_csr_product *p, const float *bp, int j, int width,
-                                                          int r0, int r1)
+NN_AVX2 static void tile_avx2(const nn_csr_product *p, const float *bp, int j, int width, int r0, int r1)
 {
     const nn_csr *a = p->a;
     for (int r = r0; r < r1; r++) {
@@ -52,14 +51,13 @@ __attribute__((target("avx2,fma"))) static void tile_avx2(const nn_csr_product *
     }
 }
 
-__attribute__((target("avx2,fma"))) static void scatter_avx2(float *part, int ldp, const nn_csr *a, const float *b,
-                                                             int ldb, int n, int r0, int r1)
+NN_AVX2 static void scatter_avx2(float *part, int ldp, const nn_csr *a, const float *b, int ldb, int n, int r0,
+                                 int r1)
 {
-    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     int nv = ldp / 8;
     __m256i mask[4];
     for (int v = 0; v < nv; v++)
-        mask[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8 * v), lanes);
+        mask[v] = nn_first_lanes8(n - 8 * v);
     for (int r = r0; r < r1; r++) {
         __m256 row[4];
         for (int v = 0; v < nv; v++)

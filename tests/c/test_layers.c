@@ -537,33 +537,67 @@ static void pools_route_gradients(void **state)
     assert_all_close(dx, want_adx, 9, 1e-7);
 }
 
-/* The AVX-512 cross-entropy against the reference, forced in turn. */
-static void cross_entropy_kernels_match_the_reference(void **state)
+/* The AVX2 and AVX-512 cross-entropies against the reference, forced in
+ * turn: 3, 10 and 16 classes (one register's tail, two registers' full),
+ * ties for the largest output, and rows with an infinite or NaN logit. */
+static void cross_entropy_case(int classes)
 {
-    (void)state;
-    enum { N = 70, C = 10 };
+    enum { N = 70, MAX_C = 16 };
     nn_tensor z;
     nn_error err;
-    int shape[2] = {N, C};
+    int shape[2] = {N, classes};
     assert_ok(nn_tensor_init(&z, 2, shape, &err), &err);
-    float labels[N], g_ref[N * C], g[N * C];
-    for (int k = 0; k < N * C; k++)
+    float labels[N], g_ref[N * MAX_C], g[N * MAX_C];
+    for (int k = 0; k < N * classes; k++)
         z.data[k] = (float)((k * 13) % 17) / 3 - 2;
+    z.data[5 * classes + 1] = INFINITY;
+    z.data[9 * classes + classes - 1] = NAN;
     for (int r = 0; r < N; r++)
-        labels[r] = (float)(r % C);
+        labels[r] = (float)(r % classes);
     nn_target t = {labels, NULL};
     double l_ref, l;
     long c_ref = 0, c = 0;
     assert_true(nn_cpu_force(NN_CPU_PLAIN));
-    assert_ok(nn_loss_compute(NN_LOSS_CROSS_ENTROPY, &z, &t, &l_ref, g_ref, &c_ref, &err), &err);
-    if (nn_cpu_force(NN_CPU_AVX512)) {
-        assert_ok(nn_loss_compute(NN_LOSS_CROSS_ENTROPY, &z, &t, &l, g, &c, &err), &err);
-        assert_close(l, l_ref, 1e-6);
-        assert_all_close(g, g_ref, N * C, 1e-7);
+    assert_ok(nn_loss_sum(NN_LOSS_CROSS_ENTROPY, &z, &t, N, &l_ref, g_ref, &c_ref, &err), &err);
+    const nn_cpu_kind kinds[] = {NN_CPU_AVX2, NN_CPU_AVX512};
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        if (!nn_cpu_force(kinds[k]))
+            continue;
+        c = 0;
+        assert_ok(nn_loss_sum(NN_LOSS_CROSS_ENTROPY, &z, &t, N, &l, g, &c, &err), &err);
+        assert_true(l != l && l_ref != l_ref); /* the NaN row carried into the sum */
+        assert_int_equal(c, c_ref);
+        for (int i = 0; i < N * classes; i++)
+            if (g_ref[i] == g_ref[i])
+                assert_true(fabsf(g[i] - g_ref[i]) <= 1e-7f);
+            else
+                assert_true(g[i] != g[i]);
+    }
+    /* without the two rows, the sums agree to rounding */
+    z.data[5 * classes + 1] = 0;
+    z.data[9 * classes + classes - 1] = 0;
+    assert_true(nn_cpu_force(NN_CPU_PLAIN));
+    c_ref = 0;
+    assert_ok(nn_loss_sum(NN_LOSS_CROSS_ENTROPY, &z, &t, N, &l_ref, g_ref, &c_ref, &err), &err);
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        if (!nn_cpu_force(kinds[k]))
+            continue;
+        c = 0;
+        assert_ok(nn_loss_sum(NN_LOSS_CROSS_ENTROPY, &z, &t, N, &l, g, &c, &err), &err);
+        assert_close(l, l_ref, 1e-6 * N);
+        assert_all_close(g, g_ref, N * classes, 1e-7);
         assert_int_equal(c, c_ref);
     }
     nn_cpu_force(NN_CPU_AUTO);
     nn_tensor_free(&z);
+}
+
+static void cross_entropy_kernels_match_the_reference(void **state)
+{
+    (void)state;
+    cross_entropy_case(3);
+    cross_entropy_case(10);
+    cross_entropy_case(16);
 }
 
 int main(void)

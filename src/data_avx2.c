@@ -1,0 +1,53 @@
+/* data_avx2.c - the AVX2 gathering of a batch's non-zeros (data_kernels.h). */
+#include "data_kernels.h"
+
+#ifdef NN_HAVE_X86_KERNELS
+#include <immintrin.h>
+#include <pthread.h>
+
+#include "avx2.h"
+
+/* AVX2 has no compress: entry m of the table holds, a byte each, the
+ * lanes of the set bits of m in order, the lanes that pack a register's
+ * kept values to its front through a permutation. */
+static uint64_t pack_lanes[256];
+static pthread_once_t pack_lanes_once = PTHREAD_ONCE_INIT;
+
+static void fill_pack_lanes(void)
+{
+    for (unsigned m = 0; m < 256; m++) {
+        uint64_t e = 0;
+        int at = 0;
+        for (int lane = 0; lane < 8; lane++)
+            if (m >> lane & 1)
+                e |= (uint64_t)lane << (8 * at++);
+        pack_lanes[m] = e;
+    }
+}
+
+/* Eight pixels at a time: the non-zeros' values and columns packed to the
+ * front of a register and stored whole, so col and val need room for 8
+ * more. */
+NN_AVX2 size_t nn_append_nonzeros_avx2(int32_t *col, float *val, const uint8_t *src, int dim, float scale)
+{
+    pthread_once(&pack_lanes_once, fill_pack_lanes);
+    const __m256 s = _mm256_set1_ps(scale);
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    size_t nz = 0;
+    int j = 0;
+    for (; j + 8 <= dim; j += 8) {
+        __m256i px = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(src + j)));
+        __m256i nonzero = _mm256_cmpgt_epi32(px, _mm256_setzero_si256());
+        unsigned keep = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(nonzero));
+        if (!keep)
+            continue;
+        __m256i order = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)pack_lanes[keep]));
+        __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(px), s);
+        _mm256_storeu_ps(val + nz, _mm256_permutevar8x32_ps(v, order));
+        _mm256_storeu_si256((__m256i *)(col + nz),
+                            _mm256_permutevar8x32_epi32(_mm256_add_epi32(lanes, _mm256_set1_epi32(j)), order));
+        nz += (size_t)__builtin_popcount(keep);
+    }
+    return nz + nn_append_nonzeros(col + nz, val + nz, src + j, dim - j, scale, j);
+}
+#endif
