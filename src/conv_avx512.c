@@ -43,7 +43,7 @@ NN_AVX512 static inline void put_copy(run_writer *rw, const float *s, size_t n)
     rw->d += n;
 }
 
-NN_AVX512 void nn_direct_pad_avx512(float *xp, const float *x, const nn_window *g)
+NN_AVX512 static void pad_avx512(float *xp, const float *x, const nn_window *g)
 {
     size_t w = (size_t)g->w, pad = (size_t)g->pad, wp = w + 2 * pad;
     run_writer rw = {xp, 0};
@@ -60,7 +60,7 @@ NN_AVX512 void nn_direct_pad_avx512(float *xp, const float *x, const nn_window *
     flush_zeros(&rw);
 }
 
-NN_AVX512 void nn_direct_widen_avx512(float *dyw, const float *dy, const nn_window *g, int out)
+NN_AVX512 static void widen_avx512(float *dyw, const float *dy, const nn_window *g, int out)
 {
     size_t wide = nn_direct_wide(g), wp = (size_t)g->w + 2 * (size_t)g->pad, ow = (size_t)g->ow;
     run_writer rw = {dyw, 0};
@@ -239,22 +239,21 @@ static const weight_grad_block weight_grad_blocks[OUT_BLOCK + 1] = {
     NULL, weight_grad_1, weight_grad_2, weight_grad_3, weight_grad_4, weight_grad_5, weight_grad_6,
     weight_grad_7, weight_grad_8};
 
-void nn_direct_forward_avx512(float *y, const float *xp, const float *w, const float *b, const nn_window *g,
-                              int out)
+static void forward_avx512(float *y, const float *xp, const float *w, const float *b, const nn_window *g, int out)
 {
     int by_rows = blocks_by_rows(g, (size_t)g->w + 2 * (size_t)g->pad);
     for (int o0 = 0; o0 < out; o0 += OUT_BLOCK)
         forward_blocks[out - o0 < OUT_BLOCK ? out - o0 : OUT_BLOCK](y, xp, w, b, g, o0, by_rows);
 }
 
-void nn_direct_weight_grad_avx512(float *dw, const float *dyw, const float *xp, const nn_window *g, int out,
-                                  int count)
+static void weight_grad_avx512(float *dw, const float *dyw, const float *xp, const nn_window *g, int out,
+                               int count)
 {
     for (int o0 = 0; o0 < out; o0 += OUT_BLOCK)
         weight_grad_blocks[out - o0 < OUT_BLOCK ? out - o0 : OUT_BLOCK](dw, dyw, xp, g, out, count, o0);
 }
 
-NN_AVX512 void nn_direct_bias_grad_avx512(float *db, const float *dyw, const nn_window *g, int out, int count)
+NN_AVX512 static void bias_grad_avx512(float *db, const float *dyw, const nn_window *g, int out, int count)
 {
     size_t wide = nn_direct_wide(g);
     for (int o = 0; o < out; o++) {
@@ -267,4 +266,6 @@ NN_AVX512 void nn_direct_bias_grad_avx512(float *db, const float *dyw, const nn_
         db[o] += _mm512_reduce_add_ps(acc);
     }
 }
+const nn_direct_kernels nn_direct_avx512_kernels = {pad_avx512, widen_avx512, forward_avx512, weight_grad_avx512,
+                                                    bias_grad_avx512};
 #endif

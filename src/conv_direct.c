@@ -1,7 +1,9 @@
 /* conv_direct.c - the layout of Conv2d's direct path (conv_kernels.h):
- * the sizes of the padded copies and wide rows (written by
- * conv_avx512.c), turned kernels, dx's window. */
+ * the sizes of the padded copies and wide rows and their portable
+ * writers, turned kernels, dx's window. */
 #include "conv_kernels.h"
+
+#include <string.h>
 
 static size_t round_up(size_t n)
 {
@@ -33,4 +35,24 @@ void nn_direct_transpose_window(nn_window *gt, const nn_window *g, int out)
 {
     gt->c = out, gt->h = g->oh, gt->w = g->ow, gt->k = g->k, gt->s = 1, gt->pad = g->k - 1 - g->pad;
     gt->oh = g->h, gt->ow = g->w;
+}
+
+void nn_direct_pad(float *xp, const float *x, const nn_window *g)
+{
+    size_t w = (size_t)g->w, pad = (size_t)g->pad, wp = w + 2 * pad, hp = (size_t)g->h + 2 * pad;
+    memset(xp, 0, nn_direct_padded(g) * sizeof *xp);
+    for (int ch = 0; ch < g->c; ch++)
+        for (int iy = 0; iy < g->h; iy++)
+            memcpy(xp + ((size_t)ch * hp + pad + (size_t)iy) * wp + pad, x + ((size_t)ch * g->h + (size_t)iy) * w,
+                   w * sizeof *xp);
+}
+
+void nn_direct_widen(float *dyw, const float *dy, const nn_window *g, int out)
+{
+    size_t wide = nn_direct_wide(g), wp = (size_t)g->w + 2 * (size_t)g->pad, ow = (size_t)g->ow;
+    memset(dyw, 0, (size_t)out * wide * sizeof *dyw);
+    for (int o = 0; o < out; o++)
+        for (int oy = 0; oy < g->oh; oy++)
+            memcpy(dyw + (size_t)o * wide + (size_t)oy * wp, dy + ((size_t)o * g->oh + (size_t)oy) * ow,
+                   ow * sizeof *dyw);
 }

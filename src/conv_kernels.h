@@ -1,8 +1,9 @@
 /* conv_kernels.h - Conv2d's direct path, beside its reference (im2col and
  * sgemm, conv2d.c): stride-1 convolutions straight from a padded copy of
- * the input, with AVX-512 kernels (conv_avx512.c); conv2d.c takes this
- * path when cpu.h's kernels are AVX-512 (nn_cpu_force(NN_CPU_PLAIN) gives
- * the reference, as the tests do).
+ * the input, with AVX2 and AVX-512 kernels (conv_avx2.c, conv_avx512.c),
+ * each a table of the same functions; conv2d.c takes this path with
+ * either (nn_cpu_force(NN_CPU_PLAIN) gives the reference, as the tests
+ * do).
  *
  * A sample's input is copied into zero-padded planes of hp x wp (hp = h +
  * 2 pad, wp = w + 2 pad), and the output is computed "wide": oh rows of
@@ -34,26 +35,34 @@ void nn_direct_flip(float *wf, const float *w, int out, int c, int k);
  * convolution with the turned kernels is dx (c x h x w). */
 void nn_direct_transpose_window(nn_window *gt, const nn_window *g, int out);
 
-#ifdef NN_HAVE_X86_KERNELS
-/* xp (padded floats) = x (c x h x w) in its padded planes, zeros around and after */
-void nn_direct_pad_avx512(float *xp, const float *x, const nn_window *g);
-/* dyw (out x wide) = dy (out x oh x ow) in wide rows, zeros elsewhere */
-void nn_direct_widen_avx512(float *dyw, const float *dy, const nn_window *g, int out);
-/* y (out x oh x ow) = w (out x c k k) * the windows of xp + b (b NULL:
- * none), each sum over the taps in order, computed in wide rows and the
- * output's positions stored */
-void nn_direct_forward_avx512(float *y, const float *xp, const float *w, const float *b, const nn_window *g,
-                              int out);
-/* dw (out x c k k) += dyw (out x wide) times the windows of xp, summed
- * over count samples (sample r's padded input at xp + r padded, its wide
- * dy at dyw + r out wide), each sum lane by lane over the samples and
- * positions in order, the lanes then added */
-void nn_direct_weight_grad_avx512(float *dw, const float *dyw, const float *xp, const nn_window *g, int out,
-                                  int count);
-/* db (out) += the sums of the same count samples' dyw, in the same order */
-void nn_direct_bias_grad_avx512(float *db, const float *dyw, const nn_window *g, int out, int count);
+/* The padded and wide layouts, written by portable loops. */
+void nn_direct_pad(float *xp, const float *x, const nn_window *g);
+void nn_direct_widen(float *dyw, const float *dy, const nn_window *g, int out);
+
 /* The samples whose weight gradients the direct path sums at once. */
 #define NN_DIRECT_CHUNK 16
+
+/* A CPU's kernels of the path. */
+typedef struct {
+    /* xp (padded floats) = x (c x h x w) in its padded planes, zeros around and after */
+    void (*pad)(float *xp, const float *x, const nn_window *g);
+    /* dyw (out x wide) = dy (out x oh x ow) in wide rows, zeros elsewhere */
+    void (*widen)(float *dyw, const float *dy, const nn_window *g, int out);
+    /* y (out x oh x ow) = w (out x c k k) * the windows of xp + b (b NULL:
+     * none), each sum over the taps in order */
+    void (*forward)(float *y, const float *xp, const float *w, const float *b, const nn_window *g, int out);
+    /* dw (out x c k k) += dyw (out x wide) times the windows of xp, summed
+     * over count samples (sample r's padded input at xp + r padded, its
+     * wide dy at dyw + r out wide), each sum lane by lane over the samples
+     * and positions in order, the lanes then added */
+    void (*weight_grad)(float *dw, const float *dyw, const float *xp, const nn_window *g, int out, int count);
+    /* db (out) += the sums of the same count samples' dyw, in the same order */
+    void (*bias_grad)(float *db, const float *dyw, const nn_window *g, int out, int count);
+} nn_direct_kernels;
+
+#ifdef NN_HAVE_X86_KERNELS
+extern const nn_direct_kernels nn_direct_avx2_kernels, nn_direct_avx512_kernels;
 #endif
+
 
 #endif

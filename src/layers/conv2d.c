@@ -158,20 +158,33 @@ static int winograd_pays(const nn_window *g, int out)
 
 typedef enum { PATH_COLUMNS, PATH_DIRECT, PATH_WINOGRAD } conv_path;
 
+/* The direct kernels of cpu.h's choice, NULL with the plain ones. */
+static const nn_direct_kernels *direct_kernels(nn_cpu_kind kernels)
+{
+#ifdef NN_HAVE_X86_KERNELS
+    if (kernels == NN_CPU_AVX512)
+        return &nn_direct_avx512_kernels;
+    if (kernels == NN_CPU_AVX2)
+        return &nn_direct_avx2_kernels;
+#endif
+    (void)kernels;
+    return NULL;
+}
+
 /* The one choice of a convolution's path: the reference (im2col and
  * sgemm) with the plain kernels (cpu.h), as the tests force it; else the
- * direct path with AVX-512 where it fits, else Winograd's where it pays.
- * (Winograd's is portable C and sgemm, but a fast path beside the
- * reference all the same, so the plain kernels leave it out.) */
-static conv_path choose_path(const nn_window *g, int out)
+ * direct path (on *direct, the CPU's kernels) where it fits, else
+ * Winograd's where it pays. (Winograd's is portable C and sgemm, but a
+ * fast path beside the reference all the same, so the plain kernels
+ * leave it out.) */
+static conv_path choose_path(const nn_window *g, int out, const nn_direct_kernels **direct)
 {
     nn_cpu_kind kernels = nn_cpu_kernels();
+    *direct = direct_kernels(kernels);
     if (kernels == NN_CPU_PLAIN)
         return PATH_COLUMNS;
-#ifdef NN_HAVE_X86_KERNELS
-    if (kernels == NN_CPU_AVX512 && direct_fits(g, out))
+    if (*direct && direct_fits(g, out))
         return PATH_DIRECT;
-#endif
     return winograd_pays(g, out) ? PATH_WINOGRAD : PATH_COLUMNS;
 }
 
@@ -350,24 +363,24 @@ void nn_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const 
     }
 }
 
-#ifdef NN_HAVE_X86_KERNELS
-/* The direct path over n samples (see nn_conv2d_forward). */
-static void direct_forward(float *y, const float *x, const float *w, const float *b, float *scratch, int n,
-                           int out, const nn_window *g)
+/* The direct path over n samples (see nn_conv2d_forward), on k's kernels. */
+static void direct_forward(const nn_direct_kernels *k, float *y, const float *x, const float *w, const float *b,
+                           float *scratch, int n, int out, const nn_window *g)
 {
     direct_scratch d;
     direct_count(g, out, &d, scratch);
     size_t in = (size_t)g->c * g->h * g->w, ysz = (size_t)out * g->oh * g->ow;
     for (int r = 0; r < n; r++) {
-        nn_direct_pad_avx512(d.xp, x + (size_t)r * in, g);
-        nn_direct_forward_avx512(y + (size_t)r * ysz, d.xp, w, b, g, out);
+        k->pad(d.xp, x + (size_t)r * in, g);
+        k->forward(y + (size_t)r * ysz, d.xp, w, b, g, out);
     }
 }
 
 /* The direct path's backward (see nn_conv2d_backward), by chunks of
  * samples for the weight gradients. */
-static void direct_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                            float *scratch, int n, int out, const nn_window *g, int accumulate)
+static void direct_backward(const nn_direct_kernels *k, float *dx, float *dw, float *db, const float *dy,
+                            const float *x, const float *w, float *scratch, int n, int out, const nn_window *g,
+                            int accumulate)
 {
     direct_scratch d;
     direct_count(g, out, &d, scratch);
@@ -381,24 +394,19 @@ static void direct_backward(float *dx, float *dw, float *db, const float *dy, co
     for (int r0 = 0; r0 < n; r0 += NN_DIRECT_CHUNK) {
         int count = n - r0 < NN_DIRECT_CHUNK ? n - r0 : NN_DIRECT_CHUNK;
         for (int r = 0; r < count; r++) {
-            nn_direct_pad_avx512(d.xp + (size_t)r * padded, x + (size_t)(r0 + r) * in, g);
-            nn_direct_widen_avx512(d.yw + (size_t)r * wide, dy + (size_t)(r0 + r) * ysz, g, out);
+            k->pad(d.xp + (size_t)r * padded, x + (size_t)(r0 + r) * in, g);
+            k->widen(d.yw + (size_t)r * wide, dy + (size_t)(r0 + r) * ysz, g, out);
         }
-        nn_direct_weight_grad_avx512(dw, d.yw, d.xp, g, out, count);
+        k->weight_grad(dw, d.yw, d.xp, g, out, count);
         if (db)
-            nn_direct_bias_grad_avx512(db, d.yw, g, out, count);
+            k->bias_grad(db, d.yw, g, out, count);
         for (int r = r0; dx && r < r0 + count; r++) {
             const float *dyr = dy + (size_t)r * ysz;
-            nn_direct_pad_avx512(d.dyp, dyr, &gt);
-            nn_direct_forward_avx512(dx + (size_t)r * in, d.dyp, d.wf, NULL, &gt, g->c);
+            k->pad(d.dyp, dyr, &gt);
+            k->forward(dx + (size_t)r * in, d.dyp, d.wf, NULL, &gt, g->c);
         }
     }
 }
-#else
-/* (never taken: choose_path picks no direct path without the x86 kernels) */
-#define direct_forward nn_conv2d_forward
-#define direct_backward nn_conv2d_backward
-#endif
 
 static void forward(const nn_layer_pass *s)
 {
@@ -406,7 +414,8 @@ static void forward(const nn_layer_pass *s)
     nn_window g;
     nn_layer_window(l, &g);
     int first_rows = (s->n + 1) / 2;
-    conv_path path = choose_path(&g, l->out_channels);
+    const nn_direct_kernels *direct;
+    conv_path path = choose_path(&g, l->out_channels, &direct);
     size_t half = half_count(l);
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(HALVES) schedule(static) if (split_threads(l, s->n) > 1)
@@ -416,7 +425,7 @@ static void forward(const nn_layer_pass *s)
         float *y = s->y + (size_t)first * l->out, *scratch = s->scratch + (size_t)h * half;
         const float *x = s->x + (size_t)first * l->in, *b = l->bias ? s->w + l->weight_count : NULL;
         if (path == PATH_DIRECT)
-            direct_forward(y, x, s->w, b, scratch, rows, l->out_channels, &g);
+            direct_forward(direct, y, x, s->w, b, scratch, rows, l->out_channels, &g);
         else if (path == PATH_WINOGRAD)
             nn_winograd_forward(y, x, s->w, b, scratch, rows, l->out_channels, &g);
         else
@@ -431,7 +440,8 @@ static nn_status backward(const nn_layer_pass *s, nn_tensor *pack, nn_error *err
     nn_window g;
     nn_layer_window(l, &g);
     int first_rows = (s->n + 1) / 2;
-    conv_path path = choose_path(&g, l->out_channels);
+    const nn_direct_kernels *direct;
+    conv_path path = choose_path(&g, l->out_channels, &direct);
     size_t half = half_count(l);
     float *second = s->scratch + HALVES * half;
 #ifdef _OPENMP
@@ -444,7 +454,7 @@ static nn_status backward(const nn_layer_pass *s, nn_tensor *pack, nn_error *err
         const float *dy = s->dy + (size_t)first * l->out, *x = s->x + (size_t)first * l->in;
         int acc = h ? 0 : s->accumulate;
         if (path == PATH_DIRECT)
-            direct_backward(dx, gw, gb, dy, x, s->w, scratch, rows, l->out_channels, &g, acc);
+            direct_backward(direct, dx, gw, gb, dy, x, s->w, scratch, rows, l->out_channels, &g, acc);
         else if (path == PATH_WINOGRAD)
             nn_winograd_backward(dx, gw, gb, dy, x, s->w, scratch, rows, l->out_channels, &g, acc);
         else

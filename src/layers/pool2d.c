@@ -75,7 +75,8 @@ DEFINE_ARGMAX(argmax64, double)
 /* The common 2x2 window with stride 2 and no padding, its first maximum
  * taken in argmax's order (row by row, the first of equals, a NaN first
  * kept): the same figures as the general loops, without their window
- * arithmetic; the reference of pool_avx512.c's kernels (pool_kernels.h). */
+ * arithmetic; the reference of pool_avx2.c's and pool_avx512.c's kernels
+ * (pool_kernels.h). */
 static int is_2x2(const nn_window *g)
 {
     return g->k == 2 && g->s == 2 && g->pad == 0;
@@ -88,12 +89,8 @@ static void maxpool_2x2_forward(float *y, const float *x, int n, const nn_window
         for (int oy = 0; oy < g->oh; oy++) {
             const float *r0 = x + pc * plane + (size_t)(2 * oy) * g->w, *r1 = r0 + g->w;
             float *yr = y + pc * oplane + (size_t)oy * g->ow;
-            for (int ox = 0; ox < g->ow; ox++) {
-                float m = r0[2 * ox];
-                m = r0[2 * ox + 1] > m ? r0[2 * ox + 1] : m;
-                m = r1[2 * ox] > m ? r1[2 * ox] : m;
-                yr[ox] = r1[2 * ox + 1] > m ? r1[2 * ox + 1] : m;
-            }
+            for (int ox = 0, at; ox < g->ow; ox++)
+                yr[ox] = nn_maxpool_2x2_window(r0 + 2 * ox, r1 + 2 * ox, &at);
         }
 }
 
@@ -108,21 +105,11 @@ static void maxpool_2x2_backward(float *dx, const float *dy, const float *x, int
     for (size_t pc = 0; pc < (size_t)n * g->c; pc++)
         for (int oy = 0; oy < g->oh; oy++) {
             size_t r = pc * plane + (size_t)(2 * oy) * g->w;
-            const float *r0 = x + r, *r1 = r0 + g->w;
-            float *d0 = dx + r, *d1 = d0 + g->w;
             const float *dyr = dy + pc * oplane + (size_t)oy * g->ow;
-            for (int ox = 0; ox < g->ow; ox++) {
-                float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
-                int at = b > a;
-                float m = at ? b : a;
-                at = c > m ? 2 : at;
-                m = c > m ? c : m;
-                at = d > m ? 3 : at;
-                float v = dyr[ox];
-                d0[2 * ox] = at == 0 ? v : 0.0f;
-                d0[2 * ox + 1] = at == 1 ? v : 0.0f;
-                d1[2 * ox] = at == 2 ? v : 0.0f;
-                d1[2 * ox + 1] = at == 3 ? v : 0.0f;
+            for (int ox = 0, at; ox < g->ow; ox++) {
+                size_t q = r + 2 * (size_t)ox;
+                nn_maxpool_2x2_window(x + q, x + q + g->w, &at);
+                nn_maxpool_2x2_route(dx + q, dx + q + g->w, at, dyr[ox]);
             }
         }
 }
@@ -133,6 +120,10 @@ void nn_maxpool2d_forward(float *y, const float *x, int n, const nn_window *g)
 #ifdef NN_HAVE_X86_KERNELS
         if (nn_cpu_kernels() == NN_CPU_AVX512) {
             nn_maxpool_2x2_forward_avx512(y, x, n, g);
+            return;
+        }
+        if (nn_cpu_kernels() == NN_CPU_AVX2) {
+            nn_maxpool_2x2_forward_avx2(y, x, n, g);
             return;
         }
 #endif
@@ -155,6 +146,10 @@ void nn_maxpool2d_backward(float *dx, const float *dy, const float *x, int n, co
 #ifdef NN_HAVE_X86_KERNELS
         if (nn_cpu_kernels() == NN_CPU_AVX512) {
             nn_maxpool_2x2_backward_avx512(dx, dy, x, n, g);
+            return;
+        }
+        if (nn_cpu_kernels() == NN_CPU_AVX2) {
+            nn_maxpool_2x2_backward_avx2(dx, dy, x, n, g);
             return;
         }
 #endif

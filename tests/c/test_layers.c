@@ -382,12 +382,12 @@ static void conv2d_matches_direct_sums(void **state)
     }
 }
 
-/* Conv2d forward and backward, through its kind's table, on the kernels
- * cpu.h chooses (the direct path with AVX-512, Winograd's with AVX2 or
- * AVX-512 for its shapes) and on the reference
+/* Conv2d forward and backward, through its kind's table, on each of the
+ * AVX2 and AVX-512 kernels the CPU has, forced in turn (the direct path
+ * where it fits, else Winograd's for its shapes), and on the reference
  * (im2col and sgemm, forced with NN_CPU_PLAIN): the same figures within
  * float rounding, over chunks, halves and blocks of outputs with tails. */
-static void conv2d_fast_path_at(int c, int h, int w, int k, int pad, int out, int n)
+static void conv2d_fast_path_on(nn_cpu_kind kind, int c, int h, int w, int k, int pad, int out, int n)
 {
     nn_layer l;
     memset(&l, 0, sizeof l);
@@ -406,8 +406,7 @@ static void conv2d_fast_path_at(int c, int h, int w, int k, int pad, int out, in
         dy[i] = (float)((i * 613) % 37) / 18.0f - 1.0f;
     float *y[2], *dx[2], *g[2];
     for (int run = 0; run < 2; run++) {
-        if (run == 1)
-            nn_cpu_force(NN_CPU_PLAIN);
+        assert_true(nn_cpu_force(run == 0 ? kind : NN_CPU_PLAIN));
         float *scratch = malloc(ops->scratch_count(&l) * sizeof *scratch);
         y[run] = malloc(ys * sizeof *y[run]), dx[run] = malloc(in * sizeof *dx[run]);
         g[run] = malloc(l.param_count * sizeof *g[run]);
@@ -429,14 +428,22 @@ static void conv2d_fast_path_at(int c, int h, int w, int k, int pad, int out, in
     free(x), free(p), free(dy);
 }
 
+static void conv2d_fast_path_at(int c, int h, int w, int k, int pad, int out, int n)
+{
+    const nn_cpu_kind kinds[] = {NN_CPU_AVX2, NN_CPU_AVX512};
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        if (nn_cpu_supports(kinds[i]))
+            conv2d_fast_path_on(kinds[i], c, h, w, k, pad, out, n);
+}
+
 static void conv2d_direct_path_matches_the_reference(void **state)
 {
     (void)state;
-    if (!nn_cpu_supports(NN_CPU_AVX512))
+    if (!nn_cpu_supports(NN_CPU_AVX2))
         skip();
     conv2d_fast_path_at(1, 28, 28, 5, 2, 6, 5);   /* LeNet's first layer */
     conv2d_fast_path_at(6, 14, 14, 5, 0, 16, 19); /* its second: a chunk and a tail */
-    conv2d_fast_path_at(3, 7, 7, 3, 1, 9, 33);    /* a block of 8 outputs and 1 */
+    conv2d_fast_path_at(3, 7, 7, 3, 1, 9, 33);    /* blocks of 8 outputs and 1, of 6 and 3 */
     conv2d_fast_path_at(2, 5, 6, 3, 2, 10, 3);    /* not square, padding k - 1 */
     conv2d_fast_path_at(1, 9, 9, 1, 0, 3, 2);     /* a 1x1 kernel */
 }
@@ -475,9 +482,9 @@ static void maxpool_2x2_takes_the_first_of_equals(void **state)
     assert_all_close(dx, want_dx, 16, 0);
 }
 
-/* The 2x2 kernels of cpu.h's choice (AVX-512's) against the reference,
- * to the bit: ties, NaNs, signed zeros, rows of 1 to 40 columns (vector
- * tails), odd last rows and columns. */
+/* The AVX2 and AVX-512 2x2 kernels, forced in turn, against the
+ * reference, to the bit: ties, NaNs, signed zeros, rows of 1 to 40
+ * columns (vector tails), odd last rows and columns. */
 static void maxpool_2x2_at(int c, int h, int w, int n)
 {
     nn_window g = {c, h, w, 2, 2, 0, h / 2, w / 2};
@@ -489,18 +496,23 @@ static void maxpool_2x2_at(int c, int h, int w, int n)
     }
     for (size_t i = 0; i < out; i++)
         dy[i] = (float)i + 1.0f;
-    for (int run = 0; run < 2; run++) {
-        if (run == 1)
-            nn_cpu_force(NN_CPU_PLAIN);
+    for (int run = 0; run < 2; run++)
         y[run] = malloc(out * sizeof *y[run]), dx[run] = malloc(in * sizeof *dx[run]);
+    const nn_cpu_kind kinds[] = {NN_CPU_PLAIN, NN_CPU_AVX2, NN_CPU_AVX512};
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        int run = k > 0;
+        if (!nn_cpu_force(kinds[k]))
+            continue;
         for (size_t i = 0; i < in; i++)
             dx[run][i] = 99.0f; /* every place written, zeros included */
         nn_maxpool2d_forward(y[run], x, n, &g);
         nn_maxpool2d_backward(dx[run], dy, x, n, &g);
+        if (run) {
+            assert_memory_equal(y[0], y[1], out * sizeof *y[0]);
+            assert_memory_equal(dx[0], dx[1], in * sizeof *dx[0]);
+        }
     }
     nn_cpu_force(NN_CPU_AUTO);
-    assert_memory_equal(y[0], y[1], out * sizeof *y[0]);
-    assert_memory_equal(dx[0], dx[1], in * sizeof *dx[0]);
     for (int run = 0; run < 2; run++)
         free(y[run]), free(dx[run]);
     free(x), free(dy);
