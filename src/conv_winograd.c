@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "conv_winograd.h"
+#include "gemm_kernels.h"
 #include "hot.h"
 #include "tensor.h"
 
@@ -235,6 +236,21 @@ static void output_tiles(float *y, const parts *s, const float *b, const nn_wind
         }
 }
 
+/* c (m x n, row stride ldc) = op(a) b, beta 0: the AVX2 small products
+ * (gemm_kernels.h) on x86 CPUs, whose kernels are AVX2 or wider where
+ * this path is taken (choose_path, conv2d.c), else sgemm. */
+static void position_product(int trans_a, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                             float *c, int ldc)
+{
+#ifdef NN_HAVE_X86_KERNELS
+    if (nn_cpu_kernels() != NN_CPU_PLAIN) {
+        nn_small_gemm_avx2(trans_a, m, n, k, a, lda, b, ldb, c, ldc);
+        return;
+    }
+#endif
+    nn_gemm(trans_a, 0, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+}
+
 void nn_winograd_forward(float *y, const float *x, const float *w, const float *b, float *scratch, int n,
                          int out, const nn_window *g)
 {
@@ -251,8 +267,8 @@ void nn_winograd_forward(float *y, const float *x, const float *w, const float *
             int rows = p.th - ty0 < p.block ? p.th - ty0 : p.block;
             input_tiles(&s, g, &p, ty0, rows);
             for (int q = 0; q < POSITIONS; q++)
-                nn_gemm(0, 0, out, rows * p.tw, g->c, 1.0f, s.u + q * oc, g->c, s.v + q * p.cols, (int)ld, 0.0f,
-                        s.m + q * p.cols, (int)ld);
+                position_product(0, out, rows * p.tw, g->c, s.u + q * oc, g->c, s.v + q * p.cols, (int)ld,
+                                 s.m + q * p.cols, (int)ld);
             output_tiles(y + (size_t)r * ysz, &s, b, g, &p, out, ty0, rows);
         }
     }
@@ -407,8 +423,8 @@ void nn_winograd_backward(float *dx, float *dw, float *db, const float *dy, cons
             if (!dx)
                 continue;
             for (int q = 0; q < POSITIONS; q++)
-                nn_gemm(1, 0, g->c, columns, out, 1.0f, s.u + q * oc, g->c, s.m + q * p.cols, (int)ld, 0.0f,
-                        s.dv + q * p.cols, (int)ld);
+                position_product(1, g->c, columns, out, s.u + q * oc, g->c, s.m + q * p.cols, (int)ld,
+                                 s.dv + q * p.cols, (int)ld);
             input_grad_tiles(&s, g, &p, ty0, rows);
         }
         if (dx)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "gemm_kernels.h"
 #include "layers.h"
 #include "loss.h"
 #include "optim.h"
@@ -448,6 +449,40 @@ static void conv2d_direct_path_matches_the_reference(void **state)
     conv2d_fast_path_at(1, 9, 9, 1, 0, 3, 2);     /* a 1x1 kernel */
 }
 
+/* The AVX2 small products against sgemm (tensor.h), both ways of a, on
+ * shapes with every tail: rows past the last 6, columns past the last 16
+ * and 8, one column, one row, k of 1. */
+static void small_gemm_matches_sgemm(void **state)
+{
+    (void)state;
+#ifdef NN_HAVE_X86_KERNELS
+    if (!nn_cpu_supports(NN_CPU_AVX2))
+        skip();
+    const int shapes[][3] = {{64, 144, 32}, {32, 144, 64}, {13, 29, 7}, {1, 1, 1}, {5, 8, 3}, {7, 17, 1}, {6, 40, 9}};
+    for (size_t sh = 0; sh < sizeof shapes / sizeof *shapes; sh++) {
+        int m = shapes[sh][0], n = shapes[sh][1], k = shapes[sh][2], ldb = n + 3, ldc = n + 5;
+        for (int trans = 0; trans < 2; trans++) {
+            int lda = (trans ? m : k) + 2;
+            size_t asz = (size_t)(trans ? k : m) * lda;
+            float *a = malloc(asz * sizeof *a), *b = malloc((size_t)k * ldb * sizeof *b);
+            float *c = malloc((size_t)m * ldc * sizeof *c), *want = malloc((size_t)m * ldc * sizeof *want);
+            for (size_t i = 0; i < asz; i++)
+                a[i] = (float)((i * 7919) % 97) / 48.0f - 1.0f;
+            for (size_t i = 0; i < (size_t)k * ldb; i++)
+                b[i] = (float)((i * 104729) % 89) / 44.0f - 1.0f;
+            for (size_t i = 0; i < (size_t)m * ldc; i++)
+                c[i] = want[i] = 99.0f; /* past n in each row: left alone */
+            nn_gemm(trans, 0, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, want, ldc);
+            nn_small_gemm_avx2(trans, m, n, k, a, lda, b, ldb, c, ldc);
+            assert_all_close(c, want, (size_t)m * ldc, 1e-5 * k);
+            free(a), free(b), free(c), free(want);
+        }
+    }
+#else
+    skip();
+#endif
+}
+
 /* Winograd's path (conv_winograd.h), taken for 3x3 kernels at stride 1
  * with 16 channels or more whatever the kernels but the plain ones, against
  * the reference; above 17 channels, so that AVX-512's direct path does not
@@ -632,6 +667,7 @@ int main(void)
         cmocka_unit_test(schedules),
         cmocka_unit_test(conv2d_matches_direct_sums),
         cmocka_unit_test(conv2d_direct_path_matches_the_reference),
+        cmocka_unit_test(small_gemm_matches_sgemm),
         cmocka_unit_test(conv2d_winograd_path_matches_the_reference),
         cmocka_unit_test(pools_route_gradients),
         cmocka_unit_test(maxpool_2x2_takes_the_first_of_equals),
