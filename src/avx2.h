@@ -1,7 +1,8 @@
 /* avx2.h - what the AVX2 kernel files share (included after
  * <immintrin.h>, inside their NN_HAVE_X86_KERNELS part): the attributes
  * that compile a function, or a helper inlined into it, for AVX2 with FMA,
- * and the mask of a vector's first n lanes for the tails of rows. */
+ * the mask of a vector's first n lanes for the tails of rows, and the
+ * sum and maximum of a vector's lanes. */
 #ifndef NN_AVX2_H
 #define NN_AVX2_H
 
@@ -17,6 +18,21 @@ NN_AVX2_INLINE __m256i nn_first_lanes8(long n)
 {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n > 8 ? 8 : n < 0 ? 0 : n)),
                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* The sum and the largest of a vector's lanes. */
+NN_AVX2_INLINE float nn_sum8(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+NN_AVX2_INLINE float nn_max8(__m256 v)
+{
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
 }
 
 #endif

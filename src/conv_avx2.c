@@ -17,30 +17,21 @@
 #define OUT_BLOCK 6
 #define GRAD_TAPS 2
 
-/* The window rows [*ky0, *ky1) of output row oy that reach the input's
- * rows, not its padding (the others add zeros). */
-static void live_rows(const nn_window *g, int oy, int *ky0, int *ky1)
+/* Stores a block's first n (<= 16) sums at y + at of a plane of plane
+ * floats: whole vectors where the plane has room for them, as later
+ * blocks overwrite what lies past n; else through a copy (no masked
+ * stores: they are slow on AMD's cores). */
+NN_AVX2_INLINE void store_sums(float *y, size_t at, size_t plane, __m256 lo, __m256 hi, int n)
 {
-    int lo = g->pad - oy, hi = g->pad + g->h - oy;
-    *ky0 = lo > 0 ? lo : 0;
-    *ky1 = hi < g->k ? hi : g->k;
-}
-
-/* Stores a block's first n (<= 16) sums at y: whole vectors where the
- * plane (ending at end) has room for them, as later blocks overwrite what
- * lies past n; else through a copy (masked stores are slow on AMD's
- * cores). */
-NN_AVX2_INLINE void store_sums(float *y, const float *end, __m256 lo, __m256 hi, int n)
-{
-    if (y + 16 <= end) {
-        _mm256_storeu_ps(y, lo);
-        _mm256_storeu_ps(y + 8, hi);
+    if (at + 16 <= plane) {
+        _mm256_storeu_ps(y + at, lo);
+        _mm256_storeu_ps(y + at + 8, hi);
         return;
     }
     float t[16];
     _mm256_storeu_ps(t, lo);
     _mm256_storeu_ps(t + 8, hi);
-    memcpy(y, t, (size_t)n * sizeof *y);
+    memcpy(y + at, t, (size_t)n * sizeof *y);
 }
 
 /* Outputs o0..o0+OB-1 of the forward, OB a constant (1..OUT_BLOCK): each
@@ -54,7 +45,7 @@ NN_AVX2_INLINE void store_sums(float *y, const float *end, __m256 lo, __m256 hi,
         int k = g->k, K = g->c * k * k, ky0, ky1;                                                        \
         const float *wo = w + (size_t)o0 * K;                                                            \
         for (int oy = 0; oy < g->oh; oy++) {                                                             \
-            live_rows(g, oy, &ky0, &ky1);                                                                \
+            nn_direct_live_rows(g, oy, oy, &ky0, &ky1);                                                  \
             for (int ox = 0; ox < g->ow; ox += 16) {                                                     \
                 size_t q = (size_t)oy * wp + (size_t)ox;                                                 \
                 __m256 lo[OB], hi[OB];                                                                   \
@@ -75,10 +66,8 @@ NN_AVX2_INLINE void store_sums(float *y, const float *end, __m256 lo, __m256 hi,
                     }                                                                                    \
                 int n = g->ow - ox < 16 ? g->ow - ox : 16;                                               \
                 size_t at = (size_t)oy * g->ow + (size_t)ox;                                             \
-                for (int j = 0; j < OB; j++) {                                                           \
-                    float *yo = y + (size_t)(o0 + j) * plane;                                            \
-                    store_sums(yo + at, yo + plane, lo[j], hi[j], n);                                    \
-                }                                                                                        \
+                for (int j = 0; j < OB; j++)                                                             \
+                    store_sums(y + (size_t)(o0 + j) * plane, at, plane, lo[j], hi[j], n);                \
             }                                                                                            \
         }                                                                                                \
     }
@@ -120,16 +109,9 @@ NN_AVX2_INLINE void store_sums(float *y, const float *end, __m256 lo, __m256 hi,
             }                                                                                            \
             for (int u = 0; u < taps; u++)                                                               \
                 for (int j = 0; j < OB; j++)                                                             \
-                    dw[(size_t)(o0 + j) * K + t + u] += sum8(acc[u][j]);                                 \
+                    dw[(size_t)(o0 + j) * K + t + u] += nn_sum8(acc[u][j]);                                 \
         }                                                                                                \
     }
-
-NN_AVX2_INLINE float sum8(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
 
 #define DEFINE_BLOCKS(OB) DEFINE_FORWARD(OB) DEFINE_WEIGHT_GRAD(OB)
 DEFINE_BLOCKS(1)
@@ -168,7 +150,7 @@ NN_AVX2 static void bias_grad_avx2(float *db, const float *dyw, const nn_window 
             for (size_t q = 0; q < wide; q += 8)
                 acc = _mm256_add_ps(acc, _mm256_loadu_ps(d + q));
         }
-        db[o] += sum8(acc);
+        db[o] += nn_sum8(acc);
     }
 }
 

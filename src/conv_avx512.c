@@ -74,20 +74,10 @@ NN_AVX512 static void widen_avx512(float *dyw, const float *dy, const nn_window 
     flush_zeros(&rw);
 }
 
-/* The window rows [*ky0, *ky1) that reach the input's rows, not its
- * padding, for some of the outputs in rows first..last: the other rows'
- * taps only add zeros. */
-static void live_rows(const nn_window *g, int first, int last, int *ky0, int *ky1)
-{
-    int lo = g->pad - last, hi = g->pad + g->h - first; /* ky in [lo, hi) */
-    *ky0 = lo > 0 ? lo : 0;
-    *ky1 = hi < g->k ? hi : g->k;
-}
-
 /* The rows of the block of lanes from wide position q. */
 static void block_rows(const nn_window *g, size_t wp, size_t q, int *ky0, int *ky1)
 {
-    live_rows(g, (int)(q / wp), (int)((q + NN_DIRECT_LANES - 1) / wp), ky0, ky1);
+    nn_direct_live_rows(g, (int)(q / wp), (int)((q + NN_DIRECT_LANES - 1) / wp), ky0, ky1);
 }
 
 /* The lanes of the block from wide position q that are output positions
@@ -117,7 +107,7 @@ static int blocks_by_rows(const nn_window *g, size_t wp)
         along += ky1 > ky0 ? ky1 - ky0 : 0;
     }
     for (int oy = 0; oy < g->oh; oy++) {
-        live_rows(g, oy, oy, &ky0, &ky1);
+        nn_direct_live_rows(g, oy, oy, &ky0, &ky1);
         by_rows += per_row * (ky1 > ky0 ? ky1 - ky0 : 0);
     }
     return by_rows < along;
@@ -162,7 +152,7 @@ static int blocks_by_rows(const nn_window *g, size_t wp)
         int ky0, ky1;                                                                                    \
         if (by_rows) {                                                                                   \
             for (int oy = 0; oy < g->oh; oy++) {                                                         \
-                live_rows(g, oy, oy, &ky0, &ky1);                                                        \
+                nn_direct_live_rows(g, oy, oy, &ky0, &ky1);                                                        \
                 for (int ox = 0; ox < g->ow; ox += NN_DIRECT_LANES) {                                    \
                     size_t left = (size_t)(g->ow - ox);                                                  \
                     __mmask16 lanes = nn_first_lanes(left < NN_DIRECT_LANES ? left : NN_DIRECT_LANES);        \

@@ -22,6 +22,13 @@ size_t nn_direct_padded(const nn_window *g)
     return (size_t)g->c * hp * wp + (size_t)g->k + NN_DIRECT_LANES;
 }
 
+void nn_direct_live_rows(const nn_window *g, int first, int last, int *ky0, int *ky1)
+{
+    int lo = g->pad - last, hi = g->pad + g->h - first; /* ky in [lo, hi) */
+    *ky0 = lo > 0 ? lo : 0;
+    *ky1 = hi < g->k ? hi : g->k;
+}
+
 void nn_direct_flip(float *wf, const float *w, int out, int c, int k)
 {
     size_t kk = (size_t)k * k;

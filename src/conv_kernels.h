@@ -29,6 +29,10 @@
 /* Floats of a sample's padded copy, and of one channel's wide rows. */
 size_t nn_direct_padded(const nn_window *g);
 size_t nn_direct_wide(const nn_window *g);
+/* The window rows [*ky0, *ky1) that reach the input's rows, not its
+ * padding, for some of the outputs in rows first..last: the other rows'
+ * taps only add zeros. */
+void nn_direct_live_rows(const nn_window *g, int first, int last, int *ky0, int *ky1);
 /* wf (c x out x k x k) = w (out x c x k x k), each kernel turned half a turn */
 void nn_direct_flip(float *wf, const float *w, int out, int c, int k);
 /* The window over dy (out x oh x ow, padded by k - 1 - pad) whose

@@ -237,13 +237,13 @@ static void output_tiles(float *y, const parts *s, const float *b, const nn_wind
 }
 
 /* c (m x n, row stride ldc) = op(a) b, beta 0: the AVX2 small products
- * (gemm_kernels.h) on x86 CPUs, whose kernels are AVX2 or wider where
- * this path is taken (choose_path, conv2d.c), else sgemm. */
+ * (gemm_kernels.h) where the kernels are AVX2 (measured there, not yet
+ * beside AVX-512's sgemm), else sgemm. */
 static void position_product(int trans_a, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                              float *c, int ldc)
 {
 #ifdef NN_HAVE_X86_KERNELS
-    if (nn_cpu_kernels() != NN_CPU_PLAIN) {
+    if (nn_cpu_kernels() == NN_CPU_AVX2) {
         nn_small_gemm_avx2(trans_a, m, n, k, a, lda, b, ldb, c, ldc);
         return;
     }

@@ -6,12 +6,14 @@
  * products a pair of channels instead of 36.
  *
  * Forward: V = B'dB for each tile d of each input channel, U = GgG' for
- * each kernel g, M = U V position by position (16 sgemms of out x c by
+ * each kernel g, M = U V position by position (16 products of out x c by
  * c x tiles), y = A'MA + bias. Backward: Z = A dy A' for each tile of dy,
- * dU = Z V' and dV = U' Z (16 sgemms each), dw = G'dU G, dx = B dV B'
+ * dU = Z V' and dV = U' Z (16 products each), dw = G'dU G, dx = B dV B'
  * added over the overlapping tiles. A sample's tiles, in blocks of whole
- * rows of tiles, are the columns of the sgemms; the transforms are plain
- * loops over a row of tiles that GCC vectorizes (hot.h). The figures differ from the
+ * rows of tiles, are the columns of the products: M's and dV's by the
+ * AVX2 small products (gemm_kernels.h) where the kernels are AVX2, else
+ * by sgemm, as dU's always are. The transforms are plain loops over a row
+ * of tiles that GCC vectorizes (hot.h). The figures differ from the
  * reference's by float rounding only (test_layers.c). */
 #ifndef NN_CONV_WINOGRAD_H
 #define NN_CONV_WINOGRAD_H

@@ -3,34 +3,30 @@
 
 #ifdef NN_HAVE_X86_KERNELS
 #include <immintrin.h>
-#include <pthread.h>
 
 #include "avx2.h"
 
 /* AVX2 has no compress: entry m of the table holds, a byte each, the
  * lanes of the set bits of m in order, the lanes that pack a register's
  * kept values to its front through a permutation. */
-static uint64_t pack_lanes[256];
-static pthread_once_t pack_lanes_once = PTHREAD_ONCE_INIT;
-
-static void fill_pack_lanes(void)
-{
-    for (unsigned m = 0; m < 256; m++) {
-        uint64_t e = 0;
-        int at = 0;
-        for (int lane = 0; lane < 8; lane++)
-            if (m >> lane & 1)
-                e |= (uint64_t)lane << (8 * at++);
-        pack_lanes[m] = e;
-    }
-}
+#define LANE_AT(m, l) ((m) >> (l) & 1 ? (uint64_t)(l) << (8 * __builtin_popcount((m) & ((1u << (l)) - 1))) : 0)
+#define ENTRY(m)                                                                                         \
+    (LANE_AT(m, 0) | LANE_AT(m, 1) | LANE_AT(m, 2) | LANE_AT(m, 3) | LANE_AT(m, 4) | LANE_AT(m, 5) |    \
+     LANE_AT(m, 6) | LANE_AT(m, 7))
+#define ENTRIES_2(m) ENTRY(m), ENTRY((m) + 1)
+#define ENTRIES_4(m) ENTRIES_2(m), ENTRIES_2((m) + 2)
+#define ENTRIES_8(m) ENTRIES_4(m), ENTRIES_4((m) + 4)
+#define ENTRIES_16(m) ENTRIES_8(m), ENTRIES_8((m) + 8)
+#define ENTRIES_32(m) ENTRIES_16(m), ENTRIES_16((m) + 16)
+#define ENTRIES_64(m) ENTRIES_32(m), ENTRIES_32((m) + 32)
+#define ENTRIES_128(m) ENTRIES_64(m), ENTRIES_64((m) + 64)
+static const uint64_t pack_lanes[256] = {ENTRIES_128(0u), ENTRIES_128(128u)};
 
 /* Eight pixels at a time: the non-zeros' values and columns packed to the
  * front of a register and stored whole, so col and val need room for 8
  * more. */
 NN_AVX2 size_t nn_append_nonzeros_avx2(int32_t *col, float *val, const uint8_t *src, int dim, float scale)
 {
-    pthread_once(&pack_lanes_once, fill_pack_lanes);
     const __m256 s = _mm256_set1_ps(scale);
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     size_t nz = 0;

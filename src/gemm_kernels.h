@@ -2,7 +2,7 @@
  * and its pass that zeroes c (beta = 0), for Winograd's per-position
  * products (conv_winograd.c), whose c outgrows L2 beside its factors.
  * The AVX2 kernels (gemm_avx2.c); the reference is nn_gemm (tensor.h),
- * which the other CPUs take. All matrices row-major. */
+ * which conv_winograd.c takes with other kernels. All matrices row-major. */
 #ifndef NN_GEMM_KERNELS_H
 #define NN_GEMM_KERNELS_H
 

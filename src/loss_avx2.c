@@ -9,38 +9,24 @@
 
 #include "avx2.h"
 
-/* e^x for x <= 0, as loss_avx512.c's (Cephes's expf, within 2 ulp), the
- * scaling by 2^n through the exponent's bits. */
+/* e^x for x <= 0 (loss_kernels.h's Cephes expf), the scaling by 2^n
+ * through the exponent's bits. */
 NN_AVX2_INLINE __m256 exp_avx2(__m256 x)
 {
-    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+    x = _mm256_max_ps(x, _mm256_set1_ps(NN_EXP_LOWEST));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(NN_EXP_LOG2E)),
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(NN_EXP_LN2_HI), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(NN_EXP_LN2_LO), r);
+    __m256 p = _mm256_set1_ps(NN_EXP_P0);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(NN_EXP_P1));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(NN_EXP_P2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(NN_EXP_P3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(NN_EXP_P4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(NN_EXP_P5));
     p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
     __m256i scale = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     return _mm256_mul_ps(p, _mm256_castsi256_ps(scale));
-}
-
-NN_AVX2_INLINE float max8(__m256 v)
-{
-    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
-}
-
-NN_AVX2_INLINE float sum8(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 
 /* Cross-entropy against labels for up to 16 classes: the softmax, the
@@ -76,11 +62,11 @@ NN_AVX2 nn_row_sums nn_ce_rows_avx2(const nn_tensor *outputs, const nn_target *t
         }
         for (int v = 0; v < 2; v++)
             zv[v] = _mm256_blendv_ps(minus_inf, zv[v], _mm256_castsi256_ps(live[v]));
-        float mx = max8(_mm256_max_ps(zv[0], zv[1]));
+        float mx = nn_max8(_mm256_max_ps(zv[0], zv[1]));
         __m256 m = _mm256_set1_ps(mx), e[2];
         for (int v = 0; v < 2; v++)
             e[v] = _mm256_and_ps(exp_avx2(_mm256_sub_ps(zv[v], m)), _mm256_castsi256_ps(live[v]));
-        float sum = sum8(_mm256_add_ps(e[0], e[1]));
+        float sum = nn_sum8(_mm256_add_ps(e[0], e[1]));
         int label = (int)labels[r];
         s.sum += (double)mx - z[label];
         prod *= sum;

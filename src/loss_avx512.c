@@ -8,21 +8,20 @@
 
 #include "avx512.h"
 
-/* e^x for x <= 0 (Cephes's expf: x = n ln 2 + r, a degree-6 polynomial in
- * r, then scaled by 2^n), within 2 ulp. */
+/* e^x for x <= 0 (loss_kernels.h's Cephes expf), scaled by 2^n with scalef. */
 NN_AVX512_INLINE __m512 exp_avx512(__m512 x)
 {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+    x = _mm512_max_ps(x, _mm512_set1_ps(NN_EXP_LOWEST));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(NN_EXP_LOG2E)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(NN_EXP_LN2_HI), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(NN_EXP_LN2_LO), r);
+    __m512 p = _mm512_set1_ps(NN_EXP_P0);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(NN_EXP_P1));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(NN_EXP_P2));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(NN_EXP_P3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(NN_EXP_P4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(NN_EXP_P5));
     p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
     return _mm512_scalef_ps(p, n);
 }

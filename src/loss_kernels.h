@@ -8,6 +8,21 @@
 #include "cpu.h"
 #include "loss.h"
 
+/* e^x for x <= 0 as the vector kernels compute it, Cephes's expf:
+ * x = n ln 2 + r (x at least NN_EXP_LOWEST, n = round(x log2 e), ln 2 in a
+ * high and a low part), e^r = 1 + r + r^2 (P5 + r (P4 + ... r P0)), then
+ * scaled by 2^n; within 2 ulp. */
+#define NN_EXP_LOWEST (-87.0f)
+#define NN_EXP_LOG2E 1.44269504088896341f
+#define NN_EXP_LN2_HI 0.693359375f
+#define NN_EXP_LN2_LO (-2.12194440e-4f)
+#define NN_EXP_P0 1.9875691500e-4f
+#define NN_EXP_P1 1.3981999507e-3f
+#define NN_EXP_P2 8.3334519073e-3f
+#define NN_EXP_P3 4.1665795894e-2f
+#define NN_EXP_P4 1.6666665459e-1f
+#define NN_EXP_P5 5.0000001201e-1f
+
 typedef struct {
     double sum;   /* the rows' losses */
     long right;   /* rows whose largest output is the label's */

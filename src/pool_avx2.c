@@ -3,8 +3,8 @@
  * lanes the left columns, masks as vectors. _mm256_max_ps(b, m) is
  * (b > m ? b : m), the reference's select, NaNs and signed zeros
  * included. A row's last windows, short of a vector, go one at a time
- * (masked stores are slow on AMD's cores: with them the kernels took
- * longer than the reference). */
+ * through the reference's window helpers (pool_kernels.h), not through
+ * masked stores, which are slow on AMD's cores. */
 #include "pool_kernels.h"
 
 #ifdef NN_HAVE_X86_KERNELS

@@ -123,10 +123,11 @@ static size_t columns_count(const nn_layer *l)
 }
 
 /* The direct path (conv_kernels.h) takes the place of im2col and sgemm
- * when the kernels are AVX-512, for stride 1 with the padding below the
- * kernel (dx is then a convolution of dy) and windows of at most
- * DIRECT_MAX_TAPS values (LeNet's 25 and 150; not Keras's second layer,
- * 288, where sgemm does well). */
+ * when the kernels are AVX2 or AVX-512, for stride 1 with the padding
+ * below the kernel (dx is then a convolution of dy) and windows of at most
+ * DIRECT_MAX_TAPS values (LeNet's 25 and 150, Keras's first layer's 9;
+ * not Keras's second layer, 288, where sgemm, or Winograd's path, does
+ * well). */
 #define DIRECT_MAX_TAPS 160
 
 /* ... and a chunk's wide gradients of at most this many floats (64 MB). */
@@ -174,9 +175,9 @@ static const nn_direct_kernels *direct_kernels(nn_cpu_kind kernels)
 /* The one choice of a convolution's path: the reference (im2col and
  * sgemm) with the plain kernels (cpu.h), as the tests force it; else the
  * direct path (on *direct, the CPU's kernels) where it fits, else
- * Winograd's where it pays. (Winograd's is portable C and sgemm, but a
- * fast path beside the reference all the same, so the plain kernels
- * leave it out.) */
+ * Winograd's where it pays. (Winograd's runs portable C and sgemm with
+ * any kernels but the plain ones: a fast path beside the reference all
+ * the same, so the plain kernels leave it out.) */
 static conv_path choose_path(const nn_window *g, int out, const nn_direct_kernels **direct)
 {
     nn_cpu_kind kernels = nn_cpu_kernels();

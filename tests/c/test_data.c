@@ -202,20 +202,21 @@ static void split_is_a_seeded_partition(void **state)
     nn_dataset_free(&all);
 }
 
-/* Every gathering kernel gives the reference's non-zeros, to the bit. */
-static void sparse_gather_kernels_match_the_reference(void **state)
+/* Every gathering kernel gives the reference's non-zeros, to the bit: an
+ * image of zeros, one of 255s, the rest with runs of zeros, for rows
+ * shorter than a vector, of whole vectors and with tails. */
+static void gather_kernels_at(int dim)
 {
-    (void)state;
-    enum { N = 9, DIM = 77 };
-    uint8_t *im = malloc(N * DIM), *lb = malloc(N);
-    for (int i = 0; i < N * DIM; i++)
-        im[i] = (uint8_t)(i % 7 < 3 ? 0 : (i * 37) % 256);
+    enum { N = 9 };
+    uint8_t *im = malloc((size_t)N * dim), *lb = malloc(N);
+    for (int i = 0; i < N * dim; i++)
+        im[i] = (uint8_t)(i < dim ? 0 : i < 2 * dim ? 255 : i % 23 < 11 ? 0 : (i * 37) % 256);
     for (int i = 0; i < N; i++)
         lb[i] = (uint8_t)(i % 10);
     nn_store *s;
     nn_dataset all;
     nn_error err;
-    assert_ok(nn_store_wrap(&s, im, lb, N, DIM, 10, &err), &err);
+    assert_ok(nn_store_wrap(&s, im, lb, N, dim, 10, &err), &err);
     assert_ok(nn_dataset_all(&all, s, 1.0f / 255, &err), &err);
     nn_store_release(s);
     nn_sparse_batch ref, other;
@@ -223,6 +224,8 @@ static void sparse_gather_kernels_match_the_reference(void **state)
     memset(&other, 0, sizeof other);
     assert_true(nn_cpu_force(NN_CPU_PLAIN));
     assert_ok(nn_dataset_gather_sparse(&all, NULL, 0, N, &ref, NULL, &err), &err);
+    assert_int_equal(ref.by_row.row_start[1], 0);
+    assert_int_equal(ref.by_row.row_start[2], dim);
     const nn_cpu_kind kinds[] = {NN_CPU_AVX2, NN_CPU_AVX512};
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
         if (!nn_cpu_force(kinds[k]))
@@ -237,6 +240,14 @@ static void sparse_gather_kernels_match_the_reference(void **state)
     nn_sparse_batch_free(&ref);
     nn_sparse_batch_free(&other);
     nn_dataset_free(&all);
+}
+
+static void sparse_gather_kernels_match_the_reference(void **state)
+{
+    (void)state;
+    const int dims[] = {77, 5, 64, 8, 17};
+    for (size_t k = 0; k < sizeof dims / sizeof *dims; k++)
+        gather_kernels_at(dims[k]);
 }
 
 int main(void)

@@ -203,8 +203,9 @@ static void cross_entropy_is_stable_for_huge_logits(void **state)
     assert_true(isfinite(grad[0]) && isfinite(grad[1]) && isfinite(grad[2]));
 }
 
-/* Labels take the vector path on AVX-512 CPUs for up to 16 classes; the
- * same targets as one-hot distributions take the general one. */
+/* Labels take the vector path on AVX2 and AVX-512 CPUs for up to 16
+ * classes; the same targets as one-hot distributions take the general
+ * one. */
 static void cross_entropy_labels_match_distributions(void **state)
 {
     (void)state;
@@ -447,6 +448,9 @@ static void conv2d_direct_path_matches_the_reference(void **state)
     conv2d_fast_path_at(3, 7, 7, 3, 1, 9, 33);    /* blocks of 8 outputs and 1, of 6 and 3 */
     conv2d_fast_path_at(2, 5, 6, 3, 2, 10, 3);    /* not square, padding k - 1 */
     conv2d_fast_path_at(1, 9, 9, 1, 0, 3, 2);     /* a 1x1 kernel */
+    conv2d_fast_path_at(5, 9, 33, 3, 1, 11, 3);   /* blocks of 6 and 5 (and dx's of 5), rows of 33 */
+    conv2d_fast_path_at(2, 16, 16, 1, 0, 4, 2);   /* rows of exactly one block of 16 */
+    conv2d_fast_path_at(1, 8, 36, 5, 0, 5, 2);    /* rows of exactly two */
 }
 
 /* The AVX2 small products against sgemm (tensor.h), both ways of a, on
@@ -458,7 +462,8 @@ static void small_gemm_matches_sgemm(void **state)
 #ifdef NN_HAVE_X86_KERNELS
     if (!nn_cpu_supports(NN_CPU_AVX2))
         skip();
-    const int shapes[][3] = {{64, 144, 32}, {32, 144, 64}, {13, 29, 7}, {1, 1, 1}, {5, 8, 3}, {7, 17, 1}, {6, 40, 9}};
+    const int shapes[][3] = {{64, 144, 32}, {32, 144, 64}, {13, 29, 7}, {1, 1, 1}, {5, 8, 3},
+                             {7, 17, 1},    {6, 40, 9},    {9, 16, 4},  {3, 20, 0}};
     for (size_t sh = 0; sh < sizeof shapes / sizeof *shapes; sh++) {
         int m = shapes[sh][0], n = shapes[sh][1], k = shapes[sh][2], ldb = n + 3, ldc = n + 5;
         for (int trans = 0; trans < 2; trans++) {
@@ -485,8 +490,8 @@ static void small_gemm_matches_sgemm(void **state)
 
 /* Winograd's path (conv_winograd.h), taken for 3x3 kernels at stride 1
  * with 16 channels or more whatever the kernels but the plain ones, against
- * the reference; above 17 channels, so that AVX-512's direct path does not
- * take them instead. */
+ * the reference; above 17 channels, so that the direct path (up to 160
+ * values a window) does not take them instead. */
 static void conv2d_winograd_path_matches_the_reference(void **state)
 {
     (void)state;
@@ -585,8 +590,9 @@ static void pools_route_gradients(void **state)
 }
 
 /* The AVX2 and AVX-512 cross-entropies against the reference, forced in
- * turn: 3, 10 and 16 classes (one register's tail, two registers' full),
- * ties for the largest output, and rows with an infinite or NaN logit. */
+ * turn: 1 to 16 classes (one register's tails, one full, two), ties for
+ * the largest output (a whole row equal, two first places, two last), and
+ * rows with an infinite or NaN logit. */
 static void cross_entropy_case(int classes)
 {
     enum { N = 70, MAX_C = 16 };
@@ -597,7 +603,12 @@ static void cross_entropy_case(int classes)
     float labels[N], g_ref[N * MAX_C], g[N * MAX_C];
     for (int k = 0; k < N * classes; k++)
         z.data[k] = (float)((k * 13) % 17) / 3 - 2;
-    z.data[5 * classes + 1] = INFINITY;
+    for (int c = 0; c < classes; c++) {
+        z.data[3 * classes + c] = 1.5f;                               /* all equal */
+        z.data[7 * classes + c] = c < 2 ? 4.0f : -1.0f;               /* the first two */
+        z.data[11 * classes + c] = c >= classes - 2 ? 4.0f : -1.0f;   /* the last two */
+    }
+    z.data[5 * classes + 1 % classes] = INFINITY;
     z.data[9 * classes + classes - 1] = NAN;
     for (int r = 0; r < N; r++)
         labels[r] = (float)(r % classes);
@@ -621,7 +632,7 @@ static void cross_entropy_case(int classes)
                 assert_true(g[i] != g[i]);
     }
     /* without the two rows, the sums agree to rounding */
-    z.data[5 * classes + 1] = 0;
+    z.data[5 * classes + 1 % classes] = 0;
     z.data[9 * classes + classes - 1] = 0;
     assert_true(nn_cpu_force(NN_CPU_PLAIN));
     c_ref = 0;
@@ -642,9 +653,9 @@ static void cross_entropy_case(int classes)
 static void cross_entropy_kernels_match_the_reference(void **state)
 {
     (void)state;
-    cross_entropy_case(3);
-    cross_entropy_case(10);
-    cross_entropy_case(16);
+    const int classes[] = {1, 3, 8, 9, 10, 16};
+    for (size_t k = 0; k < sizeof classes / sizeof *classes; k++)
+        cross_entropy_case(classes[k]);
 }
 
 int main(void)
