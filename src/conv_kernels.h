@@ -68,5 +68,4 @@ typedef struct {
 extern const nn_direct_kernels nn_direct_avx2_kernels, nn_direct_avx512_kernels;
 #endif
 
-
 #endif

@@ -175,9 +175,9 @@ static const nn_direct_kernels *direct_kernels(nn_cpu_kind kernels)
 /* The one choice of a convolution's path: the reference (im2col and
  * sgemm) with the plain kernels (cpu.h), as the tests force it; else the
  * direct path (on *direct, the CPU's kernels) where it fits, else
- * Winograd's where it pays. (Winograd's runs portable C and sgemm with
- * any kernels but the plain ones: a fast path beside the reference all
- * the same, so the plain kernels leave it out.) */
+ * Winograd's where it pays. (Winograd's, portable C with sgemm or with
+ * AVX2's own products, is a fast path beside the reference all the same,
+ * so the plain kernels leave it out.) */
 static conv_path choose_path(const nn_window *g, int out, const nn_direct_kernels **direct)
 {
     nn_cpu_kind kernels = nn_cpu_kernels();
