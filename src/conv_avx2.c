@@ -79,16 +79,13 @@ NN_AVX2_INLINE void store_sums(float *y, size_t at, size_t plane, __m256 lo, __m
     NN_AVX2 static void weight_grad_##OB(float *dw, const float *dyw, const float *xp, const nn_window *g, \
                                          int out, int count, int o0)                                     \
     {                                                                                                    \
-        size_t wide = nn_direct_wide(g), hp = (size_t)g->h + 2 * (size_t)g->pad;                        \
-        size_t wp = (size_t)g->w + 2 * (size_t)g->pad, padded = nn_direct_padded(g);                    \
-        int k = g->k, K = g->c * k * k;                                                                  \
+        size_t wide = nn_direct_wide(g), padded = nn_direct_padded(g);                                   \
+        int K = g->c * g->k * g->k;                                                                      \
         for (int t = 0; t < K; t += GRAD_TAPS) {                                                         \
             int taps = K - t < GRAD_TAPS ? K - t : GRAD_TAPS;                                            \
             const float *tap[GRAD_TAPS];                                                                 \
-            for (int u = 0; u < GRAD_TAPS; u++) {                                                        \
-                int tu = t + (u < taps ? u : 0), ch = tu / (k * k), ky = tu / k % k, kx = tu % k;        \
-                tap[u] = xp + ((size_t)ch * hp + (size_t)ky) * wp + (size_t)kx;                          \
-            }                                                                                            \
+            for (int u = 0; u < GRAD_TAPS; u++)                                                          \
+                tap[u] = xp + nn_direct_tap_offset(g, t + (u < taps ? u : 0));                           \
             __m256 acc[GRAD_TAPS][OB];                                                                   \
             for (int u = 0; u < GRAD_TAPS; u++)                                                          \
                 for (int j = 0; j < OB; j++)                                                             \
@@ -109,7 +106,7 @@ NN_AVX2_INLINE void store_sums(float *y, size_t at, size_t plane, __m256 lo, __m
             }                                                                                            \
             for (int u = 0; u < taps; u++)                                                               \
                 for (int j = 0; j < OB; j++)                                                             \
-                    dw[(size_t)(o0 + j) * K + t + u] += nn_sum8(acc[u][j]);                                 \
+                    dw[(size_t)(o0 + j) * K + t + u] += nn_sum8(acc[u][j]);                              \
         }                                                                                                \
     }
 

@@ -29,6 +29,13 @@ void nn_direct_live_rows(const nn_window *g, int first, int last, int *ky0, int 
     *ky1 = hi < g->k ? hi : g->k;
 }
 
+size_t nn_direct_tap_offset(const nn_window *g, int t)
+{
+    size_t hp = (size_t)g->h + 2 * (size_t)g->pad, wp = (size_t)g->w + 2 * (size_t)g->pad;
+    int k = g->k, ch = t / (k * k), ky = t / k % k, kx = t % k;
+    return ((size_t)ch * hp + (size_t)ky) * wp + (size_t)kx;
+}
+
 void nn_direct_flip(float *wf, const float *w, int out, int c, int k)
 {
     size_t kk = (size_t)k * k;

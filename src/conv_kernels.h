@@ -33,6 +33,9 @@ size_t nn_direct_wide(const nn_window *g);
  * padding, for some of the outputs in rows first..last: the other rows'
  * taps only add zeros. */
 void nn_direct_live_rows(const nn_window *g, int first, int last, int *ky0, int *ky1);
+/* Where tap t (ch k k + ky k + kx) of the window at wide position 0 reads
+ * a sample's padded copy. */
+size_t nn_direct_tap_offset(const nn_window *g, int t);
 /* wf (c x out x k x k) = w (out x c x k x k), each kernel turned half a turn */
 void nn_direct_flip(float *wf, const float *w, int out, int c, int k);
 /* The window over dy (out x oh x ow, padded by k - 1 - pad) whose

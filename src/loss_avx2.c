@@ -31,8 +31,7 @@ NN_AVX2_INLINE __m256 exp_avx2(__m256 x)
 
 /* Cross-entropy against labels for up to 16 classes: the softmax, the
  * loss, the gradient and the argmax (the first maximum) without a scalar
- * loop; the rows' log-sums added as the log of their product, one log a
- * LOG_ROWS rows, as loss_avx512.c does. */
+ * loop. */
 NN_AVX2 nn_row_sums nn_ce_rows_avx2(const nn_tensor *outputs, const nn_target *target, int r0, int r1, float *grad,
                                     float scale)
 {
@@ -42,9 +41,7 @@ NN_AVX2 nn_row_sums nn_ce_rows_avx2(const nn_tensor *outputs, const nn_target *t
     const __m256 lanes[2] = {_mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7), _mm256_setr_ps(8, 9, 10, 11, 12, 13, 14, 15)};
     const __m256 minus_inf = _mm256_set1_ps(-INFINITY);
     nn_row_sums s = {0, 0};
-    enum { LOG_ROWS = 64 };
-    double prod = 1;
-    int in_prod = 0;
+    nn_log_product lp = {1, 0};
     for (int r = r0; r < r1; r++) {
         const float *z = outputs->data + (size_t)r * classes;
         __m256 zv[2];
@@ -53,11 +50,7 @@ NN_AVX2 nn_row_sums nn_ce_rows_avx2(const nn_tensor *outputs, const nn_target *t
         __m256 bad = _mm256_or_ps(_mm256_cmp_ps(_mm256_sub_ps(zv[0], zv[0]), _mm256_setzero_ps(), _CMP_NEQ_UQ),
                                   _mm256_cmp_ps(_mm256_sub_ps(zv[1], zv[1]), _mm256_setzero_ps(), _CMP_NEQ_UQ));
         if (_mm256_movemask_ps(bad)) {
-            /* An infinite or NaN logit: the general path carries it into
-             * the loss, where divergence is noticed. */
-            nn_row_sums one = nn_loss_rows_plain(NN_LOSS_CROSS_ENTROPY, outputs, target, r, r + 1, grad, scale);
-            s.sum += one.sum;
-            s.right += one.right;
+            nn_ce_row_reference(&s, outputs, target, r, grad, scale);
             continue;
         }
         for (int v = 0; v < 2; v++)
@@ -69,12 +62,7 @@ NN_AVX2 nn_row_sums nn_ce_rows_avx2(const nn_tensor *outputs, const nn_target *t
         float sum = nn_sum8(_mm256_add_ps(e[0], e[1]));
         int label = (int)labels[r];
         s.sum += (double)mx - z[label];
-        prod *= sum;
-        if (++in_prod == LOG_ROWS) {
-            s.sum += log(prod);
-            prod = 1;
-            in_prod = 0;
-        }
+        nn_log_product_add(&lp, &s.sum, sum);
         unsigned at_max = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(zv[0], m, _CMP_EQ_OQ)) |
                           (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(zv[1], m, _CMP_EQ_OQ)) << 8;
         s.right += (int)__builtin_ctz(at_max) == label;
@@ -87,7 +75,7 @@ NN_AVX2 nn_row_sums nn_ce_rows_avx2(const nn_tensor *outputs, const nn_target *t
             }
         }
     }
-    s.sum += log(prod);
+    nn_log_product_end(&lp, &s.sum);
     return s;
 }
 #endif

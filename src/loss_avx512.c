@@ -38,21 +38,12 @@ NN_AVX512 nn_row_sums nn_ce_rows_avx512(const nn_tensor *outputs, const nn_targe
     __mmask16 live = nn_first_lanes((size_t)classes);
     const __m512 lanes = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     nn_row_sums s = {0, 0};
-    /* The rows' log-sums are added as the log of their product, one log a
-     * LOG_ROWS rows (each sum lies in [1, 16], so the product stays far
-     * below double's range): the log took half the time of this loop. */
-    enum { LOG_ROWS = 64 };
-    double prod = 1;
-    int in_prod = 0;
+    nn_log_product lp = {1, 0};
     for (int r = r0; r < r1; r++) {
         const float *z = outputs->data + (size_t)r * classes;
         __m512 zv = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), live, z);
         if (_mm512_mask_cmp_ps_mask(live, _mm512_sub_ps(zv, zv), _mm512_setzero_ps(), _CMP_NEQ_UQ)) {
-            /* An infinite or NaN logit: the general path carries it into
-             * the loss, where divergence is noticed. */
-            nn_row_sums one = nn_loss_rows_plain(NN_LOSS_CROSS_ENTROPY, outputs, target, r, r + 1, grad, scale);
-            s.sum += one.sum;
-            s.right += one.right;
+            nn_ce_row_reference(&s, outputs, target, r, grad, scale);
             continue;
         }
         float mx = _mm512_reduce_max_ps(zv);
@@ -60,12 +51,7 @@ NN_AVX512 nn_row_sums nn_ce_rows_avx512(const nn_tensor *outputs, const nn_targe
         float sum = _mm512_reduce_add_ps(e);
         int label = (int)labels[r];
         s.sum += (double)mx - z[label];
-        prod *= sum;
-        if (++in_prod == LOG_ROWS) {
-            s.sum += log(prod);
-            prod = 1;
-            in_prod = 0;
-        }
+        nn_log_product_add(&lp, &s.sum, sum);
         __mmask16 at_max = _mm512_mask_cmp_ps_mask(live, zv, _mm512_set1_ps(mx), _CMP_EQ_OQ);
         s.right += (int)__builtin_ctz(at_max) == label;
         if (grad) {
@@ -75,7 +61,7 @@ NN_AVX512 nn_row_sums nn_ce_rows_avx512(const nn_tensor *outputs, const nn_targe
             _mm512_mask_storeu_ps(grad + (size_t)r * classes, live, g);
         }
     }
-    s.sum += log(prod);
+    nn_log_product_end(&lp, &s.sum);
     return s;
 }
 #endif

@@ -5,6 +5,8 @@
 #ifndef NN_LOSS_KERNELS_H
 #define NN_LOSS_KERNELS_H
 
+#include <math.h>
+
 #include "cpu.h"
 #include "loss.h"
 
@@ -32,6 +34,42 @@ typedef struct {
  * times each row's gradient. */
 nn_row_sums nn_loss_rows_plain(nn_loss_kind kind, const nn_tensor *outputs, const nn_target *target, int r0, int r1,
                                float *grad, float scale);
+/* What the vector cross-entropies share. A row with an infinite or NaN
+ * logit goes through the reference, which carries it into the loss, where
+ * divergence is noticed. */
+static inline void nn_ce_row_reference(nn_row_sums *s, const nn_tensor *outputs, const nn_target *target, int r,
+                                       float *grad, float scale)
+{
+    nn_row_sums one = nn_loss_rows_plain(NN_LOSS_CROSS_ENTROPY, outputs, target, r, r + 1, grad, scale);
+    s->sum += one.sum;
+    s->right += one.right;
+}
+
+/* The rows' log-sums are added as the log of their product, one log a
+ * NN_LOG_ROWS rows (each sum lies in [1, 16], so the product stays far
+ * below double's range): the log took half the time of the kernels'
+ * loops. */
+#define NN_LOG_ROWS 64
+typedef struct {
+    double prod;
+    int rows;
+} nn_log_product;
+
+static inline void nn_log_product_add(nn_log_product *lp, double *sum, float v)
+{
+    lp->prod *= v;
+    if (++lp->rows == NN_LOG_ROWS) {
+        *sum += log(lp->prod);
+        lp->prod = 1;
+        lp->rows = 0;
+    }
+}
+
+static inline void nn_log_product_end(const nn_log_product *lp, double *sum)
+{
+    *sum += log(lp->prod);
+}
+
 #ifdef NN_HAVE_X86_KERNELS
 /* The same for cross-entropy against labels, classes <= 16. */
 nn_row_sums nn_ce_rows_avx2(const nn_tensor *outputs, const nn_target *target, int r0, int r1, float *grad,
