@@ -18,13 +18,33 @@ NN_AVX2_INLINE void row_avx2(float *c, const float *init, const int32_t *col, co
         odd[v] = _mm256_setzero_ps();
     }
     int32_t k = 0;
-    for (; k + 2 <= nz; k += 2) {
+    /* Four values in one load, spread by in-lane shuffles: the loads, not
+     * the multiply-adds, bound this loop (each non-zero needs nv of b's
+     * vectors), and a broadcast from memory is a load. The sums are the
+     * same as two at a time: even non-zeros into acc, odd into odd. */
+    for (; k + 4 <= nz; k += 4) {
+        const float *b0 = bp + (size_t)col[k] * 8 * nv, *b1 = bp + (size_t)col[k + 1] * 8 * nv;
+        const float *b2 = bp + (size_t)col[k + 2] * 8 * nv, *b3 = bp + (size_t)col[k + 3] * 8 * nv;
+        __m256 x = _mm256_broadcast_ps((const __m128 *)(val + k));
+        __m256 x0 = _mm256_permute_ps(x, 0x00), x1 = _mm256_permute_ps(x, 0x55);
+        __m256 x2 = _mm256_permute_ps(x, 0xaa), x3 = _mm256_permute_ps(x, 0xff);
+        for (int v = 0; v < nv; v++) {
+            acc[v] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(b0 + 8 * v), acc[v]);
+            odd[v] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(b1 + 8 * v), odd[v]);
+        }
+        for (int v = 0; v < nv; v++) {
+            acc[v] = _mm256_fmadd_ps(x2, _mm256_loadu_ps(b2 + 8 * v), acc[v]);
+            odd[v] = _mm256_fmadd_ps(x3, _mm256_loadu_ps(b3 + 8 * v), odd[v]);
+        }
+    }
+    if (k + 2 <= nz) {
         const float *b0 = bp + (size_t)col[k] * 8 * nv, *b1 = bp + (size_t)col[k + 1] * 8 * nv;
         __m256 x0 = _mm256_set1_ps(val[k]), x1 = _mm256_set1_ps(val[k + 1]);
         for (int v = 0; v < nv; v++) {
             acc[v] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(b0 + 8 * v), acc[v]);
             odd[v] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(b1 + 8 * v), odd[v]);
         }
+        k += 2;
     }
     if (k < nz) {
         const float *b0 = bp + (size_t)col[k] * 8 * nv;
