@@ -24,7 +24,9 @@ static const uint64_t pack_lanes[256] = {ENTRIES_128(0u), ENTRIES_128(128u)};
 
 /* Eight pixels at a time: the non-zeros' values and columns packed to the
  * front of a register and stored whole, so col and val need room for 8
- * more. */
+ * more. Eight zeros are stored and not counted rather than skipped by a
+ * branch, which MNIST's 40% of eight-pixel groups that hold ink left to
+ * chance. */
 NN_AVX2 size_t nn_append_nonzeros_avx2(int32_t *col, float *val, const uint8_t *src, int dim, float scale)
 {
     const __m256 s = _mm256_set1_ps(scale);
@@ -35,8 +37,6 @@ NN_AVX2 size_t nn_append_nonzeros_avx2(int32_t *col, float *val, const uint8_t *
         __m256i px = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(src + j)));
         __m256i nonzero = _mm256_cmpgt_epi32(px, _mm256_setzero_si256());
         unsigned keep = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(nonzero));
-        if (!keep)
-            continue;
         __m256i order = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)pack_lanes[keep]));
         __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(px), s);
         _mm256_storeu_ps(val + nz, _mm256_permutevar8x32_ps(v, order));
