@@ -294,6 +294,10 @@ void nn_conv2d_clear_grads(float *dw, float *db, int out, const nn_window *g, in
 /* db (out) += the sums of one sample's dy (out x oh x ow), position by
  * position */
 void nn_conv2d_add_bias_grads(float *db, const float *dy, int out, const nn_window *g);
+/* The path a planned Conv2d layer takes on the kernels cpu.h has chosen
+ * (or a test forced): "columns" (im2col and sgemm, the reference),
+ * "direct" or "winograd". */
+const char *nn_conv2d_path_name(const nn_layer *l);
 /* dw (+)= dy * cols^T, db (+)= sums of dy over positions, dx = col2im(w^T dy)
  * (dx NULL: skipped); cols is one sample's scratch, twice */
 void nn_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,

@@ -189,6 +189,16 @@ static conv_path choose_path(const nn_window *g, int out, const nn_direct_kernel
     return winograd_pays(g, out) ? PATH_WINOGRAD : PATH_COLUMNS;
 }
 
+const char *nn_conv2d_path_name(const nn_layer *l)
+{
+    static const char *const names[] = {[PATH_COLUMNS] = "columns", [PATH_DIRECT] = "direct",
+                                        [PATH_WINOGRAD] = "winograd"};
+    nn_window g;
+    nn_layer_window(l, &g);
+    const nn_direct_kernels *direct;
+    return names[choose_path(&g, l->out_channels, &direct)];
+}
+
 /* A half's scratch on the direct path: the padded inputs and wide dy of a
  * chunk of samples (forward: the first padded input only), the padded dy
  * and the turned kernels. */

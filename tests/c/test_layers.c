@@ -409,6 +409,11 @@ static void conv2d_fast_path_on(nn_cpu_kind kind, int c, int h, int w, int k, in
     float *y[2], *dx[2], *g[2];
     for (int run = 0; run < 2; run++) {
         assert_true(nn_cpu_force(run == 0 ? kind : NN_CPU_PLAIN));
+        /* else the fast path would be checked against itself */
+        if (run == 0)
+            assert_string_not_equal(nn_conv2d_path_name(&l), "columns");
+        else
+            assert_string_equal(nn_conv2d_path_name(&l), "columns");
         float *scratch = malloc(ops->scratch_count(&l) * sizeof *scratch);
         y[run] = malloc(ys * sizeof *y[run]), dx[run] = malloc(in * sizeof *dx[run]);
         g[run] = malloc(l.param_count * sizeof *g[run]);
@@ -451,6 +456,41 @@ static void conv2d_direct_path_matches_the_reference(void **state)
     conv2d_fast_path_at(5, 9, 33, 3, 1, 11, 3);   /* blocks of 6 and 5 (and dx's of 5), rows of 33 */
     conv2d_fast_path_at(2, 16, 16, 1, 0, 4, 2);   /* rows of exactly one block of 16 */
     conv2d_fast_path_at(1, 8, 36, 5, 0, 5, 2);    /* rows of exactly two */
+}
+
+static const char *path_of(nn_cpu_kind kind, int c, int hw, int k, int stride, int pad, int out)
+{
+    nn_layer l;
+    memset(&l, 0, sizeof l);
+    l.kind = NN_CONV2D, l.in_channels = c, l.out_channels = out, l.kernel = k, l.stride = stride;
+    l.padding = pad, l.bias = 1, l.ishape[0] = c, l.ishape[1] = hw, l.ishape[2] = hw;
+    nn_error err;
+    assert_int_equal(nn_layer_plan(&l, 0, &err), NN_OK);
+    assert_true(nn_cpu_force(kind));
+    const char *path = nn_conv2d_path_name(&l);
+    nn_cpu_force(NN_CPU_AUTO);
+    return path;
+}
+
+/* The studies' layers take the paths their speed was measured on (the
+ * README's B5 and B6): LeNet's two and Keras's first the direct path,
+ * Keras's second (288 taps) Winograd's, on each vector kernel the CPU has;
+ * a stride of 2 and the plain kernels the reference. */
+static void conv2d_takes_the_measured_path(void **state)
+{
+    (void)state;
+    const nn_cpu_kind kinds[] = {NN_CPU_AVX2, NN_CPU_AVX512};
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        if (!nn_cpu_supports(kinds[i]))
+            continue;
+        assert_string_equal(path_of(kinds[i], 1, 28, 5, 1, 2, 6), "direct");
+        assert_string_equal(path_of(kinds[i], 6, 14, 5, 1, 0, 16), "direct");
+        assert_string_equal(path_of(kinds[i], 1, 28, 3, 1, 0, 32), "direct");
+        assert_string_equal(path_of(kinds[i], 32, 26, 3, 1, 0, 64), "winograd");
+        assert_string_equal(path_of(kinds[i], 32, 26, 3, 2, 0, 64), "columns");
+    }
+    assert_string_equal(path_of(NN_CPU_PLAIN, 1, 28, 5, 1, 2, 6), "columns");
+    assert_string_equal(path_of(NN_CPU_PLAIN, 32, 26, 3, 1, 0, 64), "columns");
 }
 
 /* The AVX2 small products against sgemm (tensor.h), both ways of a, on
@@ -678,6 +718,7 @@ int main(void)
         cmocka_unit_test(schedules),
         cmocka_unit_test(conv2d_matches_direct_sums),
         cmocka_unit_test(conv2d_direct_path_matches_the_reference),
+        cmocka_unit_test(conv2d_takes_the_measured_path),
         cmocka_unit_test(small_gemm_matches_sgemm),
         cmocka_unit_test(conv2d_winograd_path_matches_the_reference),
         cmocka_unit_test(pools_route_gradients),
