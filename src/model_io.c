@@ -65,8 +65,34 @@ static size_t put_layer(writer *w, const nn_layer *l)
     return bytes;
 }
 
+static nn_status check_buffers(const nn_model *m, const char *name, nn_error *err);
+
+/* A model file holds finite parameters and buffers only, which decoding
+ * checks: one that diverged is refused here, naming the parameter and its
+ * layer, rather than written to fail when read back. */
+static nn_status check_finite(const nn_model *m, nn_error *err)
+{
+    for (size_t k = 0; k < m->nparams; k++) {
+        if (isfinite(m->params[k]))
+            continue;
+        int layer = 0;
+        char desc[NN_ERRMSG_MAX] = "";
+        for (int i = 0; i < m->nlayers; i++)
+            if (k >= m->layers[i].param_offset && k - m->layers[i].param_offset < m->layers[i].param_count) {
+                layer = i + 1;
+                nn_layer_describe(&m->layers[i], desc, sizeof desc);
+            }
+        return nn_fail(err, NN_ESTATE, "parameter %zu (layer %d, %s) is not finite (%g): the model diverged; not saved",
+                       k + 1, layer, desc, (double)m->params[k]);
+    }
+    return check_buffers(m, "the model diverged; not saved", err);
+}
+
 nn_status nn_model_encode(const nn_model *m, uint8_t **out, size_t *len, nn_error *err)
 {
+    nn_status st = check_finite(m, err);
+    if (st != NN_OK)
+        return st;
     size_t layers = 0;
     for (int i = 0; i < m->nlayers; i++)
         layers += put_layer(NULL, &m->layers[i]);

@@ -72,6 +72,27 @@ describe("models", function()
     os.execute("rm -rf " .. dir)
   end)
 
+  it("refuse to save a model that diverged, naming the parameter and its layer, and write nothing", function()
+    local dir = helper.tmpdir()
+    local m = nn.Sequential{nn.Linear(4, 3), nn.ReLU(), nn.BatchNorm(3), nn.Linear(3, 2)}
+    m:save(dir .. "/m.nnl")
+    local before = helper.read(dir .. "/m.nnl")
+    -- parameter 4 * 3 + 3 + 3 + 3 + 1: the second Linear's first weight (layer 4)
+    m:parameters():set(22, 1 / 0)
+    assert.error_matches(function() m:save(dir .. "/m.nnl") end,
+      "parameter 22 %(layer 4, Linear%(3%->2%)%) is not finite %(inf%): the model diverged; not saved")
+    assert.error_matches(function() m:encode() end, "parameter 22 %(layer 4, Linear%(3%->2%)%) is not finite")
+    assert.are.equal(before, helper.read(dir .. "/m.nnl")) -- the last good file is kept
+    m:parameters():set(22, 0)
+    m:parameters():set(1, 0 / 0)
+    assert.error_matches(function() m:save(dir .. "/m.nnl") end,
+      "parameter 1 %(layer 1, Linear%(4%->3%)%) is not finite %(%-?nan%)")
+    m:parameters():set(1, 0)
+    m:save(dir .. "/m.nnl")
+    assert.are.same(m:parameters():totable(), nn.load(dir .. "/m.nnl"):parameters():totable())
+    os.execute("rm -rf " .. dir)
+  end)
+
   it("refuse bad layer arguments with the function and argument named", function()
     assert.has_error(function() nn.Linear(0, 3) end,
       "bad argument #1 to 'Linear' (in_features must be an integer in 1..16777216, got 0)")

@@ -90,9 +90,14 @@ describe("input scale in model files", function()
     helper.write(dir .. "/huge.nnl", with_crc(bytes:sub(1, #bytes - 8) .. string.pack("<d", 1e300)))
     assert.error_matches(function() nn.load(dir .. "/huge.nnl") end,
       "huge%.nnl: damaged model file %(bad input scale%)")
-    -- and a parameter that is not finite (a diverged model): it would predict NaN for every image
-    m:parameters():set(3, 0 / 0)
-    m:save(dir .. "/nan.nnl")
+    -- and a parameter that is not finite (a diverged model, which m:save refuses to write): it would
+    -- predict NaN for every image
+    m:parameters():set(3, 12345.5)
+    m:save(dir .. "/marked.nnl")
+    local marked = helper.read(dir .. "/marked.nnl")
+    local at = assert(marked:find(string.pack("<f", 12345.5), 1, true))
+    local nan = string.pack("<I4", 0x7fc00000)
+    helper.write(dir .. "/nan.nnl", with_crc(marked:sub(1, at - 1) .. nan .. marked:sub(at + 4)))
     assert.error_matches(function() nn.load(dir .. "/nan.nnl") end,
       "nan%.nnl: parameter 3 is not finite %(%-?nan%): the model diverged or the file is damaged")
     os.execute("rm -rf " .. dir)
