@@ -23,10 +23,10 @@
 static const uint64_t pack_lanes[256] = {ENTRIES_128(0u), ENTRIES_128(128u)};
 
 /* Eight pixels at a time: the non-zeros' values and columns packed to the
- * front of a register and stored whole, so col and val need room for 8
- * more. Eight zeros are stored and not counted rather than skipped by a
- * branch, which MNIST's 40% of eight-pixel groups that hold ink left to
- * chance. */
+ * front of a register and stored whole, every group, only its non-zeros
+ * counted (a branch on a group of zeros is hard to predict on images). A
+ * group's store starts at most at its first pixel, so it stays within
+ * dim entries. */
 NN_AVX2 size_t nn_append_nonzeros_avx2(int32_t *col, float *val, const uint8_t *src, int dim, float scale)
 {
     const __m256 s = _mm256_set1_ps(scale);

@@ -385,11 +385,12 @@ static void conv2d_matches_direct_sums(void **state)
 }
 
 /* Conv2d forward and backward, through its kind's table, on each of the
- * AVX2 and AVX-512 kernels the CPU has, forced in turn (the direct path
- * where it fits, else Winograd's for its shapes), and on the reference
+ * AVX2 and AVX-512 kernels the CPU has, forced in turn (on path, which the
+ * layer must take with them: the direct path or Winograd's), and on the reference
  * (im2col and sgemm, forced with NN_CPU_PLAIN): the same figures within
  * float rounding, over chunks, halves and blocks of outputs with tails. */
-static void conv2d_fast_path_on(nn_cpu_kind kind, int c, int h, int w, int k, int pad, int out, int n)
+static void conv2d_fast_path_on(nn_cpu_kind kind, const char *path, int c, int h, int w, int k, int pad, int out,
+                                int n)
 {
     nn_layer l;
     memset(&l, 0, sizeof l);
@@ -409,11 +410,8 @@ static void conv2d_fast_path_on(nn_cpu_kind kind, int c, int h, int w, int k, in
     float *y[2], *dx[2], *g[2];
     for (int run = 0; run < 2; run++) {
         assert_true(nn_cpu_force(run == 0 ? kind : NN_CPU_PLAIN));
-        /* else the fast path would be checked against itself */
-        if (run == 0)
-            assert_string_not_equal(nn_conv2d_path_name(&l), "columns");
-        else
-            assert_string_equal(nn_conv2d_path_name(&l), "columns");
+        /* the path meant, else the fast path would be checked against itself */
+        assert_string_equal(nn_conv2d_path_name(&l), run == 0 ? path : "columns");
         float *scratch = malloc(ops->scratch_count(&l) * sizeof *scratch);
         y[run] = malloc(ys * sizeof *y[run]), dx[run] = malloc(in * sizeof *dx[run]);
         g[run] = malloc(l.param_count * sizeof *g[run]);
@@ -435,12 +433,12 @@ static void conv2d_fast_path_on(nn_cpu_kind kind, int c, int h, int w, int k, in
     free(x), free(p), free(dy);
 }
 
-static void conv2d_fast_path_at(int c, int h, int w, int k, int pad, int out, int n)
+static void conv2d_fast_path_at(const char *path, int c, int h, int w, int k, int pad, int out, int n)
 {
     const nn_cpu_kind kinds[] = {NN_CPU_AVX2, NN_CPU_AVX512};
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
         if (nn_cpu_supports(kinds[i]))
-            conv2d_fast_path_on(kinds[i], c, h, w, k, pad, out, n);
+            conv2d_fast_path_on(kinds[i], path, c, h, w, k, pad, out, n);
 }
 
 static void conv2d_direct_path_matches_the_reference(void **state)
@@ -448,14 +446,14 @@ static void conv2d_direct_path_matches_the_reference(void **state)
     (void)state;
     if (!nn_cpu_supports(NN_CPU_AVX2))
         skip();
-    conv2d_fast_path_at(1, 28, 28, 5, 2, 6, 5);   /* LeNet's first layer */
-    conv2d_fast_path_at(6, 14, 14, 5, 0, 16, 19); /* its second: a chunk and a tail */
-    conv2d_fast_path_at(3, 7, 7, 3, 1, 9, 33);    /* blocks of 8 outputs and 1, of 6 and 3 */
-    conv2d_fast_path_at(2, 5, 6, 3, 2, 10, 3);    /* not square, padding k - 1 */
-    conv2d_fast_path_at(1, 9, 9, 1, 0, 3, 2);     /* a 1x1 kernel */
-    conv2d_fast_path_at(5, 9, 33, 3, 1, 11, 3);   /* blocks of 6 and 5 (and dx's of 5), rows of 33 */
-    conv2d_fast_path_at(2, 16, 16, 1, 0, 4, 2);   /* rows of exactly one block of 16 */
-    conv2d_fast_path_at(1, 8, 36, 5, 0, 5, 2);    /* rows of exactly two */
+    conv2d_fast_path_at("direct", 1, 28, 28, 5, 2, 6, 5);   /* LeNet's first layer */
+    conv2d_fast_path_at("direct", 6, 14, 14, 5, 0, 16, 19); /* its second: a chunk and a tail */
+    conv2d_fast_path_at("direct", 3, 7, 7, 3, 1, 9, 33);    /* blocks of 8 outputs and 1, of 6 and 3 */
+    conv2d_fast_path_at("direct", 2, 5, 6, 3, 2, 10, 3);    /* not square, padding k - 1 */
+    conv2d_fast_path_at("direct", 1, 9, 9, 1, 0, 3, 2);     /* a 1x1 kernel */
+    conv2d_fast_path_at("direct", 5, 9, 33, 3, 1, 11, 3);   /* blocks of 6 and 5 (and dx's of 5), rows of 33 */
+    conv2d_fast_path_at("direct", 2, 16, 16, 1, 0, 4, 2);   /* rows of exactly one block of 16 */
+    conv2d_fast_path_at("direct", 1, 8, 36, 5, 0, 5, 2);    /* rows of exactly two */
 }
 
 static const char *path_of(nn_cpu_kind kind, int c, int hw, int k, int stride, int pad, int out)
@@ -537,14 +535,14 @@ static void conv2d_winograd_path_matches_the_reference(void **state)
     (void)state;
     if (!nn_cpu_supports(NN_CPU_AVX2))
         skip();
-    conv2d_fast_path_at(32, 26, 26, 3, 0, 64, 3); /* Keras's second layer */
-    conv2d_fast_path_at(18, 9, 8, 3, 1, 5, 3);    /* odd output rows, padding 1 */
-    conv2d_fast_path_at(20, 10, 11, 3, 2, 7, 2);  /* odd output columns, padding 2 */
-    conv2d_fast_path_at(24, 100, 9, 3, 0, 3, 1);  /* blocks of rows of tiles and a tail */
-    conv2d_fast_path_at(18, 8, 8, 3, 0, 4, 2);    /* 9 tiles, the fewest the path takes */
-    conv2d_fast_path_at(18, 40, 3, 3, 0, 3, 2);   /* one column of outputs: half tiles */
-    conv2d_fast_path_at(18, 4, 300, 3, 0, 2, 1);  /* 149 tiles a row: a block of one row */
-    conv2d_fast_path_at(18, 4, 4, 3, 5, 3, 2);    /* padding 5: outputs of padding only */
+    conv2d_fast_path_at("winograd", 32, 26, 26, 3, 0, 64, 3); /* Keras's second layer */
+    conv2d_fast_path_at("winograd", 18, 9, 8, 3, 1, 5, 3);    /* odd output rows, padding 1 */
+    conv2d_fast_path_at("winograd", 20, 10, 11, 3, 2, 7, 2);  /* odd output columns, padding 2 */
+    conv2d_fast_path_at("winograd", 24, 100, 9, 3, 0, 3, 1);  /* blocks of rows of tiles and a tail */
+    conv2d_fast_path_at("winograd", 18, 8, 8, 3, 0, 4, 2);    /* 9 tiles, the fewest the path takes */
+    conv2d_fast_path_at("winograd", 18, 40, 3, 3, 0, 3, 2);   /* one column of outputs: half tiles */
+    conv2d_fast_path_at("winograd", 18, 4, 300, 3, 0, 2, 1);  /* 149 tiles a row: a block of one row */
+    conv2d_fast_path_at("winograd", 18, 4, 4, 3, 5, 3, 2);    /* padding 5: outputs of padding only */
 }
 
 /* The 2x2, stride-2 loops keep the general rule: the first maximum of
