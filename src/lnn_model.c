@@ -385,6 +385,17 @@ static int m_save(lua_State *L)
     return 1;
 }
 
+/* m:nonfinite() -> nil, or which parameter is not finite and its layer */
+static int m_nonfinite(lua_State *L)
+{
+    char msg[NN_ERRMSG_MAX];
+    if (nn_model_nonfinite(&lnn_check_model(L, 1)->m, msg, sizeof msg))
+        lua_pushstring(L, msg);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
 /* m:encode() -> the bytes of a model file */
 static int m_encode(lua_State *L)
 {
@@ -475,7 +486,7 @@ static const luaL_Reg model_methods[] = {
     {"encode", m_encode}, {"restore", m_restore}, {"rng_state", m_rng_state},
     {"forward", m_forward}, {"predict", m_predict}, {"backward", m_backward}, {"zero_grad", m_zero_grad},
     {"training", m_training}, {"evaluate", m_evaluate_mode}, {"is_training", m_is_training},
-    {"save", m_save}, {"num_params", m_num_params}, {"parameters", m_parameters},
+    {"save", m_save}, {"nonfinite", m_nonfinite}, {"num_params", m_num_params}, {"parameters", m_parameters},
     {"gradients", m_gradients}, {"buffers", m_buffers}, {"layers", m_layers}, {"in_features", m_in_features},
     {"out_features", m_out_features}, {NULL, NULL}};
 

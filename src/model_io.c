@@ -67,10 +67,7 @@ static size_t put_layer(writer *w, const nn_layer *l)
 
 static nn_status check_buffers(const nn_model *m, const char *name, nn_error *err);
 
-/* A model file holds finite parameters and buffers only, which decoding
- * checks: one that diverged is refused here, naming the parameter and its
- * layer, rather than written to fail when read back. */
-static nn_status check_finite(const nn_model *m, nn_error *err)
+int nn_model_nonfinite(const nn_model *m, char *msg, size_t len)
 {
     for (size_t k = 0; k < m->nparams; k++) {
         if (isfinite(m->params[k]))
@@ -82,15 +79,30 @@ static nn_status check_finite(const nn_model *m, nn_error *err)
                 layer = i + 1;
                 nn_layer_describe(&m->layers[i], desc, sizeof desc);
             }
-        return nn_fail(err, NN_ESTATE, "parameter %zu (layer %d, %s) is not finite (%g): the model diverged; not saved",
-                       k + 1, layer, desc, (double)m->params[k]);
+        snprintf(msg, len, "parameter %zu (layer %d, %s) is not finite (%g)", k + 1, layer, desc,
+                 (double)m->params[k]);
+        return 1;
     }
-    return check_buffers(m, "the model diverged; not saved", err);
+    return 0;
+}
+
+/* A model file holds what decoding accepts: finite parameters, and buffers
+ * their kind's check accepts. Anything else is refused here rather than
+ * written to fail when read back. */
+static nn_status check_saveable(const nn_model *m, nn_error *err)
+{
+    char why[NN_ERRMSG_MAX];
+    if (nn_model_nonfinite(m, why, sizeof why))
+        return nn_fail(err, NN_ESTATE, "%s: the model diverged; not saved", why);
+    if (check_buffers(m, NULL, err) == NN_OK)
+        return NN_OK;
+    snprintf(why, sizeof why, "%s", err->msg);
+    return nn_fail(err, NN_ESTATE, "%s; not saved", why);
 }
 
 nn_status nn_model_encode(const nn_model *m, uint8_t **out, size_t *len, nn_error *err)
 {
-    nn_status st = check_finite(m, err);
+    nn_status st = check_saveable(m, err);
     if (st != NN_OK)
         return st;
     size_t layers = 0;
@@ -232,7 +244,9 @@ static nn_status decode_layers(reader *r, uint32_t version, nn_layer **out, int 
     return NN_OK;
 }
 
-/* Refuses buffers their kind's check refuses (running statistics that are not finite, a std of 0). */
+/* Refuses buffers their kind's check refuses (running statistics that are
+ * not finite, a std of 0); the message starts with name (a file's) unless
+ * it is NULL. */
 static nn_status check_buffers(const nn_model *m, const char *name, nn_error *err)
 {
     for (int i = 0; i < m->nlayers; i++) {
@@ -241,7 +255,7 @@ static nn_status check_buffers(const nn_model *m, const char *name, nn_error *er
         if (!ops->check_buffers)
             continue;
         char desc[NN_ERRMSG_MAX];
-        int len = snprintf(desc, sizeof desc, "%s: layer %d, ", name, i + 1);
+        int len = snprintf(desc, sizeof desc, "%s%slayer %d, ", name ? name : "", name ? ": " : "", i + 1);
         if (len > 0 && (size_t)len < sizeof desc)
             nn_layer_describe(l, desc + len, sizeof desc - (size_t)len);
         nn_status st = ops->check_buffers(l, m->buffers + l->buffer_offset, desc, err);
@@ -287,13 +301,11 @@ static nn_status decode_payload(nn_model *m, reader *r, uint32_t version, const 
         nn_model_free(m);
         return nn_fail(err, NN_EFORMAT, "%s: damaged model file (parameters do not match the layers)", name);
     }
-    for (size_t k = 0; k < m->nparams; k++)
-        if (!isfinite(m->params[k])) {
-            double bad = m->params[k];
-            nn_model_free(m);
-            return nn_fail(err, NN_EFORMAT, "%s: parameter %zu is not finite (%g): the model diverged or the file "
-                                            "is damaged", name, k + 1, bad);
-        }
+    char why[NN_ERRMSG_MAX];
+    if (nn_model_nonfinite(m, why, sizeof why)) {
+        nn_model_free(m);
+        return nn_fail(err, NN_EFORMAT, "%s: %s: the model diverged or the file is damaged", name, why);
+    }
     double scale = 0;
     /* the scale multiplies float pixels: a float itself */
     if (version >= 2 && (!get_f64(r, &scale) || !(scale >= 0 && scale <= FLT_MAX))) {

@@ -33,8 +33,13 @@
 nn_status nn_model_save(const nn_model *m, const char *path, nn_error *err);
 nn_status nn_model_load(nn_model *m, const char *path, nn_error *err);
 
-/* Encodes m into a malloc'd buffer (*out, *len); the file's exact bytes. */
+/* Encodes m into a malloc'd buffer (*out, *len); the file's exact bytes.
+ * Refuses (NN_ESTATE) a model that decoding would refuse: a parameter that
+ * is not finite, a buffer its kind's check refuses. */
 nn_status nn_model_encode(const nn_model *m, uint8_t **out, size_t *len, nn_error *err);
+/* 1 if a parameter of m is not finite, the first one then named with its
+ * layer in msg ("parameter 3 (layer 1, Linear(784->10)) is not finite (nan)"). */
+int nn_model_nonfinite(const nn_model *m, char *msg, size_t len);
 /* Builds a model from a file's bytes; name is used in messages. */
 nn_status nn_model_decode(nn_model *m, const uint8_t *buf, size_t len, const char *name,
                           nn_error *err);

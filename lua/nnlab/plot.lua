@@ -146,18 +146,32 @@ end
 --- One figure with a curve per series, in the order given (the legend's
 -- order): series = {{file = "p/metrics.tsv", title = "..."}, ...} relative
 -- to dir; opts = {column, ylabel, title, logy, key_title, width, height}.
--- Series whose file lacks the column or has no rows are left out; when none
--- is left it draws nothing and returns false.
+-- Series whose file lacks the column or holds no value gnuplot can draw
+-- (finite, and positive on a log scale: a diverged point's NaN) are left
+-- out; when none is left it draws nothing and returns false, with a
+-- message if some series had rows.
 function plot.curves(dir, name, series, opts)
-  local clauses, last = {}, 1
+  local clauses, last, undrawable = {}, 1, 0
+  local function drawable(v)
+    return math.type(v) ~= nil and v == v and v > -math.huge and v < math.huge and (not opts.logy or v > 0)
+  end
   for _, s in ipairs(series) do
     local columns, rows = tsv.read_table(dir .. "/" .. s.file)
     if columns and has_column(columns, opts.column) and #rows > 0 then
-      last = math.max(last, #rows)
-      clauses[#clauses + 1] = s
+      local any = false
+      for _, r in ipairs(rows) do any = any or drawable(r[opts.column]) end
+      if any then
+        last = math.max(last, #rows)
+        clauses[#clauses + 1] = s
+      else
+        undrawable = undrawable + 1
+      end
     end
   end
-  if #clauses == 0 then return false end
+  if #clauses == 0 then
+    return false, undrawable > 0 and ("%s/%s.png not drawn: no point has a finite %s"):format(dir, name, opts.column)
+      or nil
+  end
   local with = style(last)
   local body = {plot.epoch_axis(last), "set title " .. plot.quote(opts.title),
     "set ylabel " .. plot.quote(opts.ylabel), opts.logy and "set logscale y" or "unset logscale y",

@@ -281,6 +281,13 @@ local function train_point(exp, point, dir, o, data)
                  write_metrics(metrics, hist, e)
                  return false
                end
+               -- the cost is measured before the epoch's last step, which may have overflowed
+               local bad = model:nonfinite()
+               if bad then
+                 failed = ("diverged at epoch %d: %s"):format(e, bad)
+                 write_metrics(metrics, hist, e)
+                 return false
+               end
                if es and improves(es, hist[es.metric][e], best_value) then
                  best_epoch, best_value, best_model = e, hist[es.metric][e], model:encode()
                end

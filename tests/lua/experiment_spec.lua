@@ -89,6 +89,40 @@ describe("nnlab run", function()
     assert.are.same({"DONE", "FAILED"}, {rows[1].status, rows[2].status})
   end)
 
+  it("marks a point FAILED as diverged when its last step overflows a weight while the cost it measured is finite",
+    function()
+    -- the epoch's cost is measured before its step: here 1.4 against 1.1 for guessing, then the
+    -- step at lr 3e38 takes a weight to infinity, which no checkpoint or model file may hold
+    local exp = out .. "/overflow.lua"
+    helper.write(exp, [[
+local nn = require("nnlab")
+return nn.experiment{
+  name = "overflow",
+  params = {seed = 1, lr = 3e38, epochs = 1, batch = "full", shuffle = false},
+  data = function()
+    local x, y = {}, {}
+    for i = 1, 6 do
+      x[i] = {}
+      for j = 1, 4 do x[i][j] = 1000 * (((i * 7 + j * 13) % 17) / 17 - 0.4) end
+      y[i] = i % 3
+    end
+    local d = nn.dataset{x = x, y = y, classes = 3, kind = "features"}
+    return {train = d, validation = d}
+  end,
+  model = function() return nn.Sequential{nn.Linear(4, 3)} end,
+  optimizer = function(p) return nn.SGD{lr = p.lr} end,
+}
+]])
+    local code, _, stderr = run(("run %s --out %s --quiet"):format(exp, out))
+    assert.are.equal(1, code)
+    assert.matches("1 of 1 point failed: default", stderr)
+    -- its validation loss is NaN: the grid's plot of it has nothing to draw, and says so
+    assert.is_nil(stderr:find("gnuplot failed", 1, true), stderr)
+    local failed = helper.read(out .. "/overflow/default/FAILED")
+    assert.matches("^diverged at epoch 1: parameter %d+ %(layer 1, Linear%(4%->3%)%) is not finite %(%-?inf%)", failed)
+    assert.is_nil(failed:find("traceback", 1, true))
+  end)
+
   it("reuses finished points, refuses another configuration in the same folder unless --restart", function()
     -- a copy of the experiment whose default changes after a run: the same
     -- grid folder, another configuration

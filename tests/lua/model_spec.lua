@@ -88,6 +88,14 @@ describe("models", function()
     assert.error_matches(function() m:save(dir .. "/m.nnl") end,
       "parameter 1 %(layer 1, Linear%(4%->3%)%) is not finite %(%-?nan%)")
     m:parameters():set(1, 0)
+    -- running statistics go through the check nn.load applies
+    m:buffers():set(2, 0 / 0)
+    assert.error_matches(function() m:save(dir .. "/m.nnl") end,
+      "^layer 3, BatchNorm%(3%): running mean 2 is %-?nan; not saved$")
+    m:buffers():set(2, 0)
+    m:buffers():set(4, -1)
+    assert.error_matches(function() m:save(dir .. "/m.nnl") end, "running variance 1 is %-1; not saved")
+    m:buffers():set(4, 1)
     m:save(dir .. "/m.nnl")
     assert.are.same(m:parameters():totable(), nn.load(dir .. "/m.nnl"):parameters():totable())
     os.execute("rm -rf " .. dir)

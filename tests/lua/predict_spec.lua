@@ -99,7 +99,8 @@ describe("input scale in model files", function()
     local nan = string.pack("<I4", 0x7fc00000)
     helper.write(dir .. "/nan.nnl", with_crc(marked:sub(1, at - 1) .. nan .. marked:sub(at + 4)))
     assert.error_matches(function() nn.load(dir .. "/nan.nnl") end,
-      "nan%.nnl: parameter 3 is not finite %(%-?nan%): the model diverged or the file is damaged")
+      "nan%.nnl: parameter 3 %(layer 1, Linear%(784%->10%)%) is not finite %(%-?nan%): the model diverged or the file "
+      .. "is damaged")
     os.execute("rm -rf " .. dir)
   end)
 
