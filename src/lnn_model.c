@@ -385,12 +385,17 @@ static int m_save(lua_State *L)
     return 1;
 }
 
-/* m:nonfinite() -> nil, or which parameter is not finite and its layer */
+/* m:nonfinite() -> nil, or what saving would refuse: which parameter is
+ * not finite and its layer, or a buffer its layer's check refuses */
 static int m_nonfinite(lua_State *L)
 {
+    const nn_model *m = &lnn_check_model(L, 1)->m;
     char msg[NN_ERRMSG_MAX];
-    if (nn_model_nonfinite(&lnn_check_model(L, 1)->m, msg, sizeof msg))
+    nn_error err;
+    if (nn_model_nonfinite(m, msg, sizeof msg))
         lua_pushstring(L, msg);
+    else if (nn_model_check_buffers(m, NULL, &err) != NN_OK)
+        lua_pushstring(L, err.msg);
     else
         lua_pushnil(L);
     return 1;

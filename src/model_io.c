@@ -65,8 +65,6 @@ static size_t put_layer(writer *w, const nn_layer *l)
     return bytes;
 }
 
-static nn_status check_buffers(const nn_model *m, const char *name, nn_error *err);
-
 int nn_model_nonfinite(const nn_model *m, char *msg, size_t len)
 {
     for (size_t k = 0; k < m->nparams; k++) {
@@ -94,7 +92,7 @@ static nn_status check_saveable(const nn_model *m, nn_error *err)
     char why[NN_ERRMSG_MAX];
     if (nn_model_nonfinite(m, why, sizeof why))
         return nn_fail(err, NN_ESTATE, "%s: the model diverged; not saved", why);
-    if (check_buffers(m, NULL, err) == NN_OK)
+    if (nn_model_check_buffers(m, NULL, err) == NN_OK)
         return NN_OK;
     snprintf(why, sizeof why, "%s", err->msg);
     return nn_fail(err, NN_ESTATE, "%s; not saved", why);
@@ -244,10 +242,7 @@ static nn_status decode_layers(reader *r, uint32_t version, nn_layer **out, int 
     return NN_OK;
 }
 
-/* Refuses buffers their kind's check refuses (running statistics that are
- * not finite, a std of 0); the message starts with name (a file's) unless
- * it is NULL. */
-static nn_status check_buffers(const nn_model *m, const char *name, nn_error *err)
+nn_status nn_model_check_buffers(const nn_model *m, const char *name, nn_error *err)
 {
     for (int i = 0; i < m->nlayers; i++) {
         const nn_layer *l = &m->layers[i];
@@ -317,7 +312,7 @@ static nn_status decode_payload(nn_model *m, reader *r, uint32_t version, const 
         return nn_fail(err, NN_EFORMAT, "%s: damaged model file (parameters do not match the layers)", name);
     }
     m->input_scale = scale;
-    if ((st = check_buffers(m, name, err)) != NN_OK)
+    if ((st = nn_model_check_buffers(m, name, err)) != NN_OK)
         nn_model_free(m);
     return st;
 }

@@ -40,6 +40,10 @@ nn_status nn_model_encode(const nn_model *m, uint8_t **out, size_t *len, nn_erro
 /* 1 if a parameter of m is not finite, the first one then named with its
  * layer in msg ("parameter 3 (layer 1, Linear(784->10)) is not finite (nan)"). */
 int nn_model_nonfinite(const nn_model *m, char *msg, size_t len);
+/* Refuses (NN_EFORMAT) buffers their kind's check refuses (running
+ * statistics that are not finite, a negative variance, a std of 0); the
+ * message starts with name (a file's) unless it is NULL. */
+nn_status nn_model_check_buffers(const nn_model *m, const char *name, nn_error *err);
 /* Builds a model from a file's bytes; name is used in messages. */
 nn_status nn_model_decode(nn_model *m, const uint8_t *buf, size_t len, const char *name,
                           nn_error *err);

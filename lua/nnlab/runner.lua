@@ -281,7 +281,8 @@ local function train_point(exp, point, dir, o, data)
                  write_metrics(metrics, hist, e)
                  return false
                end
-               -- the cost is measured before the epoch's last step, which may have overflowed
+               -- the cost is measured before the epoch's last step, which may have left what no checkpoint
+               -- may hold (a weight overflowed, a running statistic gone bad)
                local bad = model:nonfinite()
                if bad then
                  failed = ("diverged at epoch %d: %s"):format(e, bad)
