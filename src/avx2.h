@@ -1,8 +1,8 @@
 /* avx2.h - what the AVX2 kernel files share (included after
  * <immintrin.h>, inside their NN_HAVE_X86_KERNELS part): the attributes
  * that compile a function, or a helper inlined into it, for AVX2 with FMA,
- * the mask of a vector's first n lanes for the tails of rows, and the
- * sum and maximum of a vector's lanes. */
+ * the mask of a vector's first n lanes for the tails of rows and a store
+ * of those lanes, and the sum and maximum of a vector's lanes. */
 #ifndef NN_AVX2_H
 #define NN_AVX2_H
 
@@ -18,6 +18,33 @@ NN_AVX2_INLINE __m256i nn_first_lanes8(long n)
 {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n > 8 ? 8 : n < 0 ? 0 : n)),
                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* The first n lanes of v to p (all 8 from n >= 8; none from n <= 0):
+ * a whole store, or a row's tail by plain stores of 4, 2 and 1 lanes,
+ * not a masked store (vmaskmovps), which AMD's cores run slowly. */
+NN_AVX2_INLINE void nn_store_lanes8(float *p, __m256 v, long n)
+{
+    if (n >= 8) {
+        _mm256_storeu_ps(p, v);
+        return;
+    }
+    if (n <= 0)
+        return;
+    __m128 part = _mm256_castps256_ps128(v);
+    long at = 0;
+    if (n & 4) {
+        _mm_storeu_ps(p, part);
+        part = _mm256_extractf128_ps(v, 1);
+        at = 4;
+    }
+    if (n & 2) {
+        _mm_storel_pi((__m64 *)(void *)(p + at), part);
+        part = _mm_movehl_ps(part, part);
+        at += 2;
+    }
+    if (n & 1)
+        _mm_store_ss(p + at, part);
 }
 
 /* The sum and the largest of a vector's lanes. */

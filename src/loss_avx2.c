@@ -71,7 +71,7 @@ NN_AVX2 nn_row_sums nn_ce_rows_avx2(const nn_tensor *outputs, const nn_target *t
             for (int v = 0; v < 2; v++) {
                 __m256 g = _mm256_mul_ps(e[v], f);
                 __m256 hot = _mm256_and_ps(_mm256_cmp_ps(lanes[v], l, _CMP_EQ_OQ), _mm256_set1_ps(scale));
-                _mm256_maskstore_ps(grad + (size_t)r * classes + 8 * v, live[v], _mm256_sub_ps(g, hot));
+                nn_store_lanes8(grad + (size_t)r * classes + 8 * v, _mm256_sub_ps(g, hot), classes - 8 * v);
             }
         }
     }

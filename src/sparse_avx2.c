@@ -53,7 +53,7 @@ NN_AVX2_INLINE void row_avx2(float *c, const float *init, const int32_t *col, co
             acc[v] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(b0 + 8 * v), acc[v]);
     }
     for (int v = 0; v < nv; v++)
-        _mm256_maskstore_ps(c + 8 * v, mask[v], _mm256_add_ps(acc[v], odd[v]));
+        nn_store_lanes8(c + 8 * v, _mm256_add_ps(acc[v], odd[v]), width - 8 * v);
 }
 
 NN_AVX2 static void tile_avx2(const nn_csr_product *p, const float *bp, int j, int width, int r0, int r1)

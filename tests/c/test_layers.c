@@ -638,7 +638,7 @@ static void cross_entropy_case(int classes)
     nn_error err;
     int shape[2] = {N, classes};
     assert_ok(nn_tensor_init(&z, 2, shape, &err), &err);
-    float labels[N], g_ref[N * MAX_C], g[N * MAX_C];
+    float labels[N], g_ref[N * MAX_C], g[N * MAX_C + 16];
     for (int k = 0; k < N * classes; k++)
         z.data[k] = (float)((k * 13) % 17) / 3 - 2;
     for (int c = 0; c < classes; c++) {
@@ -660,9 +660,13 @@ static void cross_entropy_case(int classes)
         if (!nn_cpu_force(kinds[k]))
             continue;
         c = 0;
+        for (int i = 0; i < N * MAX_C + 16; i++)
+            g[i] = 99.0f;
         assert_ok(nn_loss_sum(NN_LOSS_CROSS_ENTROPY, &z, &t, N, &l, g, &c, &err), &err);
         assert_true(l != l && l_ref != l_ref); /* the NaN row carried into the sum */
         assert_int_equal(c, c_ref);
+        for (int i = N * classes; i < N * classes + 16; i++)
+            assert_true(g[i] == 99.0f); /* past the last row: left alone */
         for (int i = 0; i < N * classes; i++)
             if (g_ref[i] == g_ref[i])
                 assert_true(fabsf(g[i] - g_ref[i]) <= 1e-7f);
