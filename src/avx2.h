@@ -13,7 +13,7 @@
 #define NN_AVX2_INLINE static inline __attribute__((target("avx2,fma"), always_inline))
 
 /* The first n lanes of 8 (all 8 from n >= 8; none from n <= 0), as the
- * mask of maskload and maskstore. */
+ * mask of a maskload. */
 NN_AVX2_INLINE __m256i nn_first_lanes8(long n)
 {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n > 8 ? 8 : n < 0 ? 0 : n)),
@@ -39,7 +39,7 @@ NN_AVX2_INLINE void nn_store_lanes8(float *p, __m256 v, long n)
         at = 4;
     }
     if (n & 2) {
-        _mm_storel_pi((__m64 *)(void *)(p + at), part);
+        _mm_storeu_si64(p + at, _mm_castps_si128(part));
         part = _mm_movehl_ps(part, part);
         at += 2;
     }
