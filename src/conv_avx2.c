@@ -20,7 +20,8 @@
 /* Stores a block's first n (<= 16) sums at y + at of a plane of plane
  * floats: whole vectors where the plane has room for them, as later
  * blocks overwrite what lies past n; else through a copy (no masked
- * stores: they are slow on AMD's cores). */
+ * stores: they are slow on AMD's cores; nor nn_store_lanes8, whose
+ * branches cost this loop more than the copy). */
 NN_AVX2_INLINE void store_sums(float *y, size_t at, size_t plane, __m256 lo, __m256 hi, int n)
 {
     if (at + 16 <= plane) {

@@ -152,7 +152,7 @@ static int blocks_by_rows(const nn_window *g, size_t wp)
         int ky0, ky1;                                                                                    \
         if (by_rows) {                                                                                   \
             for (int oy = 0; oy < g->oh; oy++) {                                                         \
-                nn_direct_live_rows(g, oy, oy, &ky0, &ky1);                                                        \
+                nn_direct_live_rows(g, oy, oy, &ky0, &ky1);                                              \
                 for (int ox = 0; ox < g->ow; ox += NN_DIRECT_LANES) {                                    \
                     size_t left = (size_t)(g->ow - ox);                                                  \
                     __mmask16 lanes = nn_first_lanes(left < NN_DIRECT_LANES ? left : NN_DIRECT_LANES);        \
@@ -253,6 +253,7 @@ NN_AVX512 static void bias_grad_avx512(float *db, const float *dyw, const nn_win
         db[o] += _mm512_reduce_add_ps(acc);
     }
 }
+
 const nn_direct_kernels nn_direct_avx512_kernels = {pad_avx512, widen_avx512, forward_avx512, weight_grad_avx512,
                                                     bias_grad_avx512};
 #endif
