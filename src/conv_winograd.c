@@ -1,18 +1,24 @@
-/* conv_winograd.c - Conv2d's Winograd path F(2x2, 3x3) (conv_winograd.h).
+/* conv_winograd.c - Conv2d's Winograd path F(4x4, 3x3) (conv_winograd.h).
  *
  * The matrices (Lavin and Gray's):
- *   B' = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
- *   G  = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
- *   A' = [1 1 1 0; 0 1 -1 -1]
- * Tile (ty, tx) of a sample covers outputs 2ty..2ty+1 by 2tx..2tx+1 and
- * reads rows and columns 2ty..2ty+3 by 2tx..2tx+3 of the input padded by
- * g->pad (zeros outside it, and where an odd output leaves a half tile).
- * Each padded row is kept as its even and its odd columns, so that the
- * four columns of a row of tiles are four contiguous runs over tx.
- * A sample's tiles go through the sgemms in blocks of whole rows of
- * tiles, a block's transforms channel-major: position p = 4i + j of tile
- * t of a block lives at v[(ch * 16 + p) * cols + t], and m's and dv's
- * alike, so that each channel's transforms are one run of memory. */
+ *   B' = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+ *         0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+ *   G  = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
+ *         1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+ *   A' = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+ * Tile (ty, tx) of a sample covers outputs 4ty..4ty+3 by 4tx..4tx+3 and
+ * reads rows and columns 4ty..4ty+5 by 4tx..4tx+5 of the input padded by
+ * g->pad (zeros outside it, and past the outputs of a last part tile).
+ *
+ * Every transform is a pass of one linear map of 4 or 6 runs of floats
+ * over all the tiles at once, so that its loop is long and flat: a
+ * sample's padded input is kept as six shifted copies, copy j holding
+ * column 4tx + j of each tile and row y at [y % 4][y / 4], so that row
+ * 4ty + r of every tile is one run at [r % 4][ty + r / 4]; the
+ * transforms along rows go first, then those down columns. Position p =
+ * 6i + j of tile t of a block lives at v[(ch * 36 + p) * cols + t], m's
+ * and dv's alike. A block holds whole samples, or rows of tiles of one
+ * sample when a sample has more tiles than a block. */
 #include <string.h>
 
 #include "conv_winograd.h"
@@ -20,47 +26,61 @@
 #include "hot.h"
 #include "tensor.h"
 
-#define POSITIONS 16
-/* A block holds at most this many tiles (one row of tiles at least):
- * smaller blocks make the sgemms too short, larger ones leave L2. */
-#define BLOCK_TILES 144
+#define SPAN 6 /* a tile's inputs a side */
+#define POSITIONS NN_WINOGRAD_POSITIONS
+/* A block holds at most this many tiles: fewer make the products too
+ * thin, more leave L2. */
+#define BLOCK_TILES 72
 
 typedef struct {
-    int th, tw;        /* a sample's tiles: th rows of tw */
-    int block, cols;   /* rows of tiles a block, and its tiles */
-    int hp, half;      /* the padded planes: hp rows of half evens and half odds */
+    int th, tw;      /* a sample's tiles: th rows of tw */
+    int samples;     /* samples a block: several when a sample's tiles fit, else 1 */
+    int block;       /* rows of tiles a block takes of each sample */
+    int piece, cols; /* a sample's tiles in a block, and a block's */
+    size_t copy;     /* floats of one shifted copy: 4 x (th + 1) rows of tw */
 } plan;
 
 /* The scratch: transformed kernels and their gradients, a block's
- * transforms, a sample's padded planes (of x, and of dx as it is summed),
- * a row of tiles' values. */
+ * transforms, a sample's rows transformed along (six copies a channel),
+ * the shifted copies of one channel, dx's shifted copies, a padded row,
+ * and two passes' worth of a piece. */
 typedef struct {
-    float *u, *du, *v, *m, *dv, *even, *odd, *dx_even, *dx_odd, *rows;
+    float *u, *du, *v, *m, *dv, *rows, *copies, *dx, *line, *t1, *t2;
 } parts;
 
 static void make_plan(plan *p, const nn_window *g)
 {
-    p->th = (g->oh + 1) / 2, p->tw = (g->ow + 1) / 2;
-    p->block = BLOCK_TILES / p->tw > 1 ? BLOCK_TILES / p->tw : 1;
-    if (p->block > p->th)
-        p->block = p->th;
-    p->cols = p->block * p->tw;
-    p->hp = 2 * p->th + 2, p->half = p->tw + 1;
+    p->th = (g->oh + 3) / 4, p->tw = (g->ow + 3) / 4;
+    int tiles = p->th * p->tw;
+    if (tiles <= BLOCK_TILES) {
+        p->samples = BLOCK_TILES / tiles, p->block = p->th;
+    } else {
+        p->samples = 1, p->block = BLOCK_TILES / p->tw > 1 ? BLOCK_TILES / p->tw : 1;
+    }
+    p->piece = p->block * p->tw, p->cols = p->samples * p->piece;
+    p->copy = (size_t)4 * (p->th + 1) * p->tw;
 }
 
 static size_t carve(parts *s, const plan *p, const nn_window *g, int out, float *base)
 {
-    size_t c = (size_t)g->c, o = (size_t)out, cols = (size_t)p->cols, planes = c * p->hp * p->half;
-    size_t sizes[10] = {POSITIONS * o * c, POSITIONS * o * c, POSITIONS * c * cols, POSITIONS * o * cols,
-                        POSITIONS * c * cols, planes, planes, planes, planes, POSITIONS * (size_t)p->tw};
-    float **const at[10] = {&s->u,   &s->du,  &s->v,       &s->m,      &s->dv,
-                            &s->even, &s->odd, &s->dx_even, &s->dx_odd, &s->rows};
-    return nn_carve_floats(base, at, sizes, 10);
+    size_t c = (size_t)g->c, o = (size_t)out, cols = (size_t)p->cols, piece = (size_t)p->piece;
+    size_t channel = SPAN * p->copy;
+    size_t sizes[11] = {POSITIONS * o * c,    POSITIONS * o * c,    POSITIONS * c * cols, POSITIONS * o * cols,
+                        POSITIONS * c * cols, c * channel,          channel,              c * channel,
+                        4 * (size_t)p->tw + 8, POSITIONS * piece, POSITIONS * piece};
+    float **const at[11] = {&s->u,      &s->du,   &s->v,  &s->m,    &s->dv, &s->rows,
+                            &s->copies, &s->dx,   &s->line, &s->t1, &s->t2};
+    return nn_carve_floats(base, at, sizes, 11);
 }
 
 int nn_winograd_fits(const nn_window *g)
 {
     return g->k == 3 && g->s == 1;
+}
+
+int nn_winograd_tiles(const nn_window *g)
+{
+    return ((g->oh + 3) / 4) * ((g->ow + 3) / 4);
 }
 
 size_t nn_winograd_scratch(const nn_window *g, int out)
@@ -71,174 +91,257 @@ size_t nn_winograd_scratch(const nn_window *g, int out)
     return carve(&unused, &p, g, out, NULL);
 }
 
-/* u (16 x out x c) = G g G' of each kernel g of w (out x c x 3 x 3) */
+/* The one-dimensional maps, each over n tiles: o_k[t] for the outputs from
+ * i_k[t] for the inputs, runs given by their starts. */
+
+/* B' d: a tile's inputs (6) transformed */
+NN_HOT static void pass_bt(float *const o[6], const float *const i[6], int n)
+{
+    const float *i0 = i[0], *i1 = i[1], *i2 = i[2], *i3 = i[3], *i4 = i[4], *i5 = i[5];
+    float *o0 = o[0], *o1 = o[1], *o2 = o[2], *o3 = o[3], *o4 = o[4], *o5 = o[5];
+#pragma GCC ivdep /* the runs do not overlap */
+    for (int t = 0; t < n; t++) {
+        float d0 = i0[t], d1 = i1[t], d2 = i2[t], d3 = i3[t], d4 = i4[t], d5 = i5[t];
+        o0[t] = 4.0f * d0 - 5.0f * d2 + d4;
+        o1[t] = d3 + d4 - 4.0f * (d1 + d2);
+        o2[t] = d4 - d3 + 4.0f * (d1 - d2);
+        o3[t] = d4 - d2 + 2.0f * (d3 - d1);
+        o4[t] = d4 - d2 + 2.0f * (d1 - d3);
+        o5[t] = 4.0f * d1 - 5.0f * d3 + d5;
+    }
+}
+
+/* B v: an input gradient's tile (6) from its transform's */
+NN_HOT static void pass_b(float *const o[6], const float *const i[6], int n)
+{
+    const float *i0 = i[0], *i1 = i[1], *i2 = i[2], *i3 = i[3], *i4 = i[4], *i5 = i[5];
+    float *o0 = o[0], *o1 = o[1], *o2 = o[2], *o3 = o[3], *o4 = o[4], *o5 = o[5];
+#pragma GCC ivdep /* the runs do not overlap */
+    for (int t = 0; t < n; t++) {
+        float v0 = i0[t], v1 = i1[t], v2 = i2[t], v3 = i3[t], v4 = i4[t], v5 = i5[t];
+        o0[t] = 4.0f * v0;
+        o1[t] = 4.0f * (v2 - v1 + v5) + 2.0f * (v4 - v3);
+        o2[t] = -5.0f * v0 - 4.0f * (v1 + v2) - v3 - v4;
+        o3[t] = v1 - v2 + 2.0f * (v3 - v4) - 5.0f * v5;
+        o4[t] = v0 + v1 + v2 + v3 + v4;
+        o5[t] = v5;
+    }
+}
+
+/* A' m + bias: a tile's outputs (4) from its products (6) */
+NN_HOT static void pass_at(float *const o[4], const float *const i[6], int n, float bias)
+{
+    const float *i0 = i[0], *i1 = i[1], *i2 = i[2], *i3 = i[3], *i4 = i[4], *i5 = i[5];
+    float *o0 = o[0], *o1 = o[1], *o2 = o[2], *o3 = o[3];
+#pragma GCC ivdep /* the runs do not overlap */
+    for (int t = 0; t < n; t++) {
+        float m0 = i0[t], m1 = i1[t], m2 = i2[t], m3 = i3[t], m4 = i4[t], m5 = i5[t];
+        float sp = m1 + m2, dp = m1 - m2, sq = m3 + m4, dq = m3 - m4;
+        o0[t] = m0 + sp + sq + bias;
+        o1[t] = dp + 2.0f * dq + bias;
+        o2[t] = sp + 4.0f * sq + bias;
+        o3[t] = dp + 8.0f * dq + m5 + bias;
+    }
+}
+
+/* A y: an output gradient's tile (4) transformed (6) */
+NN_HOT static void pass_a(float *const o[6], const float *const i[4], int n)
+{
+    const float *i0 = i[0], *i1 = i[1], *i2 = i[2], *i3 = i[3];
+    float *o0 = o[0], *o1 = o[1], *o2 = o[2], *o3 = o[3], *o4 = o[4], *o5 = o[5];
+#pragma GCC ivdep /* the runs do not overlap */
+    for (int t = 0; t < n; t++) {
+        float y0 = i0[t], y1 = i1[t], y2 = i2[t], y3 = i3[t];
+        float se = y0 + y2, so = y1 + y3, fe = y0 + 4.0f * y2, fo = 2.0f * y1 + 8.0f * y3;
+        o0[t] = y0;
+        o1[t] = se + so;
+        o2[t] = se - so;
+        o3[t] = fe + fo;
+        o4[t] = fe - fo;
+        o5[t] = y3;
+    }
+}
+
+/* u (36 x out x c) = G g G' of each kernel g of w (out x c x 3 x 3) */
 static void transform_kernels(float *u, const float *w, int out, int c)
 {
     size_t stride = (size_t)out * c;
     for (size_t oc = 0; oc < stride; oc++) {
         const float *k = w + oc * 9;
-        float t[4][3], r[4][4];
+        float t[SPAN][3];
         for (int b = 0; b < 3; b++) {
-            t[0][b] = k[b];
-            t[1][b] = 0.5f * (k[b] + k[3 + b] + k[6 + b]);
-            t[2][b] = 0.5f * (k[b] - k[3 + b] + k[6 + b]);
-            t[3][b] = k[6 + b];
+            float k0 = k[b], k1 = k[3 + b], k2 = k[6 + b];
+            t[0][b] = k0 / 4.0f;
+            t[1][b] = -(k0 + k1 + k2) / 6.0f;
+            t[2][b] = -(k0 - k1 + k2) / 6.0f;
+            t[3][b] = k0 / 24.0f + k1 / 12.0f + k2 / 6.0f;
+            t[4][b] = k0 / 24.0f - k1 / 12.0f + k2 / 6.0f;
+            t[5][b] = k2;
         }
-        for (int i = 0; i < 4; i++) {
-            r[i][0] = t[i][0];
-            r[i][1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-            r[i][2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-            r[i][3] = t[i][2];
+        for (int i = 0; i < SPAN; i++) {
+            float k0 = t[i][0], k1 = t[i][1], k2 = t[i][2];
+            float *r = u + (size_t)(SPAN * i) * stride + oc;
+            r[0] = k0 / 4.0f;
+            r[stride] = -(k0 + k1 + k2) / 6.0f;
+            r[2 * stride] = -(k0 - k1 + k2) / 6.0f;
+            r[3 * stride] = k0 / 24.0f + k1 / 12.0f + k2 / 6.0f;
+            r[4 * stride] = k0 / 24.0f - k1 / 12.0f + k2 / 6.0f;
+            r[5 * stride] = k2;
         }
-        for (int q = 0; q < POSITIONS; q++)
-            u[q * stride + oc] = r[q / 4][q % 4];
     }
 }
 
-/* dw (out x c x 3 x 3) += G' dU G of each of du's (16 x out x c) */
+/* k (3) = G' x (6) */
+static void g_transposed(float k[3], const float x[6])
+{
+    k[0] = x[0] / 4.0f - (x[1] + x[2]) / 6.0f + (x[3] + x[4]) / 24.0f;
+    k[1] = (x[2] - x[1]) / 6.0f + (x[3] - x[4]) / 12.0f;
+    k[2] = (x[3] + x[4] - x[1] - x[2]) / 6.0f + x[5];
+}
+
+/* dw (out x c x 3 x 3) += G' dU G of each of du's (36 x out x c) */
 static void add_kernel_grads(float *dw, const float *du, int out, int c)
 {
     size_t stride = (size_t)out * c;
     for (size_t oc = 0; oc < stride; oc++) {
-        float x[4][4], t[3][4];
-        for (int q = 0; q < POSITIONS; q++)
-            x[q / 4][q % 4] = du[q * stride + oc];
-        for (int j = 0; j < 4; j++) {
-            t[0][j] = x[0][j] + 0.5f * (x[1][j] + x[2][j]);
-            t[1][j] = 0.5f * (x[1][j] - x[2][j]);
-            t[2][j] = 0.5f * (x[1][j] + x[2][j]) + x[3][j];
+        float t[SPAN][3], col[SPAN], k[3];
+        for (int i = 0; i < SPAN; i++) {
+            float row[SPAN];
+            for (int j = 0; j < SPAN; j++)
+                row[j] = du[(size_t)(SPAN * i + j) * stride + oc];
+            g_transposed(t[i], row);
         }
-        float *k = dw + oc * 9;
-        for (int a = 0; a < 3; a++) {
-            k[a * 3 + 0] += t[a][0] + 0.5f * (t[a][1] + t[a][2]);
-            k[a * 3 + 1] += 0.5f * (t[a][1] - t[a][2]);
-            k[a * 3 + 2] += 0.5f * (t[a][1] + t[a][2]) + t[a][3];
+        float *d = dw + oc * 9;
+        for (int b = 0; b < 3; b++) {
+            for (int i = 0; i < SPAN; i++)
+                col[i] = t[i][b];
+            g_transposed(k, col);
+            for (int a = 0; a < 3; a++)
+                d[a * 3 + b] += k[a];
         }
     }
 }
 
-/* e, o (n / 2 rounded up) = the even and odd floats of row (n floats;
- * o's last 0 when n is odd) */
-NN_HOT static void deinterleave(float *restrict e, float *restrict o, const float *restrict row, int n)
+/* Where row y (padded) of shifted copy j starts in a channel's copies */
+static size_t copy_row(const plan *p, int j, int y)
 {
-    for (int t = 0; t < n / 2; t++)
-        e[t] = row[2 * t], o[t] = row[2 * t + 1];
-    if (n % 2)
-        e[n / 2] = row[n - 1], o[n / 2] = 0.0f;
+    return (size_t)j * p->copy + ((size_t)(y % 4) * (p->th + 1) + (size_t)(y / 4)) * p->tw;
 }
 
-/* even, odd (hp x half) = the even and odd columns of plane x (h x w)
- * padded by g->pad, zeros outside it; line: 2 half floats of scratch */
-static void split_plane(float *even, float *odd, const float *x, const nn_window *g, const plan *p, float *line)
+/* rows (6 copies) = the transforms along the rows of one channel plane x
+ * (h x w), padded by g->pad */
+static void transform_plane_rows(float *rows, const float *x, const parts *s, const nn_window *g, const plan *p)
 {
-    size_t half = (size_t)p->half;
-    memset(line, 0, 2 * half * sizeof *line); /* its margins stay zero: 2 half >= w + 2 pad */
-    for (int y = 0; y < p->hp; y++) {
+    int tw = p->tw;
+    size_t width = 4 * (size_t)tw + 2; /* >= w + 2 pad */
+    for (int y = 0; y < 4 * (p->th + 1); y++) {
         int iy = y - g->pad;
-        if (iy < 0 || iy >= g->h) {
-            memset(even + y * half, 0, half * sizeof *even);
-            memset(odd + y * half, 0, half * sizeof *odd);
-            continue;
+        memset(s->line, 0, width * sizeof *s->line);
+        if (iy >= 0 && iy < g->h)
+            memcpy(s->line + g->pad, x + (size_t)iy * g->w, (size_t)g->w * sizeof *s->line);
+        for (int j = 0; j < SPAN; j++) {
+            float *c = s->copies + copy_row(p, j, y);
+            const float *l = s->line + j;
+            for (int t = 0; t < tw; t++)
+                c[t] = l[4 * t];
         }
-        memcpy(line + g->pad, x + (size_t)iy * g->w, (size_t)g->w * sizeof *line);
-        deinterleave(even + y * half, odd + y * half, line, 2 * p->half);
     }
+    const float *in[SPAN];
+    float *o[SPAN];
+    for (int j = 0; j < SPAN; j++)
+        in[j] = s->copies + (size_t)j * p->copy, o[j] = rows + (size_t)j * p->copy;
+    pass_bt(o, in, (int)p->copy);
 }
 
-/* v[q stride + t] = (B'dB)[q] for the tw tiles of a row, whose input
- * rows' evens and odds start at e and o, half floats apart */
-NN_HOT static void tile_row_in(float *restrict v, size_t stride, const float *restrict e,
-                               const float *restrict o, int half, int tw)
+/* A sample's rows transformed, channel by channel */
+static void transform_sample_rows(const parts *s, const float *x, const nn_window *g, const plan *p)
 {
-    const float *e0 = e, *e1 = e + half, *e2 = e + 2 * half, *e3 = e + 3 * half;
-    const float *o0 = o, *o1 = o + half, *o2 = o + 2 * half, *o3 = o + 3 * half;
-#pragma GCC ivdep /* the positions' runs are stride floats apart, stride >= tw */
-    for (int t = 0; t < tw; t++) {
-        /* d B along each row: (d0 - d2, d1 + d2, d2 - d1, d1 - d3) */
-        float a0 = e0[t] - e0[t + 1], a1 = o0[t] + e0[t + 1], a2 = e0[t + 1] - o0[t], a3 = o0[t] - o0[t + 1];
-        float b0 = e1[t] - e1[t + 1], b1 = o1[t] + e1[t + 1], b2 = e1[t + 1] - o1[t], b3 = o1[t] - o1[t + 1];
-        float c0 = e2[t] - e2[t + 1], c1 = o2[t] + e2[t + 1], c2 = e2[t + 1] - o2[t], c3 = o2[t] - o2[t + 1];
-        float d0 = e3[t] - e3[t + 1], d1 = o3[t] + e3[t + 1], d2 = e3[t + 1] - o3[t], d3 = o3[t] - o3[t + 1];
-        /* then B' down each column, rows a, b, c, d */
-        v[0 * stride + t] = a0 - c0, v[1 * stride + t] = a1 - c1;
-        v[2 * stride + t] = a2 - c2, v[3 * stride + t] = a3 - c3;
-        v[4 * stride + t] = b0 + c0, v[5 * stride + t] = b1 + c1;
-        v[6 * stride + t] = b2 + c2, v[7 * stride + t] = b3 + c3;
-        v[8 * stride + t] = c0 - b0, v[9 * stride + t] = c1 - b1;
-        v[10 * stride + t] = c2 - b2, v[11 * stride + t] = c3 - b3;
-        v[12 * stride + t] = b0 - d0, v[13 * stride + t] = b1 - d1;
-        v[14 * stride + t] = b2 - d2, v[15 * stride + t] = b3 - d3;
-    }
-}
-
-/* A sample's padded planes of x (c x h x w) */
-static void split_sample(const parts *s, const float *x, const nn_window *g, const plan *p)
-{
-    size_t plane = (size_t)g->h * g->w, padded = (size_t)p->hp * p->half;
+    size_t plane = (size_t)g->h * g->w, channel = SPAN * p->copy;
     for (int ch = 0; ch < g->c; ch++)
-        split_plane(s->even + ch * padded, s->odd + ch * padded, x + ch * plane, g, p, s->rows);
+        transform_plane_rows(s->rows + ch * channel, x + ch * plane, s, g, p);
 }
 
-/* v = the transforms of the rows of tiles ty0 .. ty0 + rows - 1 */
-static void input_tiles(const parts *s, const nn_window *g, const plan *p, int ty0, int rows)
+/* v's columns at col0 = the transforms of rows of tiles ty0 .. ty0 + rows
+ * - 1 of the sample whose rows are transformed */
+static void input_tiles(const parts *s, const nn_window *g, const plan *p, int col0, int ty0, int rows)
 {
-    size_t padded = (size_t)p->hp * p->half;
+    size_t channel = SPAN * p->copy;
     for (int ch = 0; ch < g->c; ch++)
-        for (int ty = ty0; ty < ty0 + rows; ty++) {
-            size_t at = ch * padded + (size_t)2 * ty * p->half;
-            tile_row_in(s->v + (size_t)ch * POSITIONS * p->cols + (size_t)(ty - ty0) * p->tw, p->cols, s->even + at,
-                        s->odd + at, p->half, p->tw);
+        for (int j = 0; j < SPAN; j++) {
+            const float *base = s->rows + ch * channel;
+            const float *in[SPAN];
+            float *o[SPAN];
+            for (int r = 0; r < SPAN; r++) {
+                in[r] = base + copy_row(p, j, 4 * ty0 + r);
+                o[r] = s->v + ((size_t)ch * POSITIONS + (size_t)(SPAN * r + j)) * p->cols + col0;
+            }
+            pass_bt(o, in, rows * p->tw);
         }
 }
 
-/* q (4 x tw: the evens and odds of the tiles' two output rows) = A'MA +
- * bias for the tw tiles of a row, m[pos * stride + t] */
-NN_HOT static void tile_row_out(float *restrict q, const float *restrict m, size_t stride, int tw, float bias)
+/* y (w floats) = the runs q, q + n, q + 2n and q + 3n in turn */
+static void interleave4(float *restrict y, const float *restrict q, size_t n, int w)
 {
-#pragma GCC ivdep /* the positions' runs are stride floats apart, stride >= tw */
-    for (int t = 0; t < tw; t++) {
-        float x[POSITIONS];
-        for (int k = 0; k < POSITIONS; k++)
-            x[k] = m[k * stride + t];
-        /* A' down each column: (m0 + m1 + m2, m1 - m2 - m3) */
-        float r0 = x[0] + x[4] + x[8], r1 = x[1] + x[5] + x[9], r2 = x[2] + x[6] + x[10], r3 = x[3] + x[7] + x[11];
-        float s0 = x[4] - x[8] - x[12], s1 = x[5] - x[9] - x[13], s2 = x[6] - x[10] - x[14],
-              s3 = x[7] - x[11] - x[15];
-        q[t] = r0 + r1 + r2 + bias, q[tw + t] = r1 - r2 - r3 + bias;
-        q[2 * tw + t] = s0 + s1 + s2 + bias, q[3 * tw + t] = s1 - s2 - s3 + bias;
-    }
+    const float *q1 = q + n, *q2 = q + 2 * n, *q3 = q + 3 * n;
+    int t = 0;
+    for (; 4 * t + 4 <= w; t++)
+        y[4 * t] = q[t], y[4 * t + 1] = q1[t], y[4 * t + 2] = q2[t], y[4 * t + 3] = q3[t];
+    const float *const part[3] = {q, q1, q2};
+    for (int c = 0; 4 * t + c < w; c++)
+        y[4 * t + c] = part[c][t];
 }
 
-/* y (n floats) = the evens e and odds o in turn */
-NN_HOT static void interleave(float *y, const float *e, const float *o, int n)
+/* The runs q, q + n, q + 2n and q + 3n (tw floats) = every fourth float of
+ * row d (w floats; NULL: none), zeros past it */
+static void deinterleave4(float *restrict q, size_t n, const float *restrict d, int w, int tw)
 {
-    for (int t = 0; t < n / 2; t++)
-        y[2 * t] = e[t], y[2 * t + 1] = o[t];
-    if (n % 2)
-        y[n - 1] = e[n / 2];
+    float *q1 = q + n, *q2 = q + 2 * n, *q3 = q + 3 * n;
+    int t = 0;
+    if (d)
+        for (; 4 * t + 4 <= w; t++)
+            q[t] = d[4 * t], q1[t] = d[4 * t + 1], q2[t] = d[4 * t + 2], q3[t] = d[4 * t + 3];
+    float *const part[4] = {q, q1, q2, q3};
+    for (; t < tw; t++)
+        for (int c = 0; c < 4; c++)
+            part[c][t] = d && 4 * t + c < w ? d[4 * t + c] : 0.0f;
 }
 
 /* A sample's output y (out x oh x ow) in the rows of tiles ty0 .. ty0 +
- * rows - 1, from m */
+ * rows - 1, from m's columns at col0 */
 static void output_tiles(float *y, const parts *s, const float *b, const nn_window *g, const plan *p, int out,
-                         int ty0, int rows)
+                         int col0, int ty0, int rows)
 {
     size_t plane = (size_t)g->oh * g->ow;
-    int tw = p->tw;
-    for (int o = 0; o < out; o++)
-        for (int ty = ty0; ty < ty0 + rows; ty++) {
-            float *yr = y + o * plane + (size_t)2 * ty * g->ow;
-            tile_row_out(s->rows, s->m + (size_t)o * POSITIONS * p->cols + (size_t)(ty - ty0) * tw, p->cols, tw,
-                         b ? b[o] : 0.0f);
-            interleave(yr, s->rows, s->rows + tw, g->ow);
-            if (2 * ty + 1 < g->oh)
-                interleave(yr + g->ow, s->rows + 2 * tw, s->rows + 3 * tw, g->ow);
+    int tw = p->tw, n = rows * tw;
+    for (int o = 0; o < out; o++) {
+        const float *m = s->m + (size_t)o * POSITIONS * p->cols + col0;
+        const float *in[SPAN];
+        float *q[4];
+        for (int i = 0; i < SPAN; i++) { /* along each row i: t1[i * 4 + column] */
+            for (int j = 0; j < SPAN; j++)
+                in[j] = m + (size_t)(SPAN * i + j) * p->cols;
+            for (int c = 0; c < 4; c++)
+                q[c] = s->t1 + (size_t)(4 * i + c) * n;
+            pass_at(q, in, n, 0.0f);
         }
+        for (int c = 0; c < 4; c++) { /* then down each column: t2[row * 4 + column] */
+            for (int i = 0; i < SPAN; i++)
+                in[i] = s->t1 + (size_t)(4 * i + c) * n;
+            for (int a = 0; a < 4; a++)
+                q[a] = s->t2 + (size_t)(4 * a + c) * n;
+            pass_at(q, in, n, b ? b[o] : 0.0f);
+        }
+        for (int ty = 0; ty < rows; ty++)
+            for (int a = 0; a < 4 && 4 * (ty0 + ty) + a < g->oh; a++) {
+                const float *q0 = s->t2 + (size_t)(4 * a) * n + (size_t)ty * tw;
+                interleave4(y + o * plane + (size_t)(4 * (ty0 + ty) + a) * g->ow, q0, (size_t)n, g->ow);
+            }
+    }
 }
 
 /* c (m x n, row stride ldc) = op(a) b, beta 0: the AVX2 small products
- * (gemm_kernels.h) where the kernels are AVX2 (measured there, not yet
- * beside AVX-512's sgemm), else sgemm. */
+ * (gemm_kernels.h) where the kernels are AVX2, else sgemm (AVX-512's
+ * sgemm is as fast as a kernel of ours, README). */
 static void position_product(int trans_a, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                              float *c, int ldc)
 {
@@ -251,6 +354,12 @@ static void position_product(int trans_a, int m, int n, int k, const float *a, i
     nn_gemm(trans_a, 0, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
 }
 
+/* The rows of tiles of a block of sample r0's: ty0 and their count */
+static int block_rows(const plan *p, int ty0)
+{
+    return p->th - ty0 < p->block ? p->th - ty0 : p->block;
+}
+
 void nn_winograd_forward(float *y, const float *x, const float *w, const float *b, float *scratch, int n,
                          int out, const nn_window *g)
 {
@@ -261,90 +370,55 @@ void nn_winograd_forward(float *y, const float *x, const float *w, const float *
     transform_kernels(s.u, w, out, g->c);
     size_t in = (size_t)g->c * g->h * g->w, ysz = (size_t)out * g->oh * g->ow;
     size_t oc = (size_t)out * g->c, ld = (size_t)POSITIONS * p.cols;
-    for (int r = 0; r < n; r++) {
-        split_sample(&s, x + (size_t)r * in, g, &p);
+    for (int r0 = 0; r0 < n; r0 += p.samples) {
+        int ns = n - r0 < p.samples ? n - r0 : p.samples;
         for (int ty0 = 0; ty0 < p.th; ty0 += p.block) {
-            int rows = p.th - ty0 < p.block ? p.th - ty0 : p.block;
-            input_tiles(&s, g, &p, ty0, rows);
+            int rows = block_rows(&p, ty0), piece = rows * p.tw;
+            for (int k = 0; k < ns; k++) {
+                if (ty0 == 0) /* a block of several samples takes all their rows */
+                    transform_sample_rows(&s, x + (size_t)(r0 + k) * in, g, &p);
+                input_tiles(&s, g, &p, k * piece, ty0, rows);
+            }
             for (int q = 0; q < POSITIONS; q++)
-                position_product(0, out, rows * p.tw, g->c, s.u + q * oc, g->c, s.v + q * p.cols, (int)ld,
+                position_product(0, out, ns * piece, g->c, s.u + q * oc, g->c, s.v + q * p.cols, (int)ld,
                                  s.m + q * p.cols, (int)ld);
-            output_tiles(y + (size_t)r * ysz, &s, b, g, &p, out, ty0, rows);
+            for (int k = 0; k < ns; k++)
+                output_tiles(y + (size_t)(r0 + k) * ysz, &s, b, g, &p, out, k * piece, ty0, rows);
         }
     }
 }
 
-/* z[pos * stride + t] = (A dy A')[pos] for the tw tiles of a row, whose
- * dy rows' evens and odds are q (4 x tw: row 0 evens, odds, row 1 evens,
- * odds) */
-NN_HOT static void tile_row_grad_out(float *restrict z, size_t stride, const float *restrict q, int tw)
-{
-#pragma GCC ivdep /* the positions' runs are stride floats apart, stride >= tw */
-    for (int t = 0; t < tw; t++) {
-        float a = q[t], b = q[tw + t], c = q[2 * tw + t], d = q[3 * tw + t];
-        /* A down each column: (y0, y0 + y1, y0 - y1, -y1); then along each row */
-        float r[4][2] = {{a, b}, {a + c, b + d}, {a - c, b - d}, {-c, -d}};
-        for (int i = 0; i < 4; i++) {
-            z[(4 * i + 0) * stride + t] = r[i][0];
-            z[(4 * i + 1) * stride + t] = r[i][0] + r[i][1];
-            z[(4 * i + 2) * stride + t] = r[i][0] - r[i][1];
-            z[(4 * i + 3) * stride + t] = -r[i][1];
-        }
-    }
-}
-
-/* e, o (tw) = the evens and odds of output row oy of plane dy (zeros past
- * oh) */
-static void split_row(float *e, float *o, const float *dy, int oy, const nn_window *g, int tw)
-{
-    if (oy < g->oh) {
-        deinterleave(e, o, dy + (size_t)oy * g->ow, g->ow);
-        return;
-    }
-    memset(e, 0, (size_t)tw * sizeof *e);
-    memset(o, 0, (size_t)tw * sizeof *o);
-}
-
-/* m = Z of a sample's dy (out x oh x ow) in the rows of tiles ty0 .. ty0
- * + rows - 1 */
+/* m's columns at col0 = A dy A' of a sample's dy (out x oh x ow) in the
+ * rows of tiles ty0 .. ty0 + rows - 1 */
 static void output_grad_tiles(const parts *s, const float *dy, const nn_window *g, const plan *p, int out,
-                              int ty0, int rows)
+                              int col0, int ty0, int rows)
 {
     size_t plane = (size_t)g->oh * g->ow;
-    int tw = p->tw;
-    for (int o = 0; o < out; o++)
-        for (int ty = ty0; ty < ty0 + rows; ty++) {
-            const float *d = dy + o * plane;
-            split_row(s->rows, s->rows + tw, d, 2 * ty, g, tw);
-            split_row(s->rows + 2 * tw, s->rows + 3 * tw, d, 2 * ty + 1, g, tw);
-            tile_row_grad_out(s->m + (size_t)o * POSITIONS * p->cols + (size_t)(ty - ty0) * tw, p->cols, s->rows,
-                              tw);
+    int tw = p->tw, n = rows * tw;
+    for (int o = 0; o < out; o++) {
+        /* t2[a * 4 + c] = column 4t + c of row 4ty + a of each tile, zeros past dy */
+        for (int ty = 0; ty < rows; ty++)
+            for (int a = 0; a < 4; a++) {
+                int oy = 4 * (ty0 + ty) + a;
+                const float *d = oy < g->oh ? dy + o * plane + (size_t)oy * g->ow : NULL;
+                deinterleave4(s->t2 + (size_t)(4 * a) * n + (size_t)ty * tw, (size_t)n, d, g->ow, tw);
+            }
+        const float *in[4];
+        float *z[SPAN];
+        for (int a = 0; a < 4; a++) { /* along each row a: t1[a * 6 + j] */
+            for (int c = 0; c < 4; c++)
+                in[c] = s->t2 + (size_t)(4 * a + c) * n;
+            for (int j = 0; j < SPAN; j++)
+                z[j] = s->t1 + (size_t)(SPAN * a + j) * n;
+            pass_a(z, in, n);
         }
-}
-
-/* q[(4r + j) tw + t] = (B dV B')[r][j] for the tw tiles of a row,
- * dv[pos * stride + t] */
-NN_HOT static void tile_row_grad_in(float *restrict q, const float *restrict dv, size_t stride, int tw)
-{
-#pragma GCC ivdep /* the positions' runs are stride floats apart, stride >= tw */
-    for (int t = 0; t < tw; t++) {
-        float x[POSITIONS], y[POSITIONS];
-        for (int k = 0; k < POSITIONS; k++)
-            x[k] = dv[k * stride + t];
-        /* B down each column: (x0, x1 - x2 + x3, -x0 + x1 + x2, -x3) */
-        for (int j = 0; j < 4; j++) {
-            y[j] = x[j];
-            y[4 + j] = x[4 + j] - x[8 + j] + x[12 + j];
-            y[8 + j] = x[4 + j] + x[8 + j] - x[j];
-            y[12 + j] = -x[12 + j];
-        }
-        /* then along each row */
-        for (int r = 0; r < 4; r++) {
-            const float *yr = y + 4 * r;
-            q[(4 * r + 0) * tw + t] = yr[0];
-            q[(4 * r + 1) * tw + t] = yr[1] - yr[2] + yr[3];
-            q[(4 * r + 2) * tw + t] = yr[1] + yr[2] - yr[0];
-            q[(4 * r + 3) * tw + t] = -yr[3];
+        float *m = s->m + (size_t)o * POSITIONS * p->cols + col0;
+        for (int j = 0; j < SPAN; j++) { /* then down each column */
+            for (int a = 0; a < 4; a++)
+                in[a] = s->t1 + (size_t)(SPAN * a + j) * n;
+            for (int i = 0; i < SPAN; i++)
+                z[i] = m + (size_t)(SPAN * i + j) * p->cols;
+            pass_a(z, in, n);
         }
     }
 }
@@ -356,36 +430,52 @@ NN_HOT static void add_run(float *restrict dst, const float *restrict src, int n
         dst[t] += src[t];
 }
 
-/* The dx planes += the 4x4s of dv's tiles, rows of tiles ty0 .. ty0 +
- * rows - 1 */
-static void input_grad_tiles(const parts *s, const nn_window *g, const plan *p, int ty0, int rows)
+/* dx's shifted copies += B dV B' of dv's columns at col0, the rows of
+ * tiles ty0 .. ty0 + rows - 1 */
+static void input_grad_tiles(const parts *s, const nn_window *g, const plan *p, int col0, int ty0, int rows)
 {
-    size_t padded = (size_t)p->hp * p->half;
-    int tw = p->tw;
-    for (int ch = 0; ch < g->c; ch++)
-        for (int ty = ty0; ty < ty0 + rows; ty++) {
-            tile_row_grad_in(s->rows, s->dv + (size_t)ch * POSITIONS * p->cols + (size_t)(ty - ty0) * tw, p->cols,
-                             tw);
-            for (int r = 0; r < 4; r++) {
-                size_t row = ch * padded + (size_t)(2 * ty + r) * p->half;
-                const float *q = s->rows + (size_t)4 * r * tw;
-                add_run(s->dx_even + row, q, tw);
-                add_run(s->dx_odd + row, q + tw, tw);
-                add_run(s->dx_even + row + 1, q + 2 * tw, tw);
-                add_run(s->dx_odd + row + 1, q + 3 * tw, tw);
-            }
+    size_t channel = SPAN * p->copy;
+    int n = rows * p->tw;
+    for (int ch = 0; ch < g->c; ch++) {
+        const float *dv = s->dv + (size_t)ch * POSITIONS * p->cols + col0;
+        const float *in[SPAN];
+        float *o[SPAN];
+        for (int i = 0; i < SPAN; i++) { /* along each row i: t1[i * 6 + column] */
+            for (int j = 0; j < SPAN; j++)
+                in[j] = dv + (size_t)(SPAN * i + j) * p->cols, o[j] = s->t1 + (size_t)(SPAN * i + j) * n;
+            pass_b(o, in, n);
         }
+        for (int c = 0; c < SPAN; c++) { /* then down each column: t2[row * 6 + column] */
+            for (int i = 0; i < SPAN; i++)
+                in[i] = s->t1 + (size_t)(SPAN * i + c) * n, o[i] = s->t2 + (size_t)(SPAN * i + c) * n;
+            pass_b(o, in, n);
+        }
+        /* rows of tiles overlap by two rows: each row of the tile added on its own */
+        float *dx = s->dx + ch * channel;
+        for (int r = 0; r < SPAN; r++)
+            for (int c = 0; c < SPAN; c++)
+                add_run(dx + copy_row(p, c, 4 * ty0 + r), s->t2 + (size_t)(SPAN * r + c) * n, n);
+    }
 }
 
-/* dx (c x h x w) = the inner h x w of the dx planes */
+/* dx (c x h x w) = the inner h x w of the sample's dx copies: a padded
+ * row is its copies 0 to 3 interleaved, copies 4 and 5 added four and
+ * five columns on */
 static void join_sample(float *dx, const parts *s, const nn_window *g, const plan *p)
 {
-    size_t plane = (size_t)g->h * g->w, padded = (size_t)p->hp * p->half;
-    float *line = s->rows; /* 2 half floats */
+    size_t plane = (size_t)g->h * g->w, channel = SPAN * p->copy;
+    int tw = p->tw;
+    float *line = s->line; /* 4 tw + 2 floats */
     for (int ch = 0; ch < g->c; ch++)
         for (int iy = 0; iy < g->h; iy++) {
-            size_t row = ch * padded + (size_t)(iy + g->pad) * p->half;
-            interleave(line, s->dx_even + row, s->dx_odd + row, 2 * p->half);
+            const float *copies = s->dx + ch * channel;
+            int y = iy + g->pad;
+            const float *c0 = copies + copy_row(p, 0, y);
+            interleave4(line, c0, p->copy, 4 * tw);
+            line[4 * tw] = line[4 * tw + 1] = 0.0f;
+            const float *c4 = c0 + 4 * p->copy, *c5 = c0 + 5 * p->copy;
+            for (int t = 0; t < tw; t++)
+                line[4 * t + 4] += c4[t], line[4 * t + 5] += c5[t];
             memcpy(dx + ch * plane + (size_t)iy * g->w, line + g->pad, (size_t)g->w * sizeof *dx);
         }
 }
@@ -399,24 +489,25 @@ void nn_winograd_backward(float *dx, float *dw, float *db, const float *dy, cons
     carve(&s, &p, g, out, scratch);
     size_t in = (size_t)g->c * g->h * g->w, ysz = (size_t)out * g->oh * g->ow;
     size_t oc = (size_t)out * g->c, ld = (size_t)POSITIONS * p.cols;
-    size_t planes = (size_t)g->c * p.hp * p.half;
+    size_t copies = (size_t)g->c * SPAN * p.copy;
     nn_conv2d_clear_grads(dw, db, out, g, accumulate);
     if (dx)
         transform_kernels(s.u, w, out, g->c);
     memset(s.du, 0, POSITIONS * oc * sizeof *s.du);
-    for (int r = 0; r < n; r++) {
-        const float *dyr = dy + (size_t)r * ysz;
-        split_sample(&s, x + (size_t)r * in, g, &p);
-        if (db)
-            nn_conv2d_add_bias_grads(db, dyr, out, g);
-        if (dx) {
-            memset(s.dx_even, 0, planes * sizeof *s.dx_even);
-            memset(s.dx_odd, 0, planes * sizeof *s.dx_odd);
-        }
+    for (int r0 = 0; r0 < n; r0 += p.samples) {
+        int ns = n - r0 < p.samples ? n - r0 : p.samples;
         for (int ty0 = 0; ty0 < p.th; ty0 += p.block) {
-            int rows = p.th - ty0 < p.block ? p.th - ty0 : p.block, columns = rows * p.tw;
-            input_tiles(&s, g, &p, ty0, rows);
-            output_grad_tiles(&s, dyr, g, &p, out, ty0, rows);
+            int rows = block_rows(&p, ty0), piece = rows * p.tw, columns = ns * piece;
+            for (int k = 0; k < ns; k++) {
+                const float *dyr = dy + (size_t)(r0 + k) * ysz;
+                if (ty0 == 0) {
+                    transform_sample_rows(&s, x + (size_t)(r0 + k) * in, g, &p);
+                    if (db)
+                        nn_conv2d_add_bias_grads(db, dyr, out, g);
+                }
+                input_tiles(&s, g, &p, k * piece, ty0, rows);
+                output_grad_tiles(&s, dyr, g, &p, out, k * piece, ty0, rows);
+            }
             for (int q = 0; q < POSITIONS; q++)
                 nn_gemm(0, 1, out, g->c, columns, 1.0f, s.m + q * p.cols, (int)ld, s.v + q * p.cols, (int)ld, 1.0f,
                         s.du + q * oc, g->c);
@@ -425,10 +516,14 @@ void nn_winograd_backward(float *dx, float *dw, float *db, const float *dy, cons
             for (int q = 0; q < POSITIONS; q++)
                 position_product(1, g->c, columns, out, s.u + q * oc, g->c, s.m + q * p.cols, (int)ld,
                                  s.dv + q * p.cols, (int)ld);
-            input_grad_tiles(&s, g, &p, ty0, rows);
+            for (int k = 0; k < ns; k++) {
+                if (ty0 == 0)
+                    memset(s.dx, 0, copies * sizeof *s.dx);
+                input_grad_tiles(&s, g, &p, k * piece, ty0, rows);
+                if (ty0 + rows == p.th)
+                    join_sample(dx + (size_t)(r0 + k) * in, &s, g, &p);
+            }
         }
-        if (dx)
-            join_sample(dx + (size_t)r * in, &s, g, &p);
     }
     add_kernel_grads(dw, s.du, out, g->c);
 }

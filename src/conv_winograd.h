@@ -1,20 +1,20 @@
 /* conv_winograd.h - Conv2d's Winograd path, beside its reference (im2col
  * and sgemm, conv2d.c): 3x3 kernels at stride 1 by Winograd's minimal
- * filtering F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for
- * Convolutional Neural Networks", 2015), which computes each 2x2 block
- * of outputs ("tile") from a 4x4 block of the padded input with 16
- * products a pair of channels instead of 36.
+ * filtering F(4x4, 3x3) (Lavin and Gray, "Fast Algorithms for
+ * Convolutional Neural Networks", 2015), which computes each 4x4 block
+ * of outputs ("tile") from a 6x6 block of the padded input with 36
+ * products a pair of channels instead of 144.
  *
  * Forward: V = B'dB for each tile d of each input channel, U = GgG' for
- * each kernel g, M = U V position by position (16 products of out x c by
+ * each kernel g, M = U V position by position (36 products of out x c by
  * c x tiles), y = A'MA + bias. Backward: Z = A dy A' for each tile of dy,
- * dU = Z V' and dV = U' Z (16 products each), dw = G'dU G, dx = B dV B'
- * added over the overlapping tiles. A sample's tiles, in blocks of whole
- * rows of tiles, are the columns of the products: M's and dV's by the
- * AVX2 small products (gemm_kernels.h) where the kernels are AVX2, else
- * by sgemm, as dU's always are. The transforms are plain loops over a row
- * of tiles that GCC vectorizes (hot.h). The figures differ from the
- * reference's by float rounding only (test_layers.c). */
+ * dU = Z V' and dV = U' Z (36 products each), dw = G'dU G, dx = B dV B'
+ * added over the overlapping tiles. Blocks of tiles (whole samples, or
+ * rows of tiles of one) are the columns of the products: M's and dV's by
+ * the small products of the CPU's vector kernels (gemm_kernels.h), else
+ * by sgemm, as dU's always are. The transforms are plain loops over all
+ * of a block's tiles that GCC vectorizes (hot.h). The figures differ
+ * from the reference's by float rounding only (test_layers.c). */
 #ifndef NN_CONV_WINOGRAD_H
 #define NN_CONV_WINOGRAD_H
 
@@ -22,8 +22,13 @@
 
 #include "layers.h"
 
+/* A tile's positions: the products a pair of channels. */
+#define NN_WINOGRAD_POSITIONS 36
+
 /* 1 if the window is one the path computes (3x3 kernel, stride 1). */
 int nn_winograd_fits(const nn_window *g);
+/* A sample's tiles (4x4 outputs) on the path. */
+int nn_winograd_tiles(const nn_window *g);
 /* Floats of scratch the two functions below take for out channels. */
 size_t nn_winograd_scratch(const nn_window *g, int out);
 /* y (n x out x oh x ow) = the convolution of x (n x c x h x w) with w

@@ -486,6 +486,8 @@ static void conv2d_takes_the_measured_path(void **state)
         assert_string_equal(path_of(kinds[i], 1, 28, 3, 1, 0, 32), "direct");
         assert_string_equal(path_of(kinds[i], 32, 26, 3, 1, 0, 64), "winograd");
         assert_string_equal(path_of(kinds[i], 32, 26, 3, 2, 0, 64), "columns");
+        assert_string_equal(path_of(kinds[i], 32, 10, 3, 1, 0, 32), "winograd"); /* 8x8 outputs */
+        assert_string_equal(path_of(kinds[i], 32, 9, 3, 1, 0, 32), "columns");   /* 7x7: too few */
     }
     assert_string_equal(path_of(NN_CPU_PLAIN, 1, 28, 5, 1, 2, 6), "columns");
     assert_string_equal(path_of(NN_CPU_PLAIN, 32, 26, 3, 1, 0, 64), "columns");
@@ -539,8 +541,9 @@ static void conv2d_winograd_path_matches_the_reference(void **state)
     conv2d_fast_path_at("winograd", 18, 9, 8, 3, 1, 5, 3);    /* odd output rows, padding 1 */
     conv2d_fast_path_at("winograd", 20, 10, 11, 3, 2, 7, 2);  /* odd output columns, padding 2 */
     conv2d_fast_path_at("winograd", 24, 100, 9, 3, 0, 3, 1);  /* blocks of rows of tiles and a tail */
-    conv2d_fast_path_at("winograd", 18, 8, 8, 3, 0, 4, 2);    /* 9 tiles, the fewest the path takes */
-    conv2d_fast_path_at("winograd", 18, 40, 3, 3, 0, 3, 2);   /* one column of outputs: half tiles */
+    conv2d_fast_path_at("winograd", 18, 10, 10, 3, 0, 4, 2);  /* 8x8 outputs, the fewest the path takes */
+    conv2d_fast_path_at("winograd", 18, 80, 3, 3, 0, 3, 2);   /* one column of outputs: part tiles */
+    conv2d_fast_path_at("winograd", 18, 9, 14, 3, 0, 3, 9);   /* 7x12: part tiles down, and 3 samples a block */
     conv2d_fast_path_at("winograd", 18, 4, 300, 3, 0, 2, 1);  /* 149 tiles a row: a block of one row */
     conv2d_fast_path_at("winograd", 18, 4, 4, 3, 5, 3, 2);    /* padding 5: outputs of padding only */
 }
