@@ -162,31 +162,31 @@ NN_HOT static void pass_a(float *const o[6], const float *const i[4], int n)
     }
 }
 
+/* x (6) = G k (3), G's fractions as products by their floats */
+static void g_times(float x[6], float k0, float k1, float k2)
+{
+    const float quarter = 0.25f, sixth = 1.0f / 6.0f, twelfth = 1.0f / 12.0f, twentyfourth = 1.0f / 24.0f;
+    x[0] = quarter * k0;
+    x[1] = -sixth * (k0 + k1 + k2);
+    x[2] = -sixth * (k0 - k1 + k2);
+    x[3] = twentyfourth * k0 + twelfth * k1 + sixth * k2;
+    x[4] = twentyfourth * k0 - twelfth * k1 + sixth * k2;
+    x[5] = k2;
+}
+
 /* u (36 x out x c) = G g G' of each kernel g of w (out x c x 3 x 3) */
 static void transform_kernels(float *u, const float *w, int out, int c)
 {
     size_t stride = (size_t)out * c;
     for (size_t oc = 0; oc < stride; oc++) {
         const float *k = w + oc * 9;
-        float t[SPAN][3];
-        for (int b = 0; b < 3; b++) {
-            float k0 = k[b], k1 = k[3 + b], k2 = k[6 + b];
-            t[0][b] = k0 / 4.0f;
-            t[1][b] = -(k0 + k1 + k2) / 6.0f;
-            t[2][b] = -(k0 - k1 + k2) / 6.0f;
-            t[3][b] = k0 / 24.0f + k1 / 12.0f + k2 / 6.0f;
-            t[4][b] = k0 / 24.0f - k1 / 12.0f + k2 / 6.0f;
-            t[5][b] = k2;
-        }
-        for (int i = 0; i < SPAN; i++) {
-            float k0 = t[i][0], k1 = t[i][1], k2 = t[i][2];
-            float *r = u + (size_t)(SPAN * i) * stride + oc;
-            r[0] = k0 / 4.0f;
-            r[stride] = -(k0 + k1 + k2) / 6.0f;
-            r[2 * stride] = -(k0 - k1 + k2) / 6.0f;
-            r[3 * stride] = k0 / 24.0f + k1 / 12.0f + k2 / 6.0f;
-            r[4 * stride] = k0 / 24.0f - k1 / 12.0f + k2 / 6.0f;
-            r[5 * stride] = k2;
+        float t[3][SPAN], r[SPAN];
+        for (int b = 0; b < 3; b++) /* down each column b */
+            g_times(t[b], k[b], k[3 + b], k[6 + b]);
+        for (int i = 0; i < SPAN; i++) { /* then along each row i */
+            g_times(r, t[0][i], t[1][i], t[2][i]);
+            for (int j = 0; j < SPAN; j++)
+                u[(size_t)(SPAN * i + j) * stride + oc] = r[j];
         }
     }
 }
@@ -194,9 +194,10 @@ static void transform_kernels(float *u, const float *w, int out, int c)
 /* k (3) = G' x (6) */
 static void g_transposed(float k[3], const float x[6])
 {
-    k[0] = x[0] / 4.0f - (x[1] + x[2]) / 6.0f + (x[3] + x[4]) / 24.0f;
-    k[1] = (x[2] - x[1]) / 6.0f + (x[3] - x[4]) / 12.0f;
-    k[2] = (x[3] + x[4] - x[1] - x[2]) / 6.0f + x[5];
+    const float quarter = 0.25f, sixth = 1.0f / 6.0f, twelfth = 1.0f / 12.0f, twentyfourth = 1.0f / 24.0f;
+    k[0] = quarter * x[0] - sixth * (x[1] + x[2]) + twentyfourth * (x[3] + x[4]);
+    k[1] = sixth * (x[2] - x[1]) + twelfth * (x[3] - x[4]);
+    k[2] = sixth * (x[3] + x[4] - x[1] - x[2]) + x[5];
 }
 
 /* dw (out x c x 3 x 3) += G' dU G of each of du's (36 x out x c) */
