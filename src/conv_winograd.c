@@ -28,8 +28,8 @@
 
 #define SPAN 6 /* a tile's inputs a side */
 #define POSITIONS NN_WINOGRAD_POSITIONS
-/* A block holds at most this many tiles: fewer make the products too
- * thin, more leave L2. */
+/* A block, the products' columns, holds at most this many tiles: whole
+ * samples where one's tiles fit, else rows of tiles of one sample. */
 #define BLOCK_TILES 72
 
 typedef struct {
@@ -76,11 +76,6 @@ static size_t carve(parts *s, const plan *p, const nn_window *g, int out, float 
 int nn_winograd_fits(const nn_window *g)
 {
     return g->k == 3 && g->s == 1;
-}
-
-int nn_winograd_tiles(const nn_window *g)
-{
-    return ((g->oh + 3) / 4) * ((g->ow + 3) / 4);
 }
 
 size_t nn_winograd_scratch(const nn_window *g, int out)
@@ -341,8 +336,7 @@ static void output_tiles(float *y, const parts *s, const float *b, const nn_wind
 }
 
 /* c (m x n, row stride ldc) = op(a) b, beta 0: the AVX2 small products
- * (gemm_kernels.h) where the kernels are AVX2, else sgemm (AVX-512's
- * sgemm is as fast as a kernel of ours, README). */
+ * (gemm_kernels.h) where the kernels are AVX2, else sgemm. */
 static void position_product(int trans_a, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                              float *c, int ldc)
 {
@@ -355,7 +349,7 @@ static void position_product(int trans_a, int m, int n, int k, const float *a, i
     nn_gemm(trans_a, 0, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
 }
 
-/* The rows of tiles of a block of sample r0's: ty0 and their count */
+/* The rows of tiles a block takes from row ty0 on */
 static int block_rows(const plan *p, int ty0)
 {
     return p->th - ty0 < p->block ? p->th - ty0 : p->block;

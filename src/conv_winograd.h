@@ -11,10 +11,12 @@
  * dU = Z V' and dV = U' Z (36 products each), dw = G'dU G, dx = B dV B'
  * added over the overlapping tiles. Blocks of tiles (whole samples, or
  * rows of tiles of one) are the columns of the products: M's and dV's by
- * the small products of the CPU's vector kernels (gemm_kernels.h), else
- * by sgemm, as dU's always are. The transforms are plain loops over all
- * of a block's tiles that GCC vectorizes (hot.h). The figures differ
- * from the reference's by float rounding only (test_layers.c). */
+ * the AVX2 small products (gemm_kernels.h) where the kernels are AVX2,
+ * else by sgemm, as dU's always are. The transforms are plain loops over
+ * all of a block's tiles that GCC vectorizes (hot.h). The figures differ
+ * from the reference's by float rounding, which the transforms' factors
+ * (up to 8 and down to 1/24) enlarge: some 1e-5 of the largest value
+ * against a few units in the last place (test_layers.c). */
 #ifndef NN_CONV_WINOGRAD_H
 #define NN_CONV_WINOGRAD_H
 
@@ -27,8 +29,6 @@
 
 /* 1 if the window is one the path computes (3x3 kernel, stride 1). */
 int nn_winograd_fits(const nn_window *g);
-/* A sample's tiles (4x4 outputs) on the path. */
-int nn_winograd_tiles(const nn_window *g);
 /* Floats of scratch the two functions below take for out channels. */
 size_t nn_winograd_scratch(const nn_window *g, int out);
 /* y (n x out x oh x ow) = the convolution of x (n x c x h x w) with w

@@ -145,8 +145,9 @@ static int direct_fits(const nn_window *g, int out)
  * them its products are too thin, and its last tiles too empty, to gain
  * on im2col's four times as many multiply-adds.
  * And only where its transformed kernels and their gradients (72 floats
- * a pair of channels) take at most twice im2col's columns: they outgrow
- * the columns of small images with many channels. */
+ * a pair of channels) take at most twice im2col's scratch (2 c k k oh ow
+ * floats), that is where oh ow >= 2 out: they outgrow it on small images
+ * with many output channels. */
 #define WINOGRAD_MIN_CHANNELS 16
 #define WINOGRAD_MIN_OUTPUTS 64
 
