@@ -41,6 +41,20 @@ double nn_rng_uniform(nn_rng *r)
     return (double)(nn_rng_next(r) >> 11) * 0x1.0p-53;
 }
 
+void nn_rng_threshold(float *out, size_t n, double p, float hit, nn_rng *r)
+{
+    /* u = b 2^-53 >= p exactly when b >= ceil(p 2^53), b < 2^53 (both exact in double) */
+    double scaled = ceil(p * 0x1.0p53);
+    uint64_t at_least = scaled <= 0 ? 0 : scaled >= 0x1.0p53 ? UINT64_C(1) << 53 : (uint64_t)scaled;
+    uint64_t s0 = r->s[0], s1 = r->s[1], s2 = r->s[2], s3 = r->s[3];
+    for (size_t i = 0; i < n; i++) {
+        uint64_t result = rotl(s1 * 5, 7) * 9, t = s1 << 17;
+        s2 ^= s0, s3 ^= s1, s1 ^= s2, s0 ^= s3, s2 ^= t, s3 = rotl(s3, 45);
+        out[i] = (result >> 11) >= at_least ? hit : 0.0f;
+    }
+    r->s[0] = s0, r->s[1] = s1, r->s[2] = s2, r->s[3] = s3;
+}
+
 double nn_rng_normal(nn_rng *r)
 {
     double u1 = 1.0 - nn_rng_uniform(r); /* (0, 1]: log stays finite */

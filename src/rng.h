@@ -5,6 +5,7 @@
 #ifndef NN_RNG_H
 #define NN_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
@@ -29,6 +30,11 @@ int nn_rng_valid(const nn_rng *r);
 
 /* Uniform double in [0, 1) with 53 random bits. */
 double nn_rng_uniform(nn_rng *r);
+
+/* out[i] = hit where the i-th of n uniform draws (nn_rng_uniform's) is at
+ * least p, else 0: the same draws and outcomes as n calls, in a loop that
+ * keeps the state in registers and compares the draws' 53 bits. */
+void nn_rng_threshold(float *out, size_t n, double p, float hit, nn_rng *r);
 
 /* Standard normal deviate (Box-Muller). */
 double nn_rng_normal(nn_rng *r);

@@ -24,9 +24,7 @@ static void describe(const nn_layer *l, char *buf, size_t len)
 
 void nn_dropout_mask(float *mask, size_t count, double p, nn_rng *rng)
 {
-    float keep = (float)(1.0 / (1.0 - p));
-    for (size_t i = 0; i < count; i++)
-        mask[i] = nn_rng_uniform(rng) >= p ? keep : 0.0f;
+    nn_rng_threshold(mask, count, p, (float)(1.0 / (1.0 - p)), rng);
 }
 
 NN_HOT void nn_mul(float *y, const float *x, const float *m, size_t count)

@@ -6,6 +6,7 @@
 #include "cpu.h"
 #include "gemm_kernels.h"
 #include "layers.h"
+#include "rng.h"
 #include "loss.h"
 #include "optim.h"
 
@@ -570,6 +571,36 @@ static void conv2d_winograd_path_matches_the_reference(void **state)
     conv2d_fast_path_at("winograd", 18, 4, 4, 3, 5, 3, 2);    /* padding 5: outputs of padding only */
 }
 
+/* Dropout's masks (nn_rng_threshold) are n draws of nn_rng_uniform
+ * compared with p: the same outcomes and the same state after, at the
+ * edges of p too (a draw equal to p is kept). */
+static void dropout_masks_are_the_uniform_draws(void **state)
+{
+    (void)state;
+    const double ps[] = {0, 0.25, 0.5, 0.3, 0.999, 1.0 - 0x1.0p-53, 1, 0x1.0p-53};
+    enum { N = 1000 };
+    float mask[N];
+    for (size_t k = 0; k < sizeof ps / sizeof *ps; k++) {
+        nn_rng a, b;
+        nn_rng_seed(&a, 7, NN_STREAM_DROPOUT);
+        b = a;
+        nn_rng_threshold(mask, N, ps[k], 2.0f, &a);
+        for (int i = 0; i < N; i++)
+            assert_true(mask[i] == (nn_rng_uniform(&b) >= ps[k] ? 2.0f : 0.0f));
+        assert_memory_equal(a.s, b.s, sizeof a.s);
+    }
+    /* a draw of exactly p: the state whose next uniform is known */
+    nn_rng a, b;
+    nn_rng_seed(&a, 3, NN_STREAM_DROPOUT);
+    b = a;
+    double u = nn_rng_uniform(&b);
+    nn_rng_threshold(mask, 1, u, 1.0f, &a);
+    assert_true(mask[0] == 1.0f);
+    nn_rng_seed(&a, 3, NN_STREAM_DROPOUT);
+    nn_rng_threshold(mask, 1, nextafter(u, 1.0), 1.0f, &a);
+    assert_true(mask[0] == 0.0f);
+}
+
 /* The 2x2, stride-2 loops keep the general rule: the first maximum of
  * equals, row by row, takes the gradient. */
 static void maxpool_2x2_takes_the_first_of_equals(void **state)
@@ -750,6 +781,7 @@ int main(void)
         cmocka_unit_test(conv2d_winograd_path_matches_the_reference),
         cmocka_unit_test(pools_route_gradients),
         cmocka_unit_test(maxpool_2x2_takes_the_first_of_equals),
+        cmocka_unit_test(dropout_masks_are_the_uniform_draws),
         cmocka_unit_test(maxpool_2x2_kernels_match_the_reference),
         cmocka_unit_test(cross_entropy_kernels_match_the_reference),
     };
