@@ -1,6 +1,7 @@
 #include "rng.h"
 
 #include <math.h>
+#include <string.h>
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -22,9 +23,9 @@ void nn_rng_seed(nn_rng *r, uint64_t seed, uint64_t stream)
         r->s[i] = splitmix64(&x);
 }
 
-uint64_t nn_rng_next(nn_rng *r)
+/* One step of xoshiro256** on the state s */
+static inline uint64_t xoshiro_step(uint64_t s[4])
 {
-    uint64_t *s = r->s;
     uint64_t result = rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
     s[2] ^= s[0];
@@ -36,6 +37,11 @@ uint64_t nn_rng_next(nn_rng *r)
     return result;
 }
 
+uint64_t nn_rng_next(nn_rng *r)
+{
+    return xoshiro_step(r->s);
+}
+
 double nn_rng_uniform(nn_rng *r)
 {
     return (double)(nn_rng_next(r) >> 11) * 0x1.0p-53;
@@ -43,16 +49,14 @@ double nn_rng_uniform(nn_rng *r)
 
 void nn_rng_threshold(float *out, size_t n, double p, float hit, nn_rng *r)
 {
-    /* u = b 2^-53 >= p exactly when b >= ceil(p 2^53), b < 2^53 (both exact in double) */
+    /* u = b 2^-53 >= p exactly when b >= ceil(p 2^53), b < 2^53 (both exact
+     * in double); p of 1 or more, or NaN, is never reached, as by u */
     double scaled = ceil(p * 0x1.0p53);
-    uint64_t at_least = scaled <= 0 ? 0 : scaled >= 0x1.0p53 ? UINT64_C(1) << 53 : (uint64_t)scaled;
-    uint64_t s0 = r->s[0], s1 = r->s[1], s2 = r->s[2], s3 = r->s[3];
-    for (size_t i = 0; i < n; i++) {
-        uint64_t result = rotl(s1 * 5, 7) * 9, t = s1 << 17;
-        s2 ^= s0, s3 ^= s1, s1 ^= s2, s0 ^= s3, s2 ^= t, s3 = rotl(s3, 45);
-        out[i] = (result >> 11) >= at_least ? hit : 0.0f;
-    }
-    r->s[0] = s0, r->s[1] = s1, r->s[2] = s2, r->s[3] = s3;
+    uint64_t at_least = !(scaled < 0x1.0p53) ? UINT64_C(1) << 53 : scaled > 0 ? (uint64_t)scaled : 0;
+    uint64_t s[4] = {r->s[0], r->s[1], r->s[2], r->s[3]}; /* in registers */
+    for (size_t i = 0; i < n; i++)
+        out[i] = (xoshiro_step(s) >> 11) >= at_least ? hit : 0.0f;
+    memcpy(r->s, s, sizeof s);
 }
 
 double nn_rng_normal(nn_rng *r)

@@ -577,7 +577,7 @@ static void conv2d_winograd_path_matches_the_reference(void **state)
 static void dropout_masks_are_the_uniform_draws(void **state)
 {
     (void)state;
-    const double ps[] = {0, 0.25, 0.5, 0.3, 0.999, 1.0 - 0x1.0p-53, 1, 0x1.0p-53};
+    const double ps[] = {0, 0.25, 0.5, 0.3, 0.999, 1.0 - 0x1.0p-53, 1, 0x1.0p-53, -1, 2, NAN};
     enum { N = 1000 };
     float mask[N];
     for (size_t k = 0; k < sizeof ps / sizeof *ps; k++) {
