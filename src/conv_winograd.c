@@ -45,7 +45,7 @@ typedef struct {
  * the shifted copies of one channel, dx's shifted copies, a padded row,
  * and two passes' worth of a piece. */
 typedef struct {
-    float *u, *du, *v, *m, *dv, *rows, *copies, *dx, *line, *t1, *t2;
+    float *u, *du, *v, *m, *dv, *along, *copies, *dx, *line, *t1, *t2;
 } parts;
 
 static void make_plan(plan *p, const nn_window *g)
@@ -68,7 +68,7 @@ static size_t carve(parts *s, const plan *p, const nn_window *g, int out, float 
     size_t sizes[11] = {POSITIONS * o * c,    POSITIONS * o * c,    POSITIONS * c * cols, POSITIONS * o * cols,
                         POSITIONS * c * cols, c * channel,          channel,              c * channel,
                         4 * (size_t)p->tw + 8, POSITIONS * piece, POSITIONS * piece};
-    float **const at[11] = {&s->u,      &s->du,   &s->v,  &s->m,    &s->dv, &s->rows,
+    float **const at[11] = {&s->u,      &s->du,   &s->v,  &s->m,    &s->dv, &s->along,
                             &s->copies, &s->dx,   &s->line, &s->t1, &s->t2};
     return nn_carve_floats(base, at, sizes, 11);
 }
@@ -224,9 +224,9 @@ static size_t copy_row(const plan *p, int j, int y)
     return (size_t)j * p->copy + ((size_t)(y % 4) * (p->th + 1) + (size_t)(y / 4)) * p->tw;
 }
 
-/* rows (6 copies) = the transforms along the rows of one channel plane x
+/* along (6 copies) = the transforms along the rows of one channel plane x
  * (h x w), padded by g->pad */
-static void transform_plane_rows(float *rows, const float *x, const parts *s, const nn_window *g, const plan *p)
+static void transform_plane_rows(float *along, const float *x, const parts *s, const nn_window *g, const plan *p)
 {
     int tw = p->tw;
     size_t width = 4 * (size_t)tw + 2; /* >= w + 2 pad */
@@ -245,7 +245,7 @@ static void transform_plane_rows(float *rows, const float *x, const parts *s, co
     const float *in[SPAN];
     float *o[SPAN];
     for (int j = 0; j < SPAN; j++)
-        in[j] = s->copies + (size_t)j * p->copy, o[j] = rows + (size_t)j * p->copy;
+        in[j] = s->copies + (size_t)j * p->copy, o[j] = along + (size_t)j * p->copy;
     pass_bt(o, in, (int)p->copy);
 }
 
@@ -254,7 +254,7 @@ static void transform_sample_rows(const parts *s, const float *x, const nn_windo
 {
     size_t plane = (size_t)g->h * g->w, channel = SPAN * p->copy;
     for (int ch = 0; ch < g->c; ch++)
-        transform_plane_rows(s->rows + ch * channel, x + ch * plane, s, g, p);
+        transform_plane_rows(s->along + ch * channel, x + ch * plane, s, g, p);
 }
 
 /* v's columns at col0 = the transforms of rows of tiles ty0 .. ty0 + rows
@@ -264,7 +264,7 @@ static void input_tiles(const parts *s, const nn_window *g, const plan *p, int c
     size_t channel = SPAN * p->copy;
     for (int ch = 0; ch < g->c; ch++)
         for (int j = 0; j < SPAN; j++) {
-            const float *base = s->rows + ch * channel;
+            const float *base = s->along + ch * channel;
             const float *in[SPAN];
             float *o[SPAN];
             for (int r = 0; r < SPAN; r++) {
