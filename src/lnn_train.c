@@ -55,13 +55,14 @@ static int l_train_epoch(lua_State *L)
     return 3;
 }
 
-/* core.evaluate(model, loss, data, batch) -> loss, accuracy, confusion, mse, mae */
+/* core.evaluate(model, loss, data[, batch]) -> loss, accuracy, confusion,
+ * mse, mae; without batch, nn_evaluate's choice */
 static int l_evaluate(lua_State *L)
 {
     lnn_model *m = lnn_check_model(L, 1);
     lnn_loss *loss = lnn_check_loss(L, 2);
     nn_dataset *d = lnn_check_dataset(L, 3);
-    int batch = (int)lnn_check_int(L, 4, 1, INT32_MAX, "batch");
+    int batch = lua_isnoneornil(L, 4) ? 0 : (int)lnn_check_int(L, 4, 1, INT32_MAX, "batch");
     int classes = nn_model_out_features(&m->m);
     if (classes < 1 || classes > 4096)
         classes = d->store->classes;

@@ -400,10 +400,30 @@ static nn_status eval_batch(const nn_dataset *data, int32_t first, int32_t count
     return NN_OK;
 }
 
+/* As many rows as keep a batch's activations (every layer's output, and a
+ * dense input) within EVAL_BATCH_FLOATS, and at least EVAL_BATCH_MIN, so
+ * that narrow models, whose passes are short, meet their threads over
+ * fewer batches. */
+#define EVAL_BATCH_MIN 1000
+#define EVAL_BATCH_FLOATS ((double)(1 << 22))
+
+int nn_eval_batch_rows(const nn_model *m, const nn_dataset *data)
+{
+    int width = data->store->dim;
+    double floats = sparse_batches(m, data) ? 0 : width;
+    for (int i = 0; i < m->nlayers; i++) {
+        if (m->layers[i].out > 0) /* unknown: the width it was given */
+            width = m->layers[i].out;
+        floats += width;
+    }
+    double rows = EVAL_BATCH_FLOATS / (floats > 1 ? floats : 1);
+    return rows <= EVAL_BATCH_MIN ? EVAL_BATCH_MIN : rows < INT_MAX ? (int)rows : INT_MAX;
+}
+
 nn_status nn_evaluate(nn_model *m, nn_loss_kind loss, const nn_dataset *data, int batch,
                       nn_workspace *w, nn_eval_result *r, nn_error *err)
 {
-    nn_status st = check_batch(m, data, batch, err);
+    nn_status st = check_batch(m, data, batch == 0 ? 1 : batch, err);
     if (st != NN_OK)
         return st;
     int was_training = m->training;
@@ -411,6 +431,8 @@ nn_status nn_evaluate(nn_model *m, nn_loss_kind loss, const nn_dataset *data, in
     double total = 0, sq = 0, abs_err = 0;
     long correct = 0;
     int sparse = sparse_batches(m, data);
+    if (batch == 0)
+        batch = nn_eval_batch_rows(m, data);
     int cached = sparse && (double)data->n * data->store->dim * data->store->density * 1.1 < (double)EVAL_CACHE_MAX_NZ;
     if (cached && w->whole != data->id) {
         w->whole = 0;

@@ -67,9 +67,13 @@ typedef struct {
     double mse, mae;  /* mean squared and absolute error over real-valued targets (0 with class labels) */
 } nn_eval_result;
 
-/* Runs data through m in eval mode (restored afterwards) in batches. The
- * caller sets r->classes and r->confusion (or NULL). */
+/* Runs data through m in eval mode (restored afterwards) in batches of
+ * batch rows, or with batch 0 of 1000 rows or more, as many as keep a
+ * batch's activations within 16 MiB. The caller sets r->classes and
+ * r->confusion (or NULL). */
 nn_status nn_evaluate(nn_model *m, nn_loss_kind loss, const nn_dataset *data, int batch,
                       nn_workspace *w, nn_eval_result *r, nn_error *err);
+/* The rows of nn_evaluate's batches with batch 0 (m planned for data). */
+int nn_eval_batch_rows(const nn_model *m, const nn_dataset *data);
 
 #endif

@@ -474,7 +474,7 @@ local function check_train(o)
   batch = check.int(f, "#1", "batch", batch, 1, 0x7fffffff)
   local epochs = check.int(f, "#1", "epochs", o.epochs or 1, 0, 1 << 30)
   local first = check.int(f, "#1", "first_epoch", o.first_epoch or 1, 1, 1 << 30)
-  check.int(f, "#1", "eval_batch", o.eval_batch or 1000, 1, 0x7fffffff)
+  if o.eval_batch ~= nil then check.int(f, "#1", "eval_batch", o.eval_batch, 1, 0x7fffffff) end
   return batch, epochs, first
 end
 
@@ -494,7 +494,7 @@ function nn.train(o)
   local verbose = o.verbose
   if verbose == nil then verbose = core.isatty(2) end
   local tty = core.isatty(2)
-  local eval_batch = o.eval_batch or 1000
+  local eval_batch = o.eval_batch -- nil: 1000 rows or more (core.evaluate)
   local h = o.history or nn.new_history(o.validation)
   h.val_accuracy = h.val_accuracy or (o.validation and {}) or nil
   h.val_loss = h.val_loss or (o.validation and {}) or nil
@@ -526,7 +526,7 @@ function nn.evaluate(model, data, opts)
   opts = check.options(f, "#3", opts, {loss = true, batch = true})
   local loss = opts.loss or nn.CrossEntropyLoss()
   check.is(f, "#3", "loss", loss, LOSS, "a loss")
-  local batch = check.int(f, "#3", "batch", opts.batch or 1000, 1, 0x7fffffff)
+  local batch = opts.batch ~= nil and check.int(f, "#3", "batch", opts.batch, 1, 0x7fffffff) or nil
   local l, acc, confusion, mse, mae = core.evaluate(model, loss, data, batch)
   if data:targets() > 0 or (model:out_features() == 1 and tostring(loss):match("^MSELoss")) then
     -- a regression: errors against the targets; accuracy counts outputs within 0.5 of them

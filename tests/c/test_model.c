@@ -269,6 +269,36 @@ static void numgrad_catches_a_wrong_gradient(void **state)
     nn_model_free(&m);
 }
 
+/* Evaluation's own batches (batch 0): 1000 rows, or as many as keep a
+ * batch's activations within 4 Mi floats; the figures those of batches
+ * of that many rows. */
+static void evaluation_batches_grow_for_narrow_models(void **state)
+{
+    (void)state;
+    nn_layer narrow[1] = {linear(784, 10, 1)};
+    nn_layer wide[2] = {linear(784, 4096, 1), simple(NN_RELU)};
+    nn_model a, b;
+    nn_dataset d;
+    nn_error err;
+    build(&a, narrow, 1, 1);
+    build(&b, wide, 2, 1);
+    make_data(&d, 6000, 784, 10, 1); /* 70% non-zero: dense batches */
+    assert_int_equal(nn_eval_batch_rows(&a, &d), (1 << 22) / (784 + 10));
+    assert_int_equal(nn_eval_batch_rows(&b, &d), 1000);
+    nn_workspace w;
+    nn_workspace_init(&w);
+    nn_eval_result r0 = {0, 0, 0, NULL, 0, 0}, r1 = r0, r2 = r0;
+    assert_ok(nn_evaluate(&a, NN_LOSS_CROSS_ENTROPY, &d, 0, &w, &r0, &err), &err);
+    assert_ok(nn_evaluate(&a, NN_LOSS_CROSS_ENTROPY, &d, (1 << 22) / 794, &w, &r1, &err), &err);
+    assert_ok(nn_evaluate(&a, NN_LOSS_CROSS_ENTROPY, &d, 1000, &w, &r2, &err), &err);
+    assert_memory_equal(&r0.loss, &r1.loss, sizeof r0.loss);
+    assert_true(r0.loss != r2.loss); /* the batches do show in the sum's bits */
+    nn_workspace_free(&w);
+    nn_dataset_free(&d);
+    nn_model_free(&a);
+    nn_model_free(&b);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -292,6 +322,7 @@ int main(void)
         cmocka_unit_test(input_scale_in_versions_2_and_3_and_not_in_version_1),
         cmocka_unit_test(gradcheck_every_layer_and_loss),
         cmocka_unit_test(numgrad_catches_a_wrong_gradient),
+        cmocka_unit_test(evaluation_batches_grow_for_narrow_models),
     };
     return cmocka_run_group_tests_name("model, model files, gradients", tests, setup, teardown);
 }
