@@ -308,24 +308,55 @@ static void step_range(nn_optimizer *o, nn_model *m, const float *g2, size_t fir
     }
 }
 
-/* Above this many parameters a range is shared among the threads, each
- * taking a contiguous part (the result does not depend on how many). */
+/* Above this many parameters the step is shared among the threads, each
+ * taking a contiguous part of the parameters: one parallel region a step,
+ * since with passive waits every region costs a sleep and a wake (measured
+ * on a Zen 5 EPYC: 37-51 us a region; the seed 003 network stepped in two
+ * regions a batch, one per large layer). The updates are element-wise, so
+ * the result does not depend on how the parameters are cut. */
 #define STEP_THREADED_MIN (1 << 16)
 
-static void step_span(nn_optimizer *o, nn_model *m, const float *g2, size_t first, size_t count, const step_args *a)
+/* The arguments of a step: a layer's decayed weights take `decayed`, the
+ * rest of its parameters `plain`. */
+typedef struct {
+    const step_args *decayed, *plain;
+    int decays;
+} step_plan;
+
+static void step_clipped(nn_optimizer *o, nn_model *m, const float *g2, size_t first, size_t count, size_t lo,
+                         size_t hi, const step_args *a)
 {
-    int threads = count >= STEP_THREADED_MIN ? nn_get_threads() : 1;
+    size_t from = first > lo ? first : lo, to = first + count < hi ? first + count : hi;
+    if (from < to)
+        step_range(o, m, g2, from, to - from, a);
+}
+
+/* Steps the parameters [lo, hi), layer by layer. */
+static void step_part(nn_optimizer *o, nn_model *m, const float *g2, const step_plan *plan, size_t lo, size_t hi)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        if (l->param_offset >= hi || l->param_offset + l->param_count <= lo)
+            continue;
+        size_t decayed = plan->decays ? (o->l2_bias ? l->param_count : l->weight_count) : 0;
+        step_clipped(o, m, g2, l->param_offset, decayed, lo, hi, plan->decayed);
+        step_clipped(o, m, g2, l->param_offset + decayed, l->param_count - decayed, lo, hi, plan->plain);
+    }
+}
+
+static void step_all(nn_optimizer *o, nn_model *m, const float *g2, const step_plan *plan)
+{
+    size_t n = m->nparams;
+    int threads = n >= STEP_THREADED_MIN ? nn_get_threads() : 1;
     if (threads == 1) {
-        step_range(o, m, g2, first, count, a);
+        step_part(o, m, g2, plan, 0, n);
         return;
     }
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static)
 #endif
-    for (int t = 0; t < threads; t++) {
-        size_t lo = first + count * (size_t)t / (size_t)threads, hi = first + count * (size_t)(t + 1) / (size_t)threads;
-        step_range(o, m, g2, lo, hi - lo, a);
-    }
+    for (int t = 0; t < threads; t++)
+        step_part(o, m, g2, plan, n * (size_t)t / (size_t)threads, n * (size_t)(t + 1) / (size_t)threads);
 }
 
 /* Sizes the buffers for m on the first step (zeros, as PyTorch's state
@@ -373,12 +404,8 @@ nn_status nn_optim_step_sum(nn_optimizer *o, nn_model *m, const float *g2, nn_er
     step_args decayed_args = a;
     decayed_args.c = (float)o->l2;
     decayed_args.decay = (float)(1 - o->cur_lr * o->weight_decay);
-    for (int i = 0; i < m->nlayers; i++) {
-        const nn_layer *l = &m->layers[i];
-        size_t decayed = decays ? (o->l2_bias ? l->param_count : l->weight_count) : 0;
-        step_span(o, m, g2, l->param_offset, decayed, &decayed_args);
-        step_span(o, m, g2, l->param_offset + decayed, l->param_count - decayed, &a);
-    }
+    step_plan plan = {&decayed_args, &a, decays};
+    step_all(o, m, g2, &plan);
     return NN_OK;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "optim.h"
+#include "tensor.h"
 
 /* A Linear(1 -> 1) with w = 2, b = 1, gradients 0.5 and -0.25: the model
  * every test steps. */
@@ -232,6 +233,54 @@ static void cosine_holds_min_lr_past_t_max(void **state)
     }
 }
 
+/* Two layers of 77056 and 77100 parameters, stepped as AdamW with decay:
+ * a step on two threads cuts the parameters in halves (at 77078, inside
+ * the second layer's weights), not layer by layer; each value takes its
+ * own span's step: weights decayed, biases not, the same bits as one
+ * thread gives and as the formula. */
+static void two_layers(nn_model *m)
+{
+    nn_layer l[2] = {{.kind = NN_LINEAR, .in = 300, .out = 256, .bias = 1, .init = NN_INIT_ZEROS},
+                     {.kind = NN_LINEAR, .in = 256, .out = 300, .bias = 1, .init = NN_INIT_ZEROS}};
+    nn_error err;
+    assert_ok(nn_model_init(m, l, 2, NULL, &err), &err);
+    for (size_t k = 0; k < m->nparams; k++) {
+        m->params[k] = (float)(k % 97) / 50.0f - 1.0f;
+        m->grads[k] = (k % 3 == 0 ? -1.0f : 1.0f) * (float)(1 + k % 5);
+    }
+}
+
+static void a_step_cuts_the_parameters_not_the_layers(void **state)
+{
+    (void)state;
+    nn_model one, two;
+    nn_optimizer o1, o2;
+    nn_error err;
+    two_layers(&one);
+    two_layers(&two);
+    assert_int_equal(one.nparams, 154156);
+    assert_ok(nn_adam_init(&o1, 0.1, 0.9, 0.999, 1e-8, 0, 0.5, 0, NULL, &err), &err);
+    assert_ok(nn_adam_init(&o2, 0.1, 0.9, 0.999, 1e-8, 0, 0.5, 0, NULL, &err), &err);
+    nn_set_threads(1);
+    assert_ok(nn_optim_step(&o1, &one, &err), &err);
+    nn_set_threads(2);
+    assert_ok(nn_optim_step(&o2, &two, &err), &err);
+    assert_memory_equal(one.params, two.params, one.nparams * sizeof(float));
+    /* the first step moves by lr against the gradient's sign, after the decay */
+    size_t looked[] = {0, 76799, 76800, 77055, 77056, 77077, 77078, 153855, 153856, 154155};
+    for (size_t i = 0; i < sizeof looked / sizeof *looked; i++) {
+        size_t k = looked[i];
+        int weight = k < 76800 || (k >= 77056 && k < 153856);
+        double p0 = (double)((float)(k % 97) / 50.0f - 1.0f), sign = k % 3 == 0 ? -1 : 1;
+        double want = p0 * (weight ? 1 - 0.1 * 0.5 : 1) - 0.1 * sign;
+        assert_close(two.params[k], want, 1e-6);
+    }
+    nn_optim_free(&o1);
+    nn_optim_free(&o2);
+    nn_model_free(&one);
+    nn_model_free(&two);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +291,7 @@ int main(void)
         cmocka_unit_test(one_model_per_optimizer),
         cmocka_unit_test(bad_settings_name_themselves),
         cmocka_unit_test(cosine_holds_min_lr_past_t_max),
+        cmocka_unit_test(a_step_cuts_the_parameters_not_the_layers),
     };
     return cmocka_run_group_tests_name("optimizers", tests, NULL, NULL);
 }
