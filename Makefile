@@ -87,9 +87,10 @@ fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 	done; echo "fuzz: all targets passed"
 
 # A short training of every layer, loss and optimizer, a save and a load,
-# under valgrind: no error and no definite leak.
+# under valgrind: no error and no definite leak. Two threads, so that the
+# small batches go through the gathering thread's ring.
 memcheck: all
-	OPENBLAS_NUM_THREADS=1 valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9 \
+	OPENBLAS_NUM_THREADS=1 NNLAB_THREADS=2 valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9 \
 	    --quiet $(BUILD)/nnlab tests/scripts/memcheck.lua
 
 bench: all $(BUILD)/bench/sgemm_peak
