@@ -14,7 +14,7 @@ CFLAGS  ?= $(OPT) -g $(OPENMP)
 OPENMP  ?= -fopenmp
 WARN     = -std=c11 -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
 CPPFLAGS = -I$(LUA_INC) -Isrc -MMD -MP
-LIBS     = -lopenblas -lz -lm $(OPENMP)
+LIBS     = -lopenblas -lz -lm -pthread $(OPENMP)
 BIND_LIBS = -lpng16
 
 ifeq ($(SANITIZE),1)

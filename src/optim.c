@@ -316,6 +316,11 @@ static void step_range(nn_optimizer *o, nn_model *m, const float *g2, size_t fir
  * the result does not depend on how the parameters are cut. */
 #define STEP_THREADED_MIN (1 << 16)
 
+int nn_optim_threaded(size_t nparams)
+{
+    return nparams >= STEP_THREADED_MIN;
+}
+
 /* The arguments of a step: a layer's decayed weights take `decayed`, the
  * rest of its parameters `plain`. */
 typedef struct {
@@ -347,7 +352,7 @@ static void step_part(nn_optimizer *o, nn_model *m, const float *g2, const step_
 static void step_all(nn_optimizer *o, nn_model *m, const float *g2, const step_plan *plan)
 {
     size_t n = m->nparams;
-    int threads = n >= STEP_THREADED_MIN ? nn_get_threads() : 1;
+    int threads = nn_optim_threaded(n) ? nn_get_threads() : 1;
     if (threads == 1) {
         step_part(o, m, g2, plan, 0, n);
         return;

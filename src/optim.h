@@ -95,6 +95,8 @@ nn_status nn_optim_step(nn_optimizer *o, nn_model *m, nn_error *err);
 /* The same when the gradient is m->grads + g2 (nparams floats), the sum
  * of two parts of a batch: the sum is kept in m->grads (with the L2 term). */
 nn_status nn_optim_step_sum(nn_optimizer *o, nn_model *m, const float *g2, nn_error *err);
+/* 1 if the step of a model of nparams parameters runs on several threads. */
+int nn_optim_threaded(size_t nparams);
 
 /* The L2 term 0.5 * c * |W|^2 that the cost adds to the loss. */
 double nn_optim_penalty(const nn_optimizer *o, const nn_model *m);

@@ -146,9 +146,14 @@ int nn_csr_from_dense(nn_csr *c, const float *x, int n, int in, double max_densi
     return 1;
 }
 
+int nn_csr_threaded(double macs)
+{
+    return macs >= CSR_THREADED_MIN;
+}
+
 static int product_threads(const nn_csr *a, int n)
 {
-    return (double)a->row_start[a->rows] * n >= CSR_THREADED_MIN ? nn_get_threads() : 1;
+    return nn_csr_threaded((double)a->row_start[a->rows] * n) ? nn_get_threads() : 1;
 }
 
 size_t nn_csr_mul_scratch(const nn_csr *a, int n)
@@ -261,7 +266,7 @@ void nn_csr_mul_packed(float *c, int ldc, const nn_csr *a, const float *packed, 
 
 static int tmul_parts(const nn_csr *a, int n)
 {
-    return (double)a->row_start[a->rows] * n >= CSR_THREADED_MIN ? TMUL_PARTS : 1;
+    return nn_csr_threaded((double)a->row_start[a->rows] * n) ? TMUL_PARTS : 1;
 }
 
 static size_t csr_tmul_scratch(const nn_csr *a, int n)

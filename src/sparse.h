@@ -51,6 +51,10 @@ void nn_csr_mul_packed(float *c, int ldc, const nn_csr *a, const float *packed, 
 
 /* The kernels the products use are cpu.h's choice (nn_cpu_force). */
 
+/* 1 if a product of this many multiply-adds (non-zeros times columns), or
+ * a weight gradient by scattering, runs on several threads. */
+int nn_csr_threaded(double macs);
+
 /* Rows per block of a batch's transpose: a block's rows of the other factor
  * (512 x 16 floats, 32 KiB) stay in L1 while its columns are summed. */
 #define NN_COL_BLOCK 512

@@ -179,6 +179,11 @@ void nn_tensor_shape_str(const nn_tensor *t, char *buf, size_t len)
  * seeds' networks: batch 90 x 784 x 32 is, 200 x 784 x 512 is not). */
 #define GEMM_THREADED_MIN (1 << 22)
 
+int nn_gemm_threaded(double macs)
+{
+    return macs >= GEMM_THREADED_MIN;
+}
+
 /* OpenBLAS runs single-threaded; large products are split into blocks, one
  * per OpenMP thread. OpenBLAS's own idle threads yield in a loop, which on
  * a virtual machine costs a third of a training step's time. */
@@ -216,7 +221,7 @@ void nn_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
 {
     if (m == 0 || n == 0)
         return;
-    int nt = (double)m * n * k < GEMM_THREADED_MIN ? 1 : nn_get_threads();
+    int nt = nn_gemm_threaded((double)m * n * k) ? nn_get_threads() : 1;
     if (nt == 1) {
         gemm_block(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;

@@ -17,7 +17,7 @@ void nn_workspace_init(nn_workspace *w)
     nn_tensor_empty(&w->x);
     nn_tensor_empty(&w->labels);
     nn_tensor_empty(&w->grad);
-    for (int p = 0; p < NN_GATHER_SLOTS; p++) {
+    for (int p = 0; p < NN_GATHER_SLOTS + 1; p++) {
         nn_tensor_empty(&w->parts[p].x);
         nn_tensor_empty(&w->parts[p].labels);
         nn_tensor_empty(&w->parts[p].pack);
@@ -31,7 +31,7 @@ void nn_workspace_free(nn_workspace *w)
     nn_tensor_free(&w->labels);
     nn_tensor_free(&w->grad);
     nn_sparse_batch_free(&w->xs);
-    for (int p = 0; p < NN_GATHER_SLOTS; p++) {
+    for (int p = 0; p < NN_GATHER_SLOTS + 1; p++) {
         nn_tensor_free(&w->parts[p].x);
         nn_tensor_free(&w->parts[p].labels);
         nn_tensor_free(&w->parts[p].pack);
@@ -215,20 +215,42 @@ static int32_t batch_rows(const nn_model *m, int32_t first, int batch, int32_t n
     return count;
 }
 
-/* The slots of gathered batches take at most this many bytes of dense inputs. */
-#define GATHER_SLOTS_MAX_BYTES ((size_t)64 << 20)
+/* The slots of gathered batches take at most this many bytes, counted as
+ * dense inputs. */
+#define GATHER_SLOTS_MAX_BYTES ((double)(64 << 20))
 
-/* Batches too small to cut into parts (the seed 001 network's 90 rows)
- * leave the second thread to gather the batches ahead, unless a layer
- * uses it better (a convolution halves the batch's rows itself). */
-static int pipelined(const nn_model *m, const nn_dataset *data, int batch, int whole)
+/* 1 if a batch of `rows` runs some of its work on several threads: a
+ * Linear layer's products, or the optimizer's step (which also covers the
+ * sparse first layer's weights packed on two threads: they are as many as
+ * its weights). Inside the ring's parallel region they would run on one. */
+static int batch_uses_threads(const nn_model *m, const nn_dataset *data, int rows, int sparse)
+{
+    if (nn_optim_threaded(m->nparams))
+        return 1;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        if (l->kind != NN_LINEAR)
+            continue;
+        double macs = (double)rows * l->in * l->out;
+        if (i == 0 && sparse ? nn_csr_threaded(macs * data->store->density) : nn_gemm_threaded(macs))
+            return 1;
+    }
+    return 0;
+}
+
+/* Batches too small to cut into parts or to thread their products (the
+ * seed 001 network's 90 rows) leave the second thread to gather the
+ * batches ahead, unless a layer uses it better (a convolution halves the
+ * batch's rows itself). */
+static int pipelined(const nn_model *m, const nn_dataset *data, int batch, int whole, int sparse)
 {
 #ifdef _OPENMP
-    size_t bytes = (size_t)NN_GATHER_SLOTS * (size_t)batch * (size_t)data->store->dim * sizeof(float);
+    double bytes = (double)(NN_GATHER_SLOTS + 1) * (batch + 1) * data->store->dim * sizeof(float);
     return !whole && data->n > batch && batch_parts(m, batch) == 1 && nn_get_threads() > 1 &&
-           !nn_model_halves_rows(m) && bytes <= GATHER_SLOTS_MAX_BYTES;
+           !nn_model_halves_rows(m) && !batch_uses_threads(m, data, batch + 1, sparse) &&
+           bytes <= GATHER_SLOTS_MAX_BYTES;
 #else
-    (void)m, (void)data, (void)batch, (void)whole;
+    (void)m, (void)data, (void)batch, (void)whole, (void)sparse;
     return 0;
 #endif
 }
@@ -250,20 +272,25 @@ static nn_status gather_ahead(const nn_dataset *data, const int32_t *order, int3
 /* The ring of gathered batches between the training thread and the
  * gathering one. They meet through a lock, not once a batch: the gatherer
  * sleeps when every slot is full and is woken when half of them are free,
- * and the trainer gathers a batch itself rather than wait for one that
- * nobody gathers yet, so a gatherer that the machine's other work keeps
- * off its core delays nothing. (A meeting a batch, in a parallel region of
- * its own, cost a sleep and a wake under passive waits, more than the
- * gathering it saved: B2 0.079-0.113 s an epoch against 0.060-0.071 s on
- * one thread, on a Zen 3.) */
+ * and the trainer never waits: it gathers a batch itself when nobody has
+ * claimed it, or into the spare slot when the gatherer is still at it, so
+ * a gatherer that the machine's other work keeps off its core delays
+ * nothing. (A meeting a batch, in a parallel region of its own, cost a
+ * sleep and a wake under passive waits, more than the gathering it saved:
+ * B2 0.079-0.113 s an epoch against 0.060-0.071 s on one thread, on a
+ * Zen 3.) */
+#define SPARE_SLOT NN_GATHER_SLOTS
+_Static_assert(NN_GATHER_SLOTS + 1 <= sizeof ((nn_workspace *)0)->parts / sizeof(nn_batch_part),
+               "the ring's slots and the spare");
+
 typedef struct {
     pthread_mutex_t lock;
-    pthread_cond_t ready, space;
+    pthread_cond_t space;
     int32_t batches, claimed, consumed; /* batches claimed for gathering and trained, in order */
     int32_t slot_batch[NN_GATHER_SLOTS]; /* the batch a slot holds, gathered; -1: none */
     nn_status slot_st[NN_GATHER_SLOTS];
-    nn_error slot_err[NN_GATHER_SLOTS];
-    int trainer_waits, gatherer_waits, stop;
+    nn_error slot_err[NN_GATHER_SLOTS];  /* set when slot_st is not NN_OK */
+    int gatherer_waits, stop;
 } gather_ring;
 
 typedef struct {
@@ -274,11 +301,11 @@ typedef struct {
     nn_workspace *w;
 } ring_work;
 
-static nn_status gather_batch(const ring_work *rw, int32_t b, nn_error *err)
+static nn_status gather_batch(const ring_work *rw, int32_t b, int slot, nn_error *err)
 {
     int32_t first = b * rw->batch;
     return gather_ahead(rw->data, rw->order, first, batch_rows(rw->m, first, rw->batch, rw->data->n), rw->sparse,
-                        rw->transpose, &rw->w->parts[b % NN_GATHER_SLOTS], err);
+                        rw->transpose, &rw->w->parts[slot], err);
 }
 
 /* The gathering thread: claims the batches in order and gathers each into
@@ -299,39 +326,40 @@ static void run_gatherer(gather_ring *g, const ring_work *rw)
         int32_t b = g->claimed++, s = b % NN_GATHER_SLOTS;
         pthread_mutex_unlock(&g->lock);
         nn_error err = {""};
-        nn_status st = gather_batch(rw, b, &err);
+        nn_status st = gather_batch(rw, b, s, &err);
         pthread_mutex_lock(&g->lock);
         g->slot_st[s] = st;
-        g->slot_err[s] = err;
+        if (st != NN_OK)
+            g->slot_err[s] = err;
         g->slot_batch[s] = b;
-        if (g->trainer_waits)
-            pthread_cond_signal(&g->ready);
         pthread_mutex_unlock(&g->lock);
         if (st != NN_OK)
             return;
     }
 }
 
-/* Batch b for the trainer: gathered by itself when nobody has claimed it,
- * else waited for. */
-static nn_status take_batch(gather_ring *g, const ring_work *rw, int32_t b, nn_error *err)
+/* Batch b for the trainer: returns the slot that holds it, gathered there
+ * by the gatherer, or by the trainer now (its own slot when nobody has
+ * claimed it, the spare when the gatherer is at it); *st is the gather's. */
+static int take_batch(gather_ring *g, const ring_work *rw, int32_t b, nn_status *st, nn_error *err)
 {
-    int s = b % NN_GATHER_SLOTS, own = 0;
+    int s = b % NN_GATHER_SLOTS, gather_into = -1;
+    *st = NN_OK;
     pthread_mutex_lock(&g->lock);
     if (g->claimed == b) {
         g->claimed++;
-        own = 1;
-    }
-    while (!own && g->slot_batch[s] != b) {
-        g->trainer_waits = 1;
-        pthread_cond_wait(&g->ready, &g->lock);
-    }
-    g->trainer_waits = 0;
-    nn_status st = own ? NN_OK : g->slot_st[s];
-    if (st != NN_OK)
+        gather_into = s;
+    } else if (g->slot_batch[s] != b) {
+        gather_into = SPARE_SLOT;
+    } else if (g->slot_st[s] != NN_OK) {
+        *st = g->slot_st[s];
         *err = g->slot_err[s];
+    }
     pthread_mutex_unlock(&g->lock);
-    return own ? gather_batch(rw, b, err) : st;
+    if (gather_into < 0)
+        return s;
+    *st = gather_batch(rw, b, gather_into, err);
+    return gather_into;
 }
 
 static void batch_done(gather_ring *g, int32_t b, int stop)
@@ -356,9 +384,9 @@ static nn_status train_pipelined(nn_model *m, nn_loss_kind loss, nn_optimizer *o
         g.slot_batch[s] = -1;
     if (pthread_mutex_init(&g.lock, NULL) != 0)
         return nn_fail(err, NN_ENOMEM, "out of resources for the gathering thread's lock");
-    if (pthread_cond_init(&g.ready, NULL) != 0 || pthread_cond_init(&g.space, NULL) != 0) {
+    if (pthread_cond_init(&g.space, NULL) != 0) {
         pthread_mutex_destroy(&g.lock);
-        return nn_fail(err, NN_ENOMEM, "out of resources for the gathering thread's conditions");
+        return nn_fail(err, NN_ENOMEM, "out of resources for the gathering thread's condition");
     }
     ring_work rw = {m, data, w->order, batch, sparse, nn_sparse_transpose_pays(m->layers[0].out), w};
     nn_status st = NN_OK;
@@ -377,16 +405,14 @@ static nn_status train_pipelined(nn_model *m, nn_loss_kind loss, nn_optimizer *o
         } else {
             for (int32_t b = 0; b < g.batches && st == NN_OK; b++) {
                 int32_t first = b * batch, count = batch_rows(m, first, batch, data->n);
-                st = take_batch(&g, &rw, b, err);
+                int slot = take_batch(&g, &rw, b, &st, err);
                 if (st == NN_OK)
-                    st = train_batch(m, loss, opt, data, first, count, 1, b % NN_GATHER_SLOTS, sparse, 1, w, out,
-                                     correct, err);
+                    st = train_batch(m, loss, opt, data, first, count, 1, slot, sparse, 1, w, out, correct, err);
                 out->batches++;
                 batch_done(&g, b, st != NN_OK || b + 1 == g.batches);
             }
         }
     }
-    pthread_cond_destroy(&g.ready);
     pthread_cond_destroy(&g.space);
     pthread_mutex_destroy(&g.lock);
     return st;
@@ -413,7 +439,7 @@ nn_status nn_train_epoch(nn_model *m, nn_loss_kind loss, nn_optimizer *opt, cons
     int whole = !shuffle_rng && batch >= data->n;
     for (int p = 0; p < NN_TRAIN_PARTS; p++)
         w->parts[p].xs.reused = whole;
-    if (pipelined(m, data, batch, whole)) {
+    if (pipelined(m, data, batch, whole, sparse)) {
         st = train_pipelined(m, loss, opt, data, batch, sparse, w, out, &correct, err);
     } else {
         for (int32_t first = 0, count = 0; first < data->n && st == NN_OK; first += count) {

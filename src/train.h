@@ -16,7 +16,7 @@
  * on the number of threads, so neither do the results. */
 #define NN_TRAIN_PARTS 2
 /* Batches too small to cut into parts are gathered ahead by the second
- * thread into a ring of this many. */
+ * thread into a ring of this many slots, and a spare. */
 #define NN_GATHER_SLOTS 8
 
 typedef struct {
@@ -32,8 +32,8 @@ typedef struct {
     nn_sparse_batch xs; /* batch inputs by their non-zeros (evaluation) */
     nn_tensor labels;  /* batch labels */
     nn_tensor grad;    /* d loss / d outputs */
-    nn_batch_part parts[NN_GATHER_SLOTS]; /* training batches: the parts of one, or
-                                             small batches gathered ahead */
+    nn_batch_part parts[NN_GATHER_SLOTS + 1]; /* training batches: the parts of one,
+                                                 or small batches gathered ahead */
     nn_tensor part_grads; /* the gradients of parts 2.. (a row of nparams each) */
     int32_t *order;    /* owned: item order of the current epoch */
     int32_t order_cap;
