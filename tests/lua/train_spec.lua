@@ -184,12 +184,27 @@ describe("gradient checks", function()
 end)
 
 describe("small batches", function()
+  -- The lines a script prints under each environment, after checking that
+  -- every run succeeded and printed a figure.
+  local function outputs(text, envs)
+    local dir = helper.tmpdir()
+    local script = dir .. "/small.lua"
+    helper.write(script, text)
+    local runs = {}
+    for _, env in ipairs(envs) do
+      local code, out, err = helper.nnlab(script, env)
+      assert.are.equal(0, code, err)
+      assert.matches("^%d", out)
+      runs[#runs + 1] = out
+    end
+    os.execute("rm -rf " .. dir)
+    return runs
+  end
+
   it("train to the same bits when the second thread gathers more batches ahead than it has slots, with "
      .. "BatchNorm folding a last batch of one row and Dropout drawing its masks, as on one thread", function()
-    local dir = helper.tmpdir()
-    local script = dir .. "/ring.lua"
     -- 9 batches of 10 rows after a shuffle, the last taking the 91st row; 3 epochs
-    helper.write(script, [[
+    local runs = outputs([[
 local nn = require("nnlab")
 nn.seed(5)
 local data = nn.mnist{scale = 1}.train:subset(1, 91)
@@ -197,22 +212,13 @@ local m = nn.Sequential{nn.Linear(784, 16), nn.BatchNorm(16), nn.ReLU(), nn.Drop
 local h = nn.train{model = m, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.01}, data = data,
                    batch = 10, epochs = 3, verbose = false}
 print(("%.17g %.17g"):format(h.cost[3], m:parameters():sum()))
-]])
-    local runs = {}
-    for _, env in ipairs{"NNLAB_THREADS=2 OMP_WAIT_POLICY=passive", "NNLAB_THREADS=1"} do
-      local code, out, err = helper.nnlab(script, env)
-      assert.are.equal(0, code, err)
-      runs[#runs + 1] = out
-    end
-    assert.matches("^%d", runs[1])
+]], {"NNLAB_THREADS=2 OMP_WAIT_POLICY=passive", "NNLAB_THREADS=1"})
     assert.are.equal(runs[2], runs[1])
-    os.execute("rm -rf " .. dir)
   end)
 
-  it("train to the same bits whether the second thread gathers ahead (spinning waits) or not (passive)", function()
-    local dir = helper.tmpdir()
-    local script = dir .. "/pipe.lua"
-    helper.write(script, [[
+  it("train to the same bits with the second thread gathering ahead, under spinning or passive waits, "
+     .. "as on one thread", function()
+    local runs = outputs([[
 local nn = require("nnlab")
 nn.seed(3)
 local data = nn.mnist{scale = 1}.train:subset(1, 900)
@@ -220,17 +226,8 @@ local m = nn.Sequential{nn.Linear(784, 32, {init = "normal", std = 0.01}), nn.Re
 local h = nn.train{model = m, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.01}, data = data,
                    batch = 90, epochs = 2, verbose = false}
 print(("%.17g %.17g"):format(h.cost[2], m:parameters():sum()))
-]])
-    local runs = {}
-    for _, env in ipairs{"NNLAB_THREADS=2 OMP_WAIT_POLICY=active", "NNLAB_THREADS=2 OMP_WAIT_POLICY=passive",
-                         "NNLAB_THREADS=1"} do
-      local code, out, err = helper.nnlab(script, env)
-      assert.are.equal(0, code, err)
-      runs[#runs + 1] = out
-    end
-    assert.matches("^%d", runs[1])
+]], {"NNLAB_THREADS=2 OMP_WAIT_POLICY=active", "NNLAB_THREADS=2 OMP_WAIT_POLICY=passive", "NNLAB_THREADS=1"})
     assert.are.equal(runs[1], runs[2])
     assert.are.equal(runs[1], runs[3])
-    os.execute("rm -rf " .. dir)
   end)
 end)
