@@ -412,7 +412,8 @@ int nn_dataset_sparse_ok(const nn_dataset *d)
 /* Fetches item r of the batch that starts at first, if r < count. Inlined
  * always: GCC 12 takes a function that only prefetches for one without
  * effects and drops its calls. */
-static inline __attribute__((always_inline)) void prefetch_item(const nn_dataset *d, const int32_t *order, int32_t first, int32_t r, int32_t count)
+static inline __attribute__((always_inline)) void prefetch_item(const nn_dataset *d, const int32_t *order,
+                                                                int32_t first, int32_t r, int32_t count)
 {
     if (r >= count)
         return;
@@ -424,7 +425,8 @@ static inline __attribute__((always_inline)) void prefetch_item(const nn_dataset
         __builtin_prefetch(p + b);
 }
 
-static inline __attribute__((always_inline)) void prefetch_first(const nn_dataset *d, const int32_t *order, int32_t first, int32_t count)
+static inline __attribute__((always_inline)) void prefetch_first(const nn_dataset *d, const int32_t *order,
+                                                                 int32_t first, int32_t count)
 {
     for (int32_t r = 0; r < PREFETCH_AHEAD; r++)
         prefetch_item(d, order, first, r, count);

@@ -71,11 +71,11 @@ void nn_tensor_shape_str(const nn_tensor *t, char *buf, size_t len);
 /* C = alpha * op(A) * op(B) + beta * C on row-major matrices (CBLAS sgemm).
  * op(A) is m x k, op(B) is k x n, C is m x n. Small products run on one
  * thread, where waking the others costs more than it saves. */
-/* 1 if nn_gemm cuts a product of this many multiply-adds over the threads. */
-int nn_gemm_threaded(double macs);
 void nn_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
              const float *a, int lda, const float *b, int ldb, float beta,
              float *c, int ldc);
+/* 1 if nn_gemm cuts a product of this many multiply-adds over the threads. */
+int nn_gemm_threaded(double macs);
 
 /* The number of threads large products use; >= 1, and 1 when called from
  * a parallel region (its threads are taken already). */
