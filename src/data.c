@@ -370,6 +370,13 @@ NN_HOT static void scale_row(float *restrict dst, const uint8_t *restrict src, i
         dst[j] = (float)src[j] * scale;
 }
 
+/* The store position of row r of the batch that starts at first: order's
+ * item when shuffled, else the dataset's first + r. */
+static inline int32_t batch_item(const nn_dataset *d, const int32_t *order, int32_t first, int32_t r)
+{
+    return d->idx[order ? order[first + r] : first + r];
+}
+
 static nn_status gather_labels(const nn_dataset *d, const int32_t *order, int32_t first, int32_t count,
                                nn_tensor *labels, nn_error *err)
 {
@@ -380,13 +387,13 @@ static nn_status gather_labels(const nn_dataset *d, const int32_t *order, int32_
         return st;
     if (s->targets) {
         for (int32_t r = 0; r < count; r++)
-            memcpy(labels->data + (size_t)r * k, s->targets + (size_t)d->idx[order ? order[first + r] : first + r] * k,
+            memcpy(labels->data + (size_t)r * k, s->targets + (size_t)batch_item(d, order, first, r) * k,
                    (size_t)k * sizeof(float));
         return NN_OK;
     }
     labels->ndim = 1;
     for (int32_t r = 0; r < count; r++)
-        labels->data[r] = (float)s->labels[d->idx[order ? order[first + r] : first + r]];
+        labels->data[r] = (float)s->labels[batch_item(d, order, first, r)];
     return NN_OK;
 }
 
@@ -402,10 +409,10 @@ int nn_dataset_sparse_ok(const nn_dataset *d)
 }
 
 /* A gather reads its items in a random order when shuffled, each from
- * memory: the item PREFETCH_AHEAD on is fetched while this one is read
- * (the seed 001 network's shuffled epoch, batch 90, on a Zen 5 EPYC: 1.10x
- * faster than fetching the next item only; 4, 8 and 16 on alike). The
- * first PREFETCH_BYTES of an item are fetched, an image whole. */
+ * memory: the item PREFETCH_AHEAD on is fetched while this one is read,
+ * far enough ahead for the load to arrive (fetching only the next one left
+ * the gather waiting; the README has the figures). The first
+ * PREFETCH_BYTES of an item are fetched, an image whole. */
 #define PREFETCH_AHEAD 4
 #define PREFETCH_BYTES 4096
 
@@ -417,7 +424,7 @@ static inline __attribute__((always_inline)) void prefetch_item(const nn_dataset
 {
     if (r >= count)
         return;
-    size_t item = (size_t)d->idx[order ? order[first + r] : first + r], dim = (size_t)d->store->dim;
+    size_t item = (size_t)batch_item(d, order, first, r), dim = (size_t)d->store->dim;
     const char *p = d->store->images ? (const char *)(d->store->images + item * dim)
                                      : (const char *)(d->store->features + item * dim);
     size_t bytes = dim * (d->store->images ? 1 : sizeof(float));
@@ -443,7 +450,7 @@ nn_status nn_dataset_gather(const nn_dataset *d, const int32_t *order, int32_t f
         return st;
     prefetch_first(d, order, first, count);
     for (int32_t r = 0; r < count; r++) {
-        int32_t item = d->idx[order ? order[first + r] : first + r];
+        int32_t item = batch_item(d, order, first, r);
         prefetch_item(d, order, first, r + PREFETCH_AHEAD, count);
         float *dst = x->data + (size_t)r * (size_t)dim;
         if (d->store->images)
@@ -519,7 +526,7 @@ nn_status nn_dataset_gather_sparse(const nn_dataset *d, const int32_t *order, in
             return nn_fail(err, NN_ENOMEM, "out of memory gathering a batch of %d items", count);
         if (nz > INT32_MAX - (size_t)dim)
             return nn_fail(err, NN_EARG, "a batch of %d items has too many non-zero values", count);
-        int32_t item = d->idx[order ? order[first + r] : first + r];
+        int32_t item = batch_item(d, order, first, r);
         prefetch_item(d, order, first, r + PREFETCH_AHEAD, count);
         c->row_start[r] = (int32_t)nz;
         nz += append(c->col + nz, c->val + nz, d->store->images + (size_t)item * (size_t)dim, dim, d->scale);

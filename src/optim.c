@@ -309,11 +309,10 @@ static void step_range(nn_optimizer *o, nn_model *m, const float *g2, size_t fir
 }
 
 /* Above this many parameters the step is shared among the threads, each
- * taking a contiguous part of the parameters: one parallel region a step,
- * since with passive waits every region costs a sleep and a wake (measured
- * on a Zen 5 EPYC: 37-51 us a region; the seed 003 network stepped in two
- * regions a batch, one per large layer). The updates are element-wise, so
- * the result does not depend on how the parameters are cut. */
+ * taking a contiguous part of all the parameters: one parallel region a
+ * step, not one per large layer, since with passive waits every region
+ * costs a sleep and a wake. The updates are element-wise, so the result
+ * does not depend on how the parameters are cut. */
 #define STEP_THREADED_MIN (1 << 16)
 
 int nn_optim_threaded(size_t nparams)

@@ -17,7 +17,7 @@ void nn_workspace_init(nn_workspace *w)
     nn_tensor_empty(&w->x);
     nn_tensor_empty(&w->labels);
     nn_tensor_empty(&w->grad);
-    for (int p = 0; p < NN_GATHER_SLOTS + 1; p++) {
+    for (size_t p = 0; p < sizeof w->parts / sizeof *w->parts; p++) {
         nn_tensor_empty(&w->parts[p].x);
         nn_tensor_empty(&w->parts[p].labels);
         nn_tensor_empty(&w->parts[p].pack);
@@ -31,7 +31,7 @@ void nn_workspace_free(nn_workspace *w)
     nn_tensor_free(&w->labels);
     nn_tensor_free(&w->grad);
     nn_sparse_batch_free(&w->xs);
-    for (int p = 0; p < NN_GATHER_SLOTS + 1; p++) {
+    for (size_t p = 0; p < sizeof w->parts / sizeof *w->parts; p++) {
         nn_tensor_free(&w->parts[p].x);
         nn_tensor_free(&w->parts[p].labels);
         nn_tensor_free(&w->parts[p].pack);
@@ -275,13 +275,9 @@ static nn_status gather_ahead(const nn_dataset *data, const int32_t *order, int3
  * and the trainer never waits: it gathers a batch itself when nobody has
  * claimed it, or into the spare slot when the gatherer is still at it, so
  * a gatherer that the machine's other work keeps off its core delays
- * nothing. (A meeting a batch, in a parallel region of its own, cost a
- * sleep and a wake under passive waits, more than the gathering it saved:
- * B2 0.079-0.113 s an epoch against 0.060-0.071 s on one thread, on a
- * Zen 3.) */
+ * nothing. (A meeting a batch, in a parallel region of its own, costs a
+ * sleep and a wake under passive waits, more than the gathering saves.) */
 #define SPARE_SLOT NN_GATHER_SLOTS
-_Static_assert(NN_GATHER_SLOTS + 1 <= sizeof ((nn_workspace *)0)->parts / sizeof(nn_batch_part),
-               "the ring's slots and the spare");
 
 typedef struct {
     pthread_mutex_t lock;

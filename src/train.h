@@ -32,8 +32,9 @@ typedef struct {
     nn_sparse_batch xs; /* batch inputs by their non-zeros (evaluation) */
     nn_tensor labels;  /* batch labels */
     nn_tensor grad;    /* d loss / d outputs */
-    nn_batch_part parts[NN_GATHER_SLOTS + 1]; /* training batches: the parts of one,
-                                                 or small batches gathered ahead */
+    /* training batches: the parts of one, or small batches gathered ahead
+     * into the ring's slots and its spare (the last) */
+    nn_batch_part parts[NN_GATHER_SLOTS + 1];
     nn_tensor part_grads; /* the gradients of parts 2.. (a row of nparams each) */
     int32_t *order;    /* owned: item order of the current epoch */
     int32_t order_cap;
