@@ -24,7 +24,7 @@ endif
 
 BUILD    = build
 KINDS    = linear relu sigmoid tanh dropout batchnorm reshape conv2d pool2d normalize random_shift
-ENGINE   = status cpu tensor rng sparse sparse_plain sparse_avx2 sparse_avx512 layers $(KINDS:%=layers/%) conv_direct conv_avx2 conv_avx512 conv_winograd gemm_avx2 pool_avx2 pool_avx512 model loss loss_avx2 loss_avx512 optim data data_avx2 data_avx512 csv train gradcheck model_io
+ENGINE   = status cpu tensor rng sparse sparse_plain sparse_avx2 sparse_avx512 blocks blocks_plain blocks_avx512 layers $(KINDS:%=layers/%) conv_direct conv_avx2 conv_avx512 conv_winograd gemm_avx2 pool_avx2 pool_avx512 model loss loss_avx2 loss_avx512 optim data data_avx2 data_avx512 csv train gradcheck model_io
 ENG_OBJ  = $(ENGINE:%=$(BUILD)/obj/%.o)
 BINDING  = lnnlab lnn_aux lnn_sys lnn_tensor lnn_model lnn_data lnn_optim lnn_train lnn_image lnn_lock
 BIND_OBJ = $(BINDING:%=$(BUILD)/obj/%.o)

@@ -500,6 +500,7 @@ nn_status nn_dataset_gather_sparse(const nn_dataset *d, const int32_t *order, in
     int dim = d->store->dim;
     nn_csr *c = &x->by_row;
     x->has_cols = 0;
+    x->by_blocks = 0;
     if (!d->store->images)
         return nn_fail(err, NN_ESTATE, "a dataset of features is gathered dense");
     /* Room for the expected count up front, so that batches after the first
@@ -534,5 +535,32 @@ nn_status nn_dataset_gather_sparse(const nn_dataset *d, const int32_t *order, in
     c->row_start[count] = (int32_t)nz;
     c->rows = count;
     c->cols = dim;
+    return NN_OK;
+}
+
+nn_status nn_dataset_gather_blocks(const nn_dataset *d, const int32_t *order, int32_t first,
+                                   int32_t count, nn_sparse_batch *x, nn_tensor *labels, nn_error *err)
+{
+    int dim = d->store->dim;
+    x->has_cols = 0;
+    x->by_blocks = 0;
+    if (!d->store->images || dim > NN_BLOCKS_MAX_DIM)
+        return nn_fail(err, NN_ESTATE, "only images of up to %d pixels are gathered in blocks", NN_BLOCKS_MAX_DIM);
+    if (!nn_blocks_begin(&x->blocks, count, dim, d->scale))
+        return nn_fail(err, NN_ENOMEM, "out of memory gathering a batch of %d items in blocks", count);
+    if (labels) {
+        nn_status st = gather_labels(d, order, first, count, labels, err);
+        if (st != NN_OK)
+            return st;
+    }
+    prefetch_first(d, order, first, count);
+    for (int32_t r = 0; r < count; r++) {
+        int32_t item = batch_item(d, order, first, r);
+        prefetch_item(d, order, first, r + PREFETCH_AHEAD, count);
+        nn_blocks_add_row(&x->blocks, r, d->store->images + (size_t)item * (size_t)dim);
+    }
+    if (!nn_blocks_finish(&x->blocks))
+        return nn_fail(err, NN_ENOMEM, "out of memory gathering a batch of %d items in blocks", count);
+    x->by_blocks = 1;
     return NN_OK;
 }

@@ -101,4 +101,10 @@ int nn_dataset_sparse_ok(const nn_dataset *d);
 nn_status nn_dataset_gather_sparse(const nn_dataset *d, const int32_t *order, int32_t first,
                                    int32_t count, nn_sparse_batch *x, nn_tensor *labels, nn_error *err);
 
+/* The same into x->blocks (blocks.h), for images of at most
+ * NN_BLOCKS_MAX_DIM pixels; sets x->by_blocks, which
+ * nn_dataset_gather_sparse clears. */
+nn_status nn_dataset_gather_blocks(const nn_dataset *d, const int32_t *order, int32_t first,
+                                   int32_t count, nn_sparse_batch *x, nn_tensor *labels, nn_error *err);
+
 #endif

@@ -186,6 +186,10 @@ const nn_layer_ops *nn_layer_ops_of(nn_layer_kind kind);
  * layer takes its input by its non-zeros, for batches gathered from a
  * dataset (from_dataset 1) or given dense; -1 if it never does. */
 double nn_sparse_policy(const nn_layer *first, int from_dataset);
+/* ... and 1 if a batch of images of dim pixels, which the first layer
+ * takes by its non-zeros, goes to it in blocks of pixels instead (blocks.h);
+ * reused: the same batch comes back every epoch. */
+int nn_blocks_policy(const nn_layer *first, int dim, int reused);
 
 /* The kinds in registration order; *count receives their number. */
 const nn_layer_ops *const *nn_layer_kinds(int *count);

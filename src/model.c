@@ -231,8 +231,9 @@ static nn_status size_layer(nn_model *m, int i, int n, int width, nn_error *err)
     return NN_OK;
 }
 
-nn_status nn_model_begin_batch(nn_model *m, int n, int cols, int sparse, nn_error *err)
+nn_status nn_model_begin_batch(nn_model *m, int n, int cols, int input, nn_error *err)
 {
+    int sparse = input != NN_INPUT_DENSE;
     m->last_rows = -1;
     if (m->training && n < 2 && !nn_model_splittable(m))
         return nn_fail(err, NN_ESHAPE, "BatchNorm in training mode needs batches of 2 or more rows, got %d "
@@ -248,9 +249,15 @@ nn_status nn_model_begin_batch(nn_model *m, int n, int cols, int sparse, nn_erro
             return st;
         width = m->width[i];
     }
-    if (sparse && nn_csr_pack_needed(m->layers[0].out)) {
-        /* Packed once for all the parts of the batch. */
-        const nn_layer *l = &m->layers[0];
+    /* The first layer's weights packed once for all the parts of the batch. */
+    const nn_layer *l = sparse ? &m->layers[0] : NULL;
+    m->input_blocks = input == NN_INPUT_BLOCKS;
+    if (m->input_blocks) {
+        nn_status st = reserve_pack(&m->w0_packed, nn_blocks_packed_size(l->in, l->out), l->in, err);
+        if (st != NN_OK)
+            return st;
+        nn_blocks_pack(m->w0_packed.data, m->params + l->param_offset, l->in, l->out);
+    } else if (sparse && nn_csr_pack_needed(l->out)) {
         nn_status st = reserve_pack(&m->w0_packed, nn_csr_packed_size(l->in, l->out), l->in, err);
         if (st != NN_OK)
             return st;
@@ -285,7 +292,7 @@ static nn_layer_pass layer_pass(nn_model *m, int i, const nn_model_part *p)
     s.scratch = m->scratch ? m->scratch + (size_t)p->index * m->scratch_floats : NULL;
     if (i == 0 && p->xs) {
         s.xs = p->xs;
-        s.w_packed = nn_csr_pack_needed(l->out) ? m->w0_packed.data : s.w;
+        s.w_packed = m->input_blocks || nn_csr_pack_needed(l->out) ? m->w0_packed.data : s.w;
     }
     return s;
 }
@@ -311,7 +318,7 @@ static nn_status forward_whole(nn_model *m, const float *x, nn_sparse_batch *xs,
                                const nn_tensor **y, nn_error *err)
 {
     m->sparse_in = xs;
-    nn_status st = nn_model_begin_batch(m, n, cols, xs != NULL, err);
+    nn_status st = nn_model_begin_batch(m, n, cols, xs ? NN_INPUT_NONZEROS : NN_INPUT_DENSE, err);
     if (st != NN_OK)
         return st;
     nn_model_part p = whole_part(m, x, xs);

@@ -43,7 +43,9 @@ typedef struct {
     nn_sparse_batch input_nz;  /* a dense input's non-zeros, when a first Linear layer used them */
     nn_sparse_batch *sparse_in; /* the last forward's input by its non-zeros, or NULL */
     nn_tensor pack;      /* scratch of the sparse products */
-    nn_tensor w0_packed; /* a sparse batch's first-layer weights, packed (nn_csr_pack) */
+    nn_tensor w0_packed; /* a sparse batch's first-layer weights, packed (nn_csr_pack, or
+                            nn_blocks_pack for a batch in blocks) */
+    int input_blocks;    /* the batch begun is in blocks (NN_INPUT_BLOCKS) */
     nn_tensor input_copy; /* the last forward's input when it was one of the model's own buffers */
     int input_copied;    /* 1 while input_copy stands for the last forward's input */
     nn_tensor dy_copy;   /* backward's dy when it was the model's own gradients */
@@ -123,7 +125,11 @@ typedef struct {
 int nn_model_splittable(const nn_model *m);
 /* 1 if a layer cuts a part's rows over two threads itself (Conv2d). */
 int nn_model_halves_rows(const nn_model *m);
-nn_status nn_model_begin_batch(nn_model *m, int n, int cols, int sparse, nn_error *err);
+/* How a batch reaches the first layer: dense, by its non-zeros (sparse.h)
+ * or in blocks of pixels (blocks.h). */
+enum { NN_INPUT_DENSE, NN_INPUT_NONZEROS, NN_INPUT_BLOCKS };
+/* input: one of the above. */
+nn_status nn_model_begin_batch(nn_model *m, int n, int cols, int input, nn_error *err);
 void nn_model_forward_part(nn_model *m, const nn_model_part *p);
 nn_status nn_model_backward_part(nn_model *m, nn_model_part *p, const float *dy, int accumulate, nn_error *err);
 

@@ -326,6 +326,7 @@ void nn_sparse_batch_free(nn_sparse_batch *s)
     for (int q = 0; q < s->cap_blocks; q++)
         nn_csr_free(&s->by_col[q]);
     free(s->by_col);
+    nn_blocks_free(&s->blocks);
     memset(s, 0, sizeof *s);
 }
 

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blocks.h"
+
 /* A matrix's non-zero entries by row (compressed sparse rows). */
 typedef struct {
     int32_t *row_start; /* owned: rows + 1 offsets into col and val */
@@ -68,6 +70,9 @@ typedef struct {
                            whoever refills by_row */
     int reused;         /* the same batch goes through many products (a cached
                            full batch): its transpose is worth keeping */
+    nn_pixel_blocks blocks;
+    int by_blocks;      /* the batch is held in blocks, not by_row and by_col
+                           (nn_blocks_policy) */
 } nn_sparse_batch;
 
 void nn_sparse_batch_free(nn_sparse_batch *s);

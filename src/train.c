@@ -95,6 +95,8 @@ static int sparse_batches(const nn_model *m, const nn_dataset *data)
 static nn_status gather(const nn_dataset *data, const int32_t *order, int32_t first, int32_t count,
                         int sparse, nn_tensor *x, nn_sparse_batch *xs, nn_tensor *labels, nn_error *err)
 {
+    if (sparse == NN_INPUT_BLOCKS)
+        return nn_dataset_gather_blocks(data, order, first, count, xs, labels, err);
     if (sparse)
         return nn_dataset_gather_sparse(data, order, first, count, xs, labels, err);
     return nn_dataset_gather(data, order, first, count, x, labels, err);
@@ -429,10 +431,12 @@ nn_status nn_train_epoch(nn_model *m, nn_loss_kind loss, nn_optimizer *opt, cons
         return st;
     m->training = 1;
     long correct = 0;
-    int sparse = sparse_batches(m, data);
+    int sparse = sparse_batches(m, data) ? NN_INPUT_NONZEROS : NN_INPUT_DENSE;
     /* Full-batch training in a fixed order sees the same batch every epoch:
      * it is gathered (and scaled, and transposed) once. */
     int whole = !shuffle_rng && batch >= data->n;
+    if (sparse && nn_blocks_policy(&m->layers[0], data->store->dim, whole))
+        sparse = NN_INPUT_BLOCKS;
     for (int p = 0; p < NN_TRAIN_PARTS; p++)
         w->parts[p].xs.reused = whole;
     if (pipelined(m, data, batch, whole, sparse)) {

@@ -1,8 +1,10 @@
 #include "testutil.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "blocks.h"
 #include "cpu.h"
 #include "gemm_kernels.h"
 #include "layers.h"
@@ -103,6 +105,111 @@ static void sparse_kernels_match_dense(void **state)
         sparse_products_match_dense_at(NN_COL_BLOCK + 100, 60, 12); /* two blocks of the transpose */
     }
     nn_cpu_force(NN_CPU_AUTO);
+}
+
+/* One run of the products by blocks: y = x w + b, dw = x^T dy (written
+ * over 1e30) and dw3 = 3 + x^T dy. */
+typedef struct {
+    float *y, *dw, *dw3;
+} block_run;
+
+static block_run run_blocks(const nn_pixel_blocks *bx, const float *w, const float *b, const float *dy, int n,
+                            int dim, int out)
+{
+    block_run run = {calloc((size_t)n * out, sizeof(float)), calloc((size_t)dim * out, sizeof(float)),
+                     calloc((size_t)dim * out, sizeof(float))};
+    float *wt = calloc(nn_blocks_packed_size(dim, out), sizeof *wt);
+    assert_non_null(run.y && run.dw && run.dw3 && wt);
+    nn_blocks_pack(wt, w, dim, out);
+    nn_blocks_mul(run.y, out, bx, wt, out, b);
+    for (int i = 0; i < dim * out; i++) {
+        run.dw[i] = 1e30f;
+        run.dw3[i] = 3.0f;
+    }
+    nn_blocks_tmul(run.dw, bx, dy, out, out, 0);
+    nn_blocks_tmul(run.dw3, bx, dy, out, out, 1);
+    free(wt);
+    return run;
+}
+
+/* The products by blocks of pixels against the dense ones, for images whose
+ * last block is partial (50 = 3 x 16 + 2), all-zero rows and blocks (the
+ * second and the last of every row: their gradient is written all the
+ * same), and widths 1 to 16; and the same bits from the reference and the
+ * AVX-512 kernels, on one thread and on two. */
+static void block_products_at(int n, int dim, int out)
+{
+    uint8_t *px = calloc((size_t)n * dim, 1);
+    float *x = calloc((size_t)n * dim, sizeof *x), *w = calloc((size_t)dim * out, sizeof *w);
+    float *b = calloc((size_t)out, sizeof *b), *dy = calloc((size_t)n * out, sizeof *dy);
+    float *y1 = calloc((size_t)n * out, sizeof *y1), *dw1 = calloc((size_t)dim * out, sizeof *dw1);
+    float *dw3 = calloc((size_t)dim * out, sizeof *dw3);
+    assert_non_null(px && x && w && b && dy && y1 && dw1 && dw3);
+    nn_rng r;
+    nn_rng_seed(&r, 5, 1);
+    const float scale = 1.0f / 255;
+    for (int i = 0; i < n * dim; i++) {
+        int row = i / dim, col = i % dim;
+        if (row % 7 != 3 && col / 16 != 1 && col / 16 != (dim - 1) / 16 && nn_rng_uniform(&r) < 0.3)
+            px[i] = (uint8_t)(1 + nn_rng_below(&r, 255));
+        x[i] = (float)px[i] * scale;
+    }
+    for (int i = 0; i < dim * out; i++) {
+        w[i] = (float)nn_rng_normal(&r);
+        dw3[i] = 3.0f;
+    }
+    for (int i = 0; i < out; i++)
+        b[i] = (float)(i % 5) - 2.0f;
+    for (int i = 0; i < n * out; i++)
+        dy[i] = (float)nn_rng_normal(&r);
+    nn_linear_forward(y1, x, w, b, n, dim, out);
+    nn_linear_backward(NULL, dw1, NULL, dy, x, w, n, dim, out, 0);
+    nn_linear_backward(NULL, dw3, NULL, dy, x, w, n, dim, out, 1);
+    nn_pixel_blocks bx = {0};
+    assert_int_equal(nn_blocks_begin(&bx, n, dim, scale), 1);
+    for (int i = 0; i < n; i++)
+        nn_blocks_add_row(&bx, i, px + (size_t)i * dim);
+    assert_int_equal(nn_blocks_finish(&bx), 1);
+    assert_int_equal(bx.mask[3], 0); /* an all-zero row */
+    block_run want = {NULL, NULL, NULL};
+    int threads_before = nn_get_threads();
+    const nn_cpu_kind kinds[] = {NN_CPU_PLAIN, NN_CPU_AVX512};
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        if (!nn_cpu_force(kinds[k]))
+            continue;
+        for (int threads = 1; threads <= 2; threads++) {
+            nn_set_threads(threads);
+            block_run got = run_blocks(&bx, w, b, dy, n, dim, out);
+            assert_all_close(got.y, y1, (size_t)n * out, 1e-4);
+            assert_all_close(got.dw, dw1, (size_t)dim * out, 1e-4);
+            assert_all_close(got.dw3, dw3, (size_t)dim * out, 1e-4);
+            if (!want.y) {
+                want = got;
+                continue;
+            }
+            assert_memory_equal(got.y, want.y, (size_t)n * out * sizeof(float));
+            assert_memory_equal(got.dw, want.dw, (size_t)dim * out * sizeof(float));
+            assert_memory_equal(got.dw3, want.dw3, (size_t)dim * out * sizeof(float));
+            free(got.y), free(got.dw), free(got.dw3);
+        }
+    }
+    nn_set_threads(threads_before);
+    nn_cpu_force(NN_CPU_AUTO);
+    free(want.y), free(want.dw), free(want.dw3);
+    nn_blocks_free(&bx);
+    free(px), free(x), free(w), free(b), free(dy), free(y1), free(dw1), free(dw3);
+}
+
+static void block_products_match_dense(void **state)
+{
+    (void)state;
+    block_products_at(9, 50, 1);
+    block_products_at(40, 33, 7);
+    block_products_at(23, 1024, 16);
+    block_products_at(3000, 784, 10); /* threaded */
+    nn_pixel_blocks bx = {0};
+    assert_int_equal(nn_blocks_begin(&bx, 1, NN_BLOCKS_MAX_DIM + 1, 1.0f), 0);
+    nn_blocks_free(&bx);
 }
 
 static void activations_have_known_values(void **state)
@@ -762,6 +869,7 @@ int main(void)
         cmocka_unit_test(linear_forward_adds_bias),
         cmocka_unit_test(linear_backward_accumulates),
         cmocka_unit_test(sparse_kernels_match_dense),
+        cmocka_unit_test(block_products_match_dense),
         cmocka_unit_test(activations_have_known_values),
         cmocka_unit_test(dropout_keeps_the_expected_sum),
         cmocka_unit_test(batchnorm_normalises_each_feature),

@@ -60,6 +60,42 @@ describe("training", function()
     nn.threads(before)
   end)
 
+  it("trains a narrow first layer on a full batch in blocks of pixels to the dense product's figures, and to "
+     .. "the same bits on one thread and on two", function()
+    -- An epoch of noise first, in batches cut into parts, each part with
+    -- gradients of its own that the noise leaves non-zero; then the full
+    -- batch of 200 in blocks, where the weights of blocks no image of a
+    -- part has (MNIST's last row) must get their zero gradient.
+    local pixels = mnist.train:subset(1, 200)
+    local dense = nn.dataset{x = pixels:images(1, 200), y = pixels:labels()}
+    assert.are.equal("features", dense:kind())
+    local rows, labels = {}, {}
+    for i = 1, 200 do
+      local row = {}
+      for j = 1, 784 do row[j] = (i * 7 + j * 13) % 251 end
+      rows[i], labels[i] = row, i % 10
+    end
+    local noise = nn.dataset{x = nn.tensor(rows), y = nn.tensor(labels)}
+    local function run(data, threads)
+      nn.threads(threads)
+      nn.seed(4)
+      local m = nn.Sequential{nn.Linear(784, 10)}
+      local opt = nn.SGD{lr = 0.5}
+      nn.train{model = m, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 1e-30}, data = noise, batch = 200,
+               epochs = 1, shuffle = false, verbose = false}
+      local h = nn.train{model = m, loss = nn.CrossEntropyLoss(), optimizer = opt, data = data, batch = "full",
+                         epochs = 5, shuffle = false, verbose = false}
+      return {h.cost[5], h.train_accuracy[5], m:parameters():sum()}
+    end
+    local before = nn.info().threads
+    local want, one, two = run(dense, before), run(pixels, 1), run(pixels, 2)
+    nn.threads(before)
+    assert.are.same(one, two)
+    assert.is_near(want[1], one[1], 1e-5)
+    assert.are.equal(want[2], one[2])
+    assert.is_near(want[3], one[3], 1e-3)
+  end)
+
   it("keeps a history with validation, and gives the same numbers for the same seed", function()
     local function run()
       nn.seed(7)
