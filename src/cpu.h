@@ -1,6 +1,7 @@
 /* cpu.h - which CPU kernels run. Each kernel with intrinsics has a
  * plain-C reference beside it, in files of their own (sparse_plain.c,
- * sparse_avx2.c, sparse_avx512.c, loss_avx2.c, loss_avx512.c,
+ * sparse_avx2.c, sparse_avx512.c, blocks_plain.c, blocks_avx512.c,
+ * loss_avx2.c, loss_avx512.c,
  * data_avx2.c, data_avx512.c, conv_avx2.c, conv_avx512.c, gemm_avx2.c,
  * pool_avx2.c, pool_avx512.c); the variant is chosen here once, the
  * widest the CPU has, unless a test forces another to compare it with the
