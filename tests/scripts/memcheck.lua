@@ -64,3 +64,13 @@ local norm = nn.Sequential{nn.Normalize(a), nn.Linear(784, 10)}
 nn.train{model = norm, loss = nn.CrossEntropyLoss(), optimizer = nn.Adam{}, data = a, batch = 50, epochs = 1, verbose = false}
 local np = os.tmpname(); norm:save(np); local norm2 = nn.load(np); os.remove(np)
 print(nn.evaluate(norm2, b).accuracy, norm2:buffers():sum())
+-- a narrow first layer on a full batch in a fixed order, in two parts, then in one (BatchNorm after it),
+-- with validation between the epochs: in blocks of pixels on a CPU with AVX-512 (the ASan build of
+-- make test runs them), by non-zeros under valgrind, which has none
+local soft = nn.Sequential{nn.Linear(784, 10)}
+nn.train{model = soft, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.3}, data = a, validation = b,
+         batch = "full", epochs = 2, shuffle = false, verbose = false}
+local softbn = nn.Sequential{nn.Linear(784, 12, {bias = false}), nn.BatchNorm(12), nn.Linear(12, 10)}
+nn.train{model = softbn, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.3}, data = a, batch = "full",
+         epochs = 2, shuffle = false, verbose = false}
+print(nn.evaluate(soft, b).accuracy, softbn:parameters():sum())
