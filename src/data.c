@@ -439,6 +439,14 @@ static inline __attribute__((always_inline)) void prefetch_first(const nn_datase
         prefetch_item(d, order, first, r, count);
 }
 
+/* Image r of the batch, fetching the one PREFETCH_AHEAD on. */
+static inline __attribute__((always_inline)) const uint8_t *batch_image(const nn_dataset *d, const int32_t *order,
+                                                                        int32_t first, int32_t r, int32_t count)
+{
+    prefetch_item(d, order, first, r + PREFETCH_AHEAD, count);
+    return d->store->images + (size_t)batch_item(d, order, first, r) * (size_t)d->store->dim;
+}
+
 nn_status nn_dataset_gather(const nn_dataset *d, const int32_t *order, int32_t first,
                             int32_t count, nn_tensor *x, nn_tensor *labels, nn_error *err)
 {
@@ -527,10 +535,8 @@ nn_status nn_dataset_gather_sparse(const nn_dataset *d, const int32_t *order, in
             return nn_fail(err, NN_ENOMEM, "out of memory gathering a batch of %d items", count);
         if (nz > INT32_MAX - (size_t)dim)
             return nn_fail(err, NN_EARG, "a batch of %d items has too many non-zero values", count);
-        int32_t item = batch_item(d, order, first, r);
-        prefetch_item(d, order, first, r + PREFETCH_AHEAD, count);
         c->row_start[r] = (int32_t)nz;
-        nz += append(c->col + nz, c->val + nz, d->store->images + (size_t)item * (size_t)dim, dim, d->scale);
+        nz += append(c->col + nz, c->val + nz, batch_image(d, order, first, r, count), dim, d->scale);
     }
     c->row_start[count] = (int32_t)nz;
     c->rows = count;
@@ -554,11 +560,8 @@ nn_status nn_dataset_gather_blocks(const nn_dataset *d, const int32_t *order, in
             return st;
     }
     prefetch_first(d, order, first, count);
-    for (int32_t r = 0; r < count; r++) {
-        int32_t item = batch_item(d, order, first, r);
-        prefetch_item(d, order, first, r + PREFETCH_AHEAD, count);
-        nn_blocks_add_row(&x->blocks, r, d->store->images + (size_t)item * (size_t)dim);
-    }
+    for (int32_t r = 0; r < count; r++)
+        nn_blocks_add_row(&x->blocks, r, batch_image(d, order, first, r, count));
     if (!nn_blocks_finish(&x->blocks))
         return nn_fail(err, NN_ENOMEM, "out of memory gathering a batch of %d items in blocks", count);
     x->by_blocks = 1;
