@@ -150,6 +150,8 @@ static int product_threads(const nn_pixel_blocks *x, int n)
 
 void nn_blocks_mul(float *y, int ldy, const nn_pixel_blocks *x, const float *wt, int n, const float *bias)
 {
+    if (n < 1 || n > NN_BLOCKS_MAX_OUT)
+        return; /* nn_model_begin_batch refuses such a layer */
     nn_blocks_rows_fn rows = pick_kernels()->rows;
     int threads = product_threads(x, n);
 #ifdef _OPENMP
@@ -174,6 +176,8 @@ static int share_start(const nn_pixel_blocks *x, int t, int threads)
 
 void nn_blocks_tmul(float *dw, const nn_pixel_blocks *x, const float *dy, int ldy, int n, int accumulate)
 {
+    if (n < 1 || n > NN_BLOCKS_MAX_OUT)
+        return;
     nn_blocks_cols_fn cols = pick_kernels()->cols;
     int threads = product_threads(x, n);
 #ifdef _OPENMP

@@ -9,8 +9,9 @@
  * non-zero. The batch is kept twice, by row for the forward product and by
  * block for the weight gradient, so that both read their bytes in order.
  *
- * A block's zero pixels are multiplied as the dense product multiplies
- * them: a weight that is infinite or NaN gives NaN, as it does there. */
+ * The zero pixels of a non-zero block are multiplied as the dense product
+ * multiplies them: an infinite or NaN weight there gives NaN, as it does
+ * in the dense product; blocks all zero are skipped, as by non-zeros. */
 #ifndef NN_BLOCKS_H
 #define NN_BLOCKS_H
 
@@ -42,7 +43,7 @@ void nn_blocks_free(nn_pixel_blocks *b);
 /* Makes b an empty batch of rows images of dim pixels (1 <= dim <=
  * NN_BLOCKS_MAX_DIM), each byte times scale; room for every block of
  * every row, so that the rows need no more. 0 if memory ran out or the
- * batch has more than INT32_MAX blocks. */
+ * batch has more than INT32_MAX blocks (34 GB of the widest images). */
 int nn_blocks_begin(nn_pixel_blocks *b, int rows, int dim, float scale);
 /* Row r (0, 1, 2, ... in order) from its dim bytes. */
 void nn_blocks_add_row(nn_pixel_blocks *b, int r, const uint8_t *src);
@@ -56,7 +57,8 @@ int nn_blocks_finish(nn_pixel_blocks *b);
 size_t nn_blocks_packed_size(int dim, int n);
 void nn_blocks_pack(float *wt, const float *w, int dim, int n);
 
-/* y (x->rows x n, row stride ldy; n <= NN_BLOCKS_MAX_OUT) = x w + bias
+/* y (x->rows x n, row stride ldy; 1 <= n <= NN_BLOCKS_MAX_OUT, or nothing
+ * is done) = x w + bias
  * (bias may be NULL), from wt packed by nn_blocks_pack. Each of a row's
  * sums goes lane by lane over its blocks in order, then the 16 lanes are
  * added halves to halves (8 + 8, 4 + 4, 2 + 2, 1 + 1), then the bias: the

@@ -51,7 +51,7 @@ NN_AVX512_INLINE void rows_n(float *y, int ldy, const nn_pixel_blocks *x, const 
         const uint8_t *px = x->pix + (size_t)x->row_start[r] * NN_BLOCK;
         for (uint64_t m = x->mask[r]; m; m &= m - 1, px += NN_BLOCK) {
             const float *w = wt + (size_t)__builtin_ctzll(m) * (size_t)n * NN_BLOCK;
-            _mm_prefetch((const char *)px + PREFETCH_BYTES, _MM_HINT_T0);
+            _mm_prefetch((const char *)((uintptr_t)px + PREFETCH_BYTES), _MM_HINT_T0);
             __m512 v = block_values(px, scale);
             for (int k = 0; k < n; k++)
                 acc[k] = _mm512_fmadd_ps(v, _mm512_loadu_ps(w + k * NN_BLOCK), acc[k]);
@@ -73,7 +73,8 @@ NN_AVX512_INLINE void cols_n(float *dw, const nn_pixel_blocks *x, const float *d
             acc[k] = _mm512_setzero_ps();
         for (int32_t q = x->block_start[b]; q < x->block_start[b + 1]; q++) {
             const float *d = dy + (size_t)x->block_row[q] * (size_t)ldy;
-            _mm_prefetch((const char *)(x->block_pix + (size_t)q * NN_BLOCK) + PREFETCH_BYTES, _MM_HINT_T0);
+            _mm_prefetch((const char *)((uintptr_t)(x->block_pix + (size_t)q * NN_BLOCK) + PREFETCH_BYTES),
+                         _MM_HINT_T0);
             __m512 v = block_values(x->block_pix + (size_t)q * NN_BLOCK, scale);
             for (int k = 0; k < n; k++)
                 acc[k] = _mm512_fmadd_ps(v, _mm512_set1_ps(d[k]), acc[k]);

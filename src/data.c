@@ -553,7 +553,8 @@ nn_status nn_dataset_gather_blocks(const nn_dataset *d, const int32_t *order, in
     if (!d->store->images || dim > NN_BLOCKS_MAX_DIM)
         return nn_fail(err, NN_ESTATE, "only images of up to %d pixels are gathered in blocks", NN_BLOCKS_MAX_DIM);
     if (!nn_blocks_begin(&x->blocks, count, dim, d->scale))
-        return nn_fail(err, NN_ENOMEM, "out of memory gathering a batch of %d items in blocks", count);
+        return nn_fail(err, NN_ENOMEM, "out of memory gathering a batch of %d items in blocks (or more than "
+                                       "2^31 blocks)", count);
     if (labels) {
         nn_status st = gather_labels(d, order, first, count, labels, err);
         if (st != NN_OK)

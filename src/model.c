@@ -241,6 +241,9 @@ nn_status nn_model_begin_batch(nn_model *m, int n, int cols, int input, nn_error
     if (sparse && m->layers[0].kind != NN_LINEAR)
         return nn_fail(err, NN_EARG, "a sparse input needs a first Linear layer, not %s",
                        nn_layer_kind_name(m->layers[0].kind));
+    if (input == NN_INPUT_BLOCKS && m->layers[0].out > NN_BLOCKS_MAX_OUT)
+        return nn_fail(err, NN_ESTATE, "a batch in blocks of pixels needs a first layer of at most %d outputs, "
+                                       "not %d", NN_BLOCKS_MAX_OUT, m->layers[0].out);
     int width = cols;
     m->batch_training = m->training;
     for (int i = 0; i < m->nlayers; i++) {
@@ -318,7 +321,8 @@ static nn_status forward_whole(nn_model *m, const float *x, nn_sparse_batch *xs,
                                const nn_tensor **y, nn_error *err)
 {
     m->sparse_in = xs;
-    nn_status st = nn_model_begin_batch(m, n, cols, xs ? NN_INPUT_NONZEROS : NN_INPUT_DENSE, err);
+    int input = !xs ? NN_INPUT_DENSE : xs->by_blocks ? NN_INPUT_BLOCKS : NN_INPUT_NONZEROS;
+    nn_status st = nn_model_begin_batch(m, n, cols, input, err);
     if (st != NN_OK)
         return st;
     nn_model_part p = whole_part(m, x, xs);
@@ -366,6 +370,8 @@ nn_status nn_model_forward_sparse(nn_model *m, nn_sparse_batch *x, const nn_tens
                                   nn_error *err)
 {
     m->input_copied = 0;
+    if (x->by_blocks)
+        return forward_whole(m, NULL, x, x->blocks.rows, x->blocks.dim, y, err);
     return forward_whole(m, NULL, x, x->by_row.rows, x->by_row.cols, y, err);
 }
 

@@ -494,11 +494,22 @@ static void add_errors(const nn_tensor *y, const nn_target *t, int labels_are_va
 #define EVAL_CACHE_MAX_NZ ((size_t)1 << 25)
 
 /* Rows [first, first + count) of a gathered sparse batch, as a batch of
- * their own over the same memory (never freed or grown through it). */
+ * their own over the same memory (never freed or grown through it), for
+ * forward products only: a batch in blocks keeps its layout by block for
+ * the whole. */
 static nn_sparse_batch sparse_rows(const nn_sparse_batch *all, int32_t first, int32_t count)
 {
     nn_sparse_batch v;
     memset(&v, 0, sizeof v);
+    if (all->by_blocks) {
+        v.by_blocks = 1;
+        v.blocks = all->blocks;
+        v.blocks.mask = all->blocks.mask + first;
+        v.blocks.row_start = all->blocks.row_start + first;
+        v.blocks.rows = count;
+        v.blocks.cap_rows = v.blocks.cap_pix = v.blocks.cap_entries = 0;
+        return v;
+    }
     v.by_row = all->by_row;
     v.by_row.row_start = all->by_row.row_start + first;
     v.by_row.rows = count;
@@ -557,14 +568,18 @@ nn_status nn_evaluate(nn_model *m, nn_loss_kind loss, const nn_dataset *data, in
     m->training = 0;
     double total = 0, sq = 0, abs_err = 0;
     long correct = 0;
-    int sparse = sparse_batches(m, data);
+    int sparse = sparse_batches(m, data) ? NN_INPUT_NONZEROS : NN_INPUT_DENSE;
     if (batch == 0)
         batch = nn_eval_batch_rows(m, data);
     int cached = sparse && (double)data->n * data->store->dim * data->store->density * 1.1 < (double)EVAL_CACHE_MAX_NZ;
-    if (cached && w->whole != data->id) {
+    /* A dataset kept gathered comes back: in blocks if the first layer takes them. */
+    if (cached && nn_blocks_policy(&m->layers[0], data->store->dim, 1))
+        sparse = NN_INPUT_BLOCKS;
+    if (cached && (w->whole != data->id || w->whole_sparse != sparse)) {
         w->whole = 0;
-        st = gather(data, NULL, 0, data->n, 1, &w->x, &w->xs, &w->labels, err);
+        st = gather(data, NULL, 0, data->n, sparse, &w->x, &w->xs, &w->labels, err);
         w->whole = st == NN_OK ? data->id : 0;
+        w->whole_sparse = sparse;
     } else if (!cached) {
         w->whole = 0;
     }

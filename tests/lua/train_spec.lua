@@ -128,6 +128,31 @@ describe("training", function()
     assert.is_true(r.recall[2] > 0.9 and r.precision[2] > 0.8)
   end)
 
+  it("evaluates a narrow model on a dataset it keeps gathered in blocks of pixels as the dense product does, "
+     .. "in any batches, and a wide model on the same dataset after it", function()
+    nn.seed(2)
+    local pixels = mnist.test:subset(1, 700)
+    local dense = nn.dataset{x = pixels:images(1, 700), y = pixels:labels()}
+    local narrow = nn.Sequential{nn.Linear(784, 10)}
+    local wide = nn.Sequential{nn.Linear(784, 40), nn.ReLU(), nn.Linear(40, 10)}
+    local train = mnist.train:subset(1, 2000)
+    for _, m in ipairs{narrow, wide} do
+      nn.train{model = m, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.5}, data = train, batch = 100,
+               epochs = 1, verbose = false}
+    end
+    local function same(want, got)
+      assert.is_near(want.loss, got.loss, 1e-6)
+      assert.are.equal(want.accuracy, got.accuracy)
+      assert.are.same(want.confusion, got.confusion)
+    end
+    local want = nn.evaluate(narrow, dense)
+    for _, batch in ipairs{1000, 7, 250} do same(want, nn.evaluate(narrow, pixels, {batch = batch})) end
+    -- the dataset is kept in blocks for the narrow model: the wide one needs its non-zeros
+    local got = nn.evaluate(wide, pixels)
+    same(nn.evaluate(wide, dense), got)
+    same(want, nn.evaluate(narrow, pixels))
+  end)
+
   it("refuses misuse with a clear error", function()
     local m = nn.Sequential{nn.Linear(784, 10)}
     local ok = {model = m, loss = nn.CrossEntropyLoss(), optimizer = nn.SGD{lr = 0.1}, data = mnist.test}
