@@ -13,7 +13,6 @@
  * cache. */
 #define PREFETCH_BYTES 4096
 
-
 /* A block's 16 bytes as values. */
 NN_AVX512_INLINE __m512 block_values(const uint8_t *px, __m512 scale)
 {

@@ -38,10 +38,10 @@ typedef struct {
     nn_tensor part_grads; /* the gradients of parts 2.. (a row of nparams each) */
     int32_t *order;    /* owned: item order of the current epoch */
     int32_t order_cap;
-    uint64_t whole;    /* id of the dataset whose every item the parts hold in
-                          order, or 0; a dataset's scale is fixed, so its id says
-                          how they were scaled */
-    int whole_sparse, whole_parts; /* how the parts hold them */
+    uint64_t whole;    /* id of the dataset whose every item the parts (training)
+                          or xs (evaluation) hold in order, or 0; a dataset's
+                          scale is fixed, so its id says how they were scaled */
+    int whole_sparse, whole_parts; /* how they hold them: NN_INPUT_*, and the parts */
 } nn_workspace;
 
 /* The loss target of labels gathered from data: one class label a row, or

@@ -34,8 +34,8 @@ double nn_sparse_policy(const nn_layer *first, int from_dataset)
 
 /* In blocks: a layer narrow enough for the kernels, on the kernels that
  * make blocks pay, for a batch that comes back, whose layout by block is
- * made once (B1, seed 000's full batch: the products 1.4x faster than by
- * non-zeros, the README's Performance notes). */
+ * made once (seed 000's full batch and its validation set; the
+ * measurements are in the README's Performance notes). */
 int nn_blocks_policy(const nn_layer *first, int dim, int reused)
 {
     return first->kind == NN_LINEAR && first->out <= NN_BLOCKS_MAX_OUT && dim <= NN_BLOCKS_MAX_DIM && reused &&
