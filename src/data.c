@@ -439,12 +439,20 @@ static inline __attribute__((always_inline)) void prefetch_first(const nn_datase
         prefetch_item(d, order, first, r, count);
 }
 
-/* Image r of the batch, fetching the one PREFETCH_AHEAD on. */
+/* Item r of the batch (its store position), fetching the one
+ * PREFETCH_AHEAD on. */
+static inline __attribute__((always_inline)) int32_t fetch_item(const nn_dataset *d, const int32_t *order,
+                                                                int32_t first, int32_t r, int32_t count)
+{
+    prefetch_item(d, order, first, r + PREFETCH_AHEAD, count);
+    return batch_item(d, order, first, r);
+}
+
+/* ... and its image. */
 static inline __attribute__((always_inline)) const uint8_t *batch_image(const nn_dataset *d, const int32_t *order,
                                                                         int32_t first, int32_t r, int32_t count)
 {
-    prefetch_item(d, order, first, r + PREFETCH_AHEAD, count);
-    return d->store->images + (size_t)batch_item(d, order, first, r) * (size_t)d->store->dim;
+    return d->store->images + (size_t)fetch_item(d, order, first, r, count) * (size_t)d->store->dim;
 }
 
 nn_status nn_dataset_gather(const nn_dataset *d, const int32_t *order, int32_t first,
@@ -458,8 +466,7 @@ nn_status nn_dataset_gather(const nn_dataset *d, const int32_t *order, int32_t f
         return st;
     prefetch_first(d, order, first, count);
     for (int32_t r = 0; r < count; r++) {
-        int32_t item = batch_item(d, order, first, r);
-        prefetch_item(d, order, first, r + PREFETCH_AHEAD, count);
+        int32_t item = fetch_item(d, order, first, r, count);
         float *dst = x->data + (size_t)r * (size_t)dim;
         if (d->store->images)
             scale_row(dst, d->store->images + (size_t)item * (size_t)dim, dim, d->scale);

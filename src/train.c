@@ -92,6 +92,16 @@ static int sparse_batches(const nn_model *m, const nn_dataset *data)
     return nn_dataset_sparse_ok(data) && data->store->density <= nn_sparse_policy(&m->layers[0], 1);
 }
 
+/* How batches of data reach m's first layer (NN_INPUT_*): by their
+ * non-zeros as above, or in blocks of pixels when the same batch comes
+ * back (reused) and the blocks policy (nn_blocks_policy) takes the layer. */
+static int batch_input(const nn_model *m, const nn_dataset *data, int reused)
+{
+    if (!sparse_batches(m, data))
+        return NN_INPUT_DENSE;
+    return nn_blocks_policy(&m->layers[0], data->store->dim, reused) ? NN_INPUT_BLOCKS : NN_INPUT_NONZEROS;
+}
+
 static nn_status gather(const nn_dataset *data, const int32_t *order, int32_t first, int32_t count,
                         int sparse, nn_tensor *x, nn_sparse_batch *xs, nn_tensor *labels, nn_error *err)
 {
@@ -431,12 +441,10 @@ nn_status nn_train_epoch(nn_model *m, nn_loss_kind loss, nn_optimizer *opt, cons
         return st;
     m->training = 1;
     long correct = 0;
-    int sparse = sparse_batches(m, data) ? NN_INPUT_NONZEROS : NN_INPUT_DENSE;
     /* Full-batch training in a fixed order sees the same batch every epoch:
      * it is gathered (and scaled, and transposed) once. */
     int whole = !shuffle_rng && batch >= data->n;
-    if (sparse && nn_blocks_policy(&m->layers[0], data->store->dim, whole))
-        sparse = NN_INPUT_BLOCKS;
+    int sparse = batch_input(m, data, whole);
     for (int p = 0; p < NN_TRAIN_PARTS; p++)
         w->parts[p].xs.reused = whole;
     if (pipelined(m, data, batch, whole, sparse)) {
@@ -568,13 +576,12 @@ nn_status nn_evaluate(nn_model *m, nn_loss_kind loss, const nn_dataset *data, in
     m->training = 0;
     double total = 0, sq = 0, abs_err = 0;
     long correct = 0;
-    int sparse = sparse_batches(m, data) ? NN_INPUT_NONZEROS : NN_INPUT_DENSE;
     if (batch == 0)
         batch = nn_eval_batch_rows(m, data);
-    int cached = sparse && (double)data->n * data->store->dim * data->store->density * 1.1 < (double)EVAL_CACHE_MAX_NZ;
-    /* A dataset kept gathered comes back: in blocks if the first layer takes them. */
-    if (cached && nn_blocks_policy(&m->layers[0], data->store->dim, 1))
-        sparse = NN_INPUT_BLOCKS;
+    int cached = sparse_batches(m, data) &&
+                 (double)data->n * data->store->dim * data->store->density * 1.1 < (double)EVAL_CACHE_MAX_NZ;
+    /* a dataset kept gathered comes back */
+    int sparse = batch_input(m, data, cached);
     if (cached && (w->whole != data->id || w->whole_sparse != sparse)) {
         w->whole = 0;
         st = gather(data, NULL, 0, data->n, sparse, &w->x, &w->xs, &w->labels, err);

@@ -149,18 +149,16 @@ static nn_status backward(const nn_layer_pass *s, nn_tensor *pack, nn_error *err
     }
     if (s->xs->by_blocks) {
         nn_blocks_tmul(s->g, &s->xs->blocks, s->dy, l->out, l->out, s->accumulate);
-        if (l->bias)
-            nn_linear_backward_bias(s->g + l->weight_count, s->dy, s->n, l->out, s->accumulate);
-        return NN_OK;
+    } else {
+        size_t need = nn_sparse_tmul_scratch(s->xs, l->out);
+        if (need > (size_t)INT_MAX)
+            return nn_fail(err, NN_ENOMEM, "a first layer of %d inputs is too wide for the sparse products", l->in);
+        nn_status st = nn_tensor_reshape2(pack, 1, (int)need, err);
+        if (st != NN_OK)
+            return st;
+        if (!nn_sparse_tmul(s->g, l->out, s->xs, s->dy, l->out, l->out, s->accumulate, pack->data))
+            return nn_fail(err, NN_ENOMEM, "out of memory transposing a batch of %d rows", s->n);
     }
-    size_t need = nn_sparse_tmul_scratch(s->xs, l->out);
-    if (need > (size_t)INT_MAX)
-        return nn_fail(err, NN_ENOMEM, "a first layer of %d inputs is too wide for the sparse products", l->in);
-    nn_status st = nn_tensor_reshape2(pack, 1, (int)need, err);
-    if (st != NN_OK)
-        return st;
-    if (!nn_sparse_tmul(s->g, l->out, s->xs, s->dy, l->out, l->out, s->accumulate, pack->data))
-        return nn_fail(err, NN_ENOMEM, "out of memory transposing a batch of %d rows", s->n);
     if (l->bias)
         nn_linear_backward_bias(s->g + l->weight_count, s->dy, s->n, l->out, s->accumulate);
     return NN_OK;
